@@ -1,0 +1,249 @@
+//! The command line as clap sees it, plus the value parsers for durations, status sets, headers
+//! and `--resolve` overrides. Nothing here is read by the core: [`crate::config::Config`] is.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+use crate::status::StatusSet;
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0    every checked URL is up
+  1    at least one URL is down, error or invalid
+  2    the command could not run (bad flags, unreadable input)
+  130  interrupted (Ctrl-C); 143 on SIGTERM
+
+Examples:
+  urlcheck urls.txt
+  urlcheck --format json urls.txt > report.json
+  cat urls.txt | urlcheck -
+  urlcheck --compare urls.txt";
+
+/// Check lists of URLs concurrently and report which are up and which are down.
+#[derive(Debug, Parser)]
+#[command(name = "urlcheck", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Files with one URL per line, '-' for stdin, or http(s) URLs.
+    /// With none given and stdin not a terminal, stdin is read.
+    #[arg(value_name = "INPUTS")]
+    pub inputs: Vec<String>,
+
+    /// Requests in flight at most.
+    #[arg(short = 'c', long, default_value_t = 64, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub concurrency: u32,
+
+    /// Requests in flight per host:port at most.
+    #[arg(long, default_value_t = 8, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub per_host: u32,
+
+    /// Deadline for one attempt, response headers included (500ms, 10s, 1m).
+    #[arg(short = 't', long, default_value = "10s", value_name = "DUR", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Deadline for establishing a connection.
+    #[arg(long, default_value = "5s", value_name = "DUR", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+
+    /// Extra attempts for transient failures (timeout, reset, 429, 502, 503, 504).
+    #[arg(long, default_value_t = 2, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(0..=20))]
+    pub retries: u32,
+
+    /// Redirects followed at most; more is an error.
+    #[arg(long, default_value_t = 10, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub max_redirects: u32,
+
+    /// Statuses that count as up, e.g. 200-299,403.
+    #[arg(long, default_value = "200-299", value_name = "CODES", value_parser = parse_accept)]
+    pub accept: StatusSet,
+
+    /// HTTP method.
+    #[arg(short = 'X', long, value_enum, default_value_t = Method::Get, ignore_case = true)]
+    pub method: Method,
+
+    /// Extra request header 'Name: value' (repeatable). Values never appear in output.
+    #[arg(short = 'H', long = "header", value_name = "'Name: value'", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+
+    /// User-Agent header.
+    #[arg(short = 'A', long, value_name = "UA",
+          default_value = concat!("urlcheck/", env!("CARGO_PKG_VERSION")))]
+    pub user_agent: String,
+
+    /// Accept invalid TLS certificates.
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+
+    /// Resolve HOST:PORT to ADDR instead of asking DNS (repeatable), as curl's --resolve.
+    #[arg(long, value_name = "HOST:PORT:ADDR", value_parser = parse_resolve)]
+    pub resolve: Vec<(String, SocketAddr)>,
+
+    /// Ask this DNS server (IP or IP:PORT, UDP) instead of the system resolver.
+    #[arg(long, value_name = "ADDR", value_parser = parse_dns_server)]
+    pub dns_server: Option<SocketAddr>,
+
+    /// The baseline: the same checker, one URL at a time.
+    #[arg(long, conflicts_with = "compare")]
+    pub sequential: bool,
+
+    /// Run the list sequentially, then concurrently; print both and the speedup.
+    #[arg(long)]
+    pub compare: bool,
+
+    /// What goes to stdout.
+    #[arg(short = 'f', long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Human format: only failures and the summary.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// When to use colour: auto = stdout is a terminal and NO_COLOR is unset.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// Never show the progress bar (it is shown only when stderr is a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Method {
+    Get,
+    Head,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Jsonl,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// `500ms`, `10s`, `1m`, `1m30s`; a bare number is seconds. Zero and negative are refused.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let d = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        s.parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|e| e.to_string())?
+    } else {
+        humantime::parse_duration(s)
+            .map_err(|e| format!("{e} (expected a duration such as 500ms, 10s or 1m)"))?
+    };
+    if d.is_zero() {
+        return Err("must be greater than zero".into());
+    }
+    if d > Duration::from_secs(24 * 3600) {
+        return Err("must be at most 24h".into());
+    }
+    Ok(d)
+}
+
+pub fn parse_accept(s: &str) -> Result<StatusSet, String> {
+    s.parse()
+}
+
+/// `Name: value`; the name must be a valid header name, the value a valid header value.
+pub fn parse_header(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s
+        .split_once(':')
+        .ok_or_else(|| "expected 'Name: value'".to_string())?;
+    let name = name.trim();
+    reqwest::header::HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("invalid header name {name:?}"))?;
+    let value = value.trim();
+    reqwest::header::HeaderValue::from_str(value)
+        .map_err(|_| format!("invalid value for header {name}"))?;
+    Ok((name.to_string(), value.to_string()))
+}
+
+/// `HOST:PORT:ADDR` where ADDR is an IPv4 or IPv6 literal (brackets optional).
+pub fn parse_resolve(s: &str) -> Result<(String, SocketAddr), String> {
+    let err = || format!("expected HOST:PORT:ADDR, got {s:?}");
+    let (host, rest) = s.split_once(':').ok_or_else(err)?;
+    let (port, addr) = rest.split_once(':').ok_or_else(err)?;
+    let port: u16 = port.parse().map_err(|_| err())?;
+    let addr = addr.trim_start_matches('[').trim_end_matches(']');
+    let ip: IpAddr = addr.parse().map_err(|_| err())?;
+    if host.is_empty() {
+        return Err(err());
+    }
+    Ok((host.to_ascii_lowercase(), SocketAddr::new(ip, port)))
+}
+
+pub fn parse_dns_server(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    s.parse()
+        .map_err(|_| format!("expected an IP address or IP:PORT, got {s:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn headers() {
+        assert_eq!(
+            parse_header("X-Token:  abc "),
+            Ok(("X-Token".into(), "abc".into()))
+        );
+        assert!(parse_header("no colon").is_err());
+        assert!(parse_header("bad name: x").is_err());
+    }
+
+    #[test]
+    fn resolve_overrides() {
+        let (h, a) = parse_resolve("Example.org:443:127.0.0.1").unwrap();
+        assert_eq!(h, "example.org");
+        assert_eq!(a, "127.0.0.1:443".parse().unwrap());
+        let (_, a) = parse_resolve("x:80:[::1]").unwrap();
+        assert_eq!(a, "[::1]:80".parse().unwrap());
+        assert!(parse_resolve("x:99999:127.0.0.1").is_err());
+        assert!(parse_resolve("x:80").is_err());
+    }
+
+    #[test]
+    fn flags_parse() {
+        let cli =
+            Cli::try_parse_from(["urlcheck", "-c", "3", "--accept", "200,403", "a.txt"]).unwrap();
+        assert_eq!(cli.concurrency, 3);
+        assert!(cli.accept.contains(403));
+        assert!(Cli::try_parse_from(["urlcheck", "--concurrency", "0"]).is_err());
+        assert!(Cli::try_parse_from(["urlcheck", "--timeout", "-1s"]).is_err());
+        assert!(Cli::try_parse_from(["urlcheck", "--accept", "999-100"]).is_err());
+        assert!(Cli::try_parse_from(["urlcheck", "--sequential", "--compare"]).is_err());
+    }
+}

@@ -1,0 +1,142 @@
+//! The validated settings the core reads. Built once from [`crate::cli::Cli`]; the core never
+//! sees clap.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::Method;
+
+use crate::check::header_map;
+use crate::cli::{self, Cli};
+use crate::status::StatusSet;
+
+/// How the list is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A pool of `concurrency` requests, at most `per_host` per host:port.
+    Concurrent,
+    /// The baseline: the same path with one slot.
+    Sequential,
+    /// Sequential, then concurrent, then a side-by-side table.
+    Compare,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Concurrent => "concurrent",
+            Mode::Sequential => "sequential",
+            Mode::Compare => "compare",
+        }
+    }
+}
+
+/// What goes to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+    Jsonl,
+}
+
+/// What one check needs to know.
+#[derive(Debug, Clone)]
+pub struct CheckSettings {
+    /// Deadline for one attempt, up to and including the response headers.
+    pub timeout: Duration,
+    /// Deadline for the TCP (and TLS) connection.
+    pub connect_timeout: Duration,
+    /// Extra attempts for transient failures.
+    pub retries: u32,
+    /// Redirects followed at most.
+    pub max_redirects: u32,
+    /// Statuses that count as up.
+    pub accept: StatusSet,
+    /// GET or HEAD.
+    pub method: Method,
+    /// Extra headers, marked sensitive; only their names are ever shown.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The User-Agent header.
+    pub user_agent: String,
+    /// Accept invalid certificates.
+    pub insecure: bool,
+    /// Names resolved without DNS.
+    pub resolve: Vec<(String, SocketAddr)>,
+    /// Ask this DNS server instead of the system resolver.
+    pub dns_server: Option<SocketAddr>,
+}
+
+/// Everything a run needs, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Input arguments: files, `-`, or URLs.
+    pub inputs: Vec<String>,
+    /// Requests in flight at most (concurrent mode).
+    pub concurrency: usize,
+    /// Requests in flight per host:port at most (concurrent mode).
+    pub per_host: usize,
+    pub mode: Mode,
+    pub check: Arc<CheckSettings>,
+    pub format: Format,
+    /// Human format: only failures and the summary.
+    pub quiet: bool,
+    /// Colour on stdout.
+    pub color: bool,
+    /// A progress bar on stderr.
+    pub progress: bool,
+}
+
+impl Config {
+    pub fn from_cli(cli: Cli) -> Result<Config> {
+        let mode = if cli.compare {
+            Mode::Compare
+        } else if cli.sequential {
+            Mode::Sequential
+        } else {
+            Mode::Concurrent
+        };
+        let color = match cli.color {
+            cli::ColorChoice::Always => true,
+            cli::ColorChoice::Never => false,
+            cli::ColorChoice::Auto => {
+                std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        let check = CheckSettings {
+            timeout: cli.timeout,
+            connect_timeout: cli.connect_timeout.min(cli.timeout),
+            retries: cli.retries,
+            max_redirects: cli.max_redirects,
+            accept: cli.accept,
+            method: match cli.method {
+                cli::Method::Get => Method::GET,
+                cli::Method::Head => Method::HEAD,
+            },
+            headers: header_map(&cli.headers)?,
+            user_agent: cli.user_agent,
+            insecure: cli.insecure,
+            resolve: cli.resolve,
+            dns_server: cli.dns_server,
+        };
+        Ok(Config {
+            inputs: cli.inputs,
+            concurrency: cli.concurrency as usize,
+            per_host: cli.per_host as usize,
+            mode,
+            check: Arc::new(check),
+            format: match cli.format {
+                cli::Format::Human => Format::Human,
+                cli::Format::Json => Format::Json,
+                cli::Format::Jsonl => Format::Jsonl,
+            },
+            quiet: cli.quiet,
+            color,
+            progress: !cli.no_progress && std::io::stderr().is_terminal(),
+        })
+    }
+}

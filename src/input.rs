@@ -1,0 +1,428 @@
+//! Reading URL lists into [`Item`]s that remember their file and line.
+//!
+//! Every input is opened before the run starts, so a missing file is exit 2 before any request
+//! is sent; the lines themselves are read lazily on a thread of their own and handed over
+//! through a bounded channel, so a million-line file is never held in memory.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, IsTerminal, Read};
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use tokio::sync::mpsc;
+use url::Url;
+
+use crate::sanitize::{escape_for_terminal, redact_url};
+
+/// Lines longer than this are reported invalid without being held in memory.
+pub const MAX_LINE: usize = 16 * 1024;
+
+/// Where a URL came from: a file (or `<stdin>`, `<args>`) and a 1-based line number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Source {
+    pub file: Arc<str>,
+    pub line: u64,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// One non-blank, non-comment input line.
+#[derive(Debug, Clone)]
+pub enum Item {
+    /// A checkable http(s) URL.
+    Target(Target),
+    /// A line that is not a checkable URL, and why.
+    Invalid {
+        /// The line as shown to people: escaped and redacted.
+        text: String,
+        source: Source,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The URL as requested (credentials included, fragment removed).
+    pub url: Url,
+    pub source: Source,
+}
+
+/// One input as named on the command line.
+enum Origin {
+    File(Arc<str>, File),
+    Stdin,
+    Url(String, u64),
+}
+
+/// The inputs of a run, opened and ready to be read.
+pub struct Inputs {
+    origins: Vec<Origin>,
+}
+
+impl Inputs {
+    /// Opens every input up front. `-` is stdin; an argument starting with `http://` or
+    /// `https://` is a URL; anything else is a file. No inputs and stdin not a terminal means
+    /// stdin.
+    pub fn open(args: &[String]) -> Result<Inputs> {
+        let mut origins = Vec::with_capacity(args.len());
+        if args.is_empty() {
+            if io::stdin().is_terminal() {
+                bail!(
+                    "no input: give a file of URLs, URLs as arguments, or pipe a list into \
+                     `urlcheck -` (see `urlcheck --help`)"
+                );
+            }
+            origins.push(Origin::Stdin);
+        }
+        let mut stdin_seen = false;
+        for (i, arg) in args.iter().enumerate() {
+            if arg == "-" {
+                if stdin_seen {
+                    bail!("'-' (stdin) is given more than once");
+                }
+                stdin_seen = true;
+                origins.push(Origin::Stdin);
+            } else if looks_like_url(arg) {
+                origins.push(Origin::Url(arg.clone(), i as u64 + 1));
+            } else {
+                origins.push(Origin::File(Arc::from(arg.as_str()), open_file(arg)?));
+            }
+        }
+        Ok(Inputs { origins })
+    }
+
+    /// Counts the non-blank, non-comment lines of every input that can be read twice
+    /// (files and arguments), for the progress bar. `None` when stdin is among the inputs.
+    pub fn count_hint(&self) -> Option<u64> {
+        let mut total = 0;
+        for origin in &self.origins {
+            match origin {
+                Origin::Stdin => return None,
+                Origin::Url(..) => total += 1,
+                Origin::File(_, file) => total += count_lines(file.try_clone().ok()?).ok()?,
+            }
+        }
+        Some(total)
+    }
+
+    /// Reads every input in order on a thread of its own and sends the items. The thread ends
+    /// when the inputs are exhausted or the receiver is dropped.
+    pub fn spawn(self, tx: mpsc::Sender<Item>) -> std::thread::JoinHandle<()> {
+        std::thread::Builder::new()
+            .name("urlcheck-input".into())
+            .spawn(move || {
+                for origin in self.origins {
+                    let sent = match origin {
+                        Origin::Url(text, pos) => {
+                            let source = Source {
+                                file: Arc::from("<args>"),
+                                line: pos,
+                            };
+                            tx.blocking_send(parse_line(text.as_bytes(), source))
+                                .is_ok()
+                        }
+                        Origin::Stdin => read_lines(Arc::from("<stdin>"), io::stdin().lock(), &tx),
+                        Origin::File(name, file) => {
+                            read_lines(name, BufReader::with_capacity(64 * 1024, file), &tx)
+                        }
+                    };
+                    if !sent {
+                        return;
+                    }
+                }
+            })
+            .expect("spawn the input thread")
+    }
+}
+
+fn looks_like_url(arg: &str) -> bool {
+    let lower = arg.get(..8).unwrap_or(arg).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+fn open_file(name: &str) -> Result<File> {
+    let path = Path::new(name);
+    let meta = std::fs::metadata(path).with_context(|| match name.split_once("://") {
+        Some((scheme, _)) => format!(
+            "cannot read input {name}: it is not a file, and only http:// and https:// URLs \
+             can be checked (not {scheme}://)"
+        ),
+        None => format!("cannot read input file {name}"),
+    })?;
+    if meta.is_dir() {
+        bail!("cannot read input {name}: it is a directory (give the file of URLs inside it)");
+    }
+    File::open(path).with_context(|| format!("cannot read input file {name}"))
+}
+
+/// Reads lines of at most [`MAX_LINE`] bytes; longer lines are reported without being
+/// buffered whole. Returns false when the receiver is gone.
+fn read_lines(name: Arc<str>, mut reader: impl BufRead, tx: &mpsc::Sender<Item>) -> bool {
+    let mut buf = Vec::with_capacity(256);
+    let mut line_no = 0u64;
+    loop {
+        buf.clear();
+        line_no += 1;
+        let source = Source {
+            file: name.clone(),
+            line: line_no,
+        };
+        match read_bounded_line(&mut reader, &mut buf) {
+            Ok(LineRead::Eof) => return true,
+            Ok(LineRead::Line) => {
+                let mut bytes = &buf[..];
+                if line_no == 1 {
+                    bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+                }
+                if is_skippable(bytes) {
+                    continue;
+                }
+                if tx.blocking_send(parse_line(bytes, source)).is_err() {
+                    return false;
+                }
+            }
+            Ok(LineRead::TooLong(len)) => {
+                let item = Item::Invalid {
+                    text: escape_for_terminal(&String::from_utf8_lossy(&buf[..80])),
+                    source,
+                    reason: format!("line is {len} bytes long (at most {MAX_LINE})"),
+                };
+                if tx.blocking_send(item).is_err() {
+                    return false;
+                }
+            }
+            Err(e) => {
+                let item = Item::Invalid {
+                    text: String::new(),
+                    source,
+                    reason: format!("cannot read the rest of the file: {e}"),
+                };
+                // The rest of this input is lost; say so once and go on with the next one.
+                return tx.blocking_send(item).is_ok();
+            }
+        }
+    }
+}
+
+enum LineRead {
+    Eof,
+    Line,
+    /// The line was longer than [`MAX_LINE`]; its total length. `buf` holds its start.
+    TooLong(usize),
+}
+
+fn read_bounded_line(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<LineRead> {
+    let mut total = 0usize;
+    let mut any = false;
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            break;
+        }
+        any = true;
+        let (piece, done) = match memchr(chunk) {
+            Some(i) => (&chunk[..i], i + 1),
+            None => (chunk, chunk.len()),
+        };
+        let room = (MAX_LINE + 1).saturating_sub(buf.len());
+        buf.extend_from_slice(&piece[..piece.len().min(room)]);
+        total += piece.len();
+        let found_newline = done > piece.len();
+        reader.consume(done);
+        if found_newline {
+            break;
+        }
+    }
+    if !any {
+        return Ok(LineRead::Eof);
+    }
+    if total > MAX_LINE {
+        return Ok(LineRead::TooLong(total));
+    }
+    Ok(LineRead::Line)
+}
+
+fn memchr(hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&b| b == b'\n')
+}
+
+fn is_skippable(line: &[u8]) -> bool {
+    let t = line.trim_ascii();
+    t.is_empty() || t.starts_with(b"#")
+}
+
+fn count_lines(file: File) -> io::Result<u64> {
+    use std::io::Seek;
+    let mut file = file;
+    let start = file.stream_position()?;
+    let mut reader = BufReader::with_capacity(256 * 1024, &mut file);
+    let mut buf = Vec::new();
+    let mut n = 0;
+    loop {
+        buf.clear();
+        match read_bounded_line(&mut reader, &mut buf)? {
+            LineRead::Eof => break,
+            LineRead::TooLong(_) => n += 1,
+            LineRead::Line => {
+                let bytes = buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buf);
+                if !is_skippable(bytes) {
+                    n += 1;
+                }
+            }
+        }
+    }
+    drop(reader);
+    file.seek(io::SeekFrom::Start(start))?;
+    Ok(n)
+}
+
+/// Turns one line (not blank, not a comment) into a target or an invalid item.
+pub fn parse_line(raw: &[u8], source: Source) -> Item {
+    let invalid = |text: &str, reason: String| Item::Invalid {
+        text: escape_for_terminal(&redact_url(text)),
+        source: source.clone(),
+        reason,
+    };
+    let text = match std::str::from_utf8(raw) {
+        Ok(t) => t.trim(),
+        Err(e) => {
+            let lossy = String::from_utf8_lossy(raw);
+            return invalid(
+                lossy.trim(),
+                format!("not valid UTF-8 (byte {})", e.valid_up_to() + 1),
+            );
+        }
+    };
+    if let Some(c) = text.chars().find(|c| c.is_control()) {
+        return invalid(text, format!("contains a control character {c:?}"));
+    }
+    if let Some(c) = text.chars().find(|c| c.is_whitespace()) {
+        return invalid(
+            text,
+            format!("contains whitespace {c:?} (one URL per line)"),
+        );
+    }
+    let mut url = match Url::parse(text) {
+        Ok(u) => u,
+        Err(e) => return invalid(text, format!("not a URL: {e}")),
+    };
+    match url.scheme() {
+        "http" | "https" => {}
+        other => {
+            return invalid(
+                text,
+                format!("scheme {other}: is not checked (only http and https)"),
+            )
+        }
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return invalid(text, "no host".into());
+    }
+    if url.port() == Some(0) {
+        return invalid(text, "port 0 cannot be connected to".into());
+    }
+    // The fragment never reaches the server: two lines differing only there are one check.
+    url.set_fragment(None);
+    Item::Target(Target { url, source })
+}
+
+/// Reads a whole small input for tests and examples.
+pub fn parse_all(mut reader: impl Read, name: &str) -> Vec<Item> {
+    let mut data = Vec::new();
+    reader.read_to_end(&mut data).expect("read");
+    let (tx, mut rx) = mpsc::channel(data.len() + 1);
+    read_lines(Arc::from(name), &data[..], &tx);
+    drop(tx);
+    let mut out = Vec::new();
+    while let Ok(item) = rx.try_recv() {
+        out.push(item);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reasons(input: &[u8]) -> Vec<Result<String, String>> {
+        parse_all(input, "t.txt")
+            .into_iter()
+            .map(|i| match i {
+                Item::Target(t) => Ok(format!("{}@{}", t.url, t.source)),
+                Item::Invalid { source, reason, .. } => Err(format!("{source} {reason}")),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn skips_blanks_comments_bom_crlf() {
+        let got =
+            reasons(b"\xEF\xBB\xBFhttp://a.test/\r\n\r\n  # note\n\t\nhttps://b.test/x#frag  \r\n");
+        assert_eq!(
+            got,
+            vec![
+                Ok("http://a.test/@t.txt:1".to_string()),
+                Ok("https://b.test/x@t.txt:5".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn invalid_lines_name_their_line() {
+        let got = reasons(
+            b"ftp://x.test/\nnot a url\nhttp://a.test/\xff\nhttp://a\x00b/\nhttp://x:0/\nhttp://x:70000/\nhttp://\n",
+        );
+        let errs: Vec<String> = got.into_iter().map(|r| r.unwrap_err()).collect();
+        assert!(errs[0].starts_with("t.txt:1 scheme ftp"), "{errs:?}");
+        assert!(
+            errs[1].starts_with("t.txt:2 contains whitespace"),
+            "{errs:?}"
+        );
+        assert!(errs[2].starts_with("t.txt:3 not valid UTF-8"), "{errs:?}");
+        assert!(
+            errs[3].starts_with("t.txt:4 contains a control"),
+            "{errs:?}"
+        );
+        assert!(errs[4].starts_with("t.txt:5 port 0"), "{errs:?}");
+        assert!(errs[5].starts_with("t.txt:6 not a URL"), "{errs:?}");
+        assert!(errs[6].starts_with("t.txt:7"), "{errs:?}");
+    }
+
+    #[test]
+    fn long_lines_are_bounded() {
+        let mut data = b"http://a.test/".to_vec();
+        data.extend(std::iter::repeat_n(b'a', MAX_LINE * 4));
+        data.extend_from_slice(b"\nhttp://b.test/\n");
+        let got = reasons(&data);
+        assert!(got[0].as_ref().unwrap_err().contains("bytes long"));
+        assert_eq!(got[1], Ok("http://b.test/@t.txt:2".to_string()));
+    }
+
+    #[test]
+    fn idn_and_ipv6() {
+        let got = reasons("http://bücher.example/\nhttp://[::1]:8080/\n".as_bytes());
+        assert_eq!(
+            got[0],
+            Ok("http://xn--bcher-kva.example/@t.txt:1".to_string())
+        );
+        assert_eq!(got[1], Ok("http://[::1]:8080/@t.txt:2".to_string()));
+    }
+
+    #[test]
+    fn credentials_are_redacted_in_invalid_text() {
+        match &parse_all(&b"http://user:secret@a b/\n"[..], "t")[0] {
+            Item::Invalid { text, .. } => assert!(!text.contains("secret"), "{text}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

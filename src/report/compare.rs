@@ -1,0 +1,162 @@
+//! `--compare`: the sequential baseline and the concurrent pool side by side, and the speedup
+//! one run has over the other. The reason the tool exists, measured.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::json::{Document, SCHEMA_VERSION, TOOL};
+use super::{human_duration, rfc3339, write_flush, RunInfo};
+use crate::check::Outcome;
+use crate::run::UrlResult;
+use crate::summary::Summary;
+
+/// One finished half of a comparison.
+pub struct Half {
+    pub run: RunInfo,
+    pub summary: Summary,
+    /// In input order.
+    pub results: Vec<UrlResult>,
+}
+
+/// A URL whose outcome differs between the halves.
+#[derive(Debug, Serialize)]
+pub struct Difference {
+    pub url: String,
+    pub sequential: Outcome,
+    pub concurrent: Outcome,
+}
+
+/// Wall time of the baseline over wall time of the pool.
+pub fn speedup(sequential: &Summary, concurrent: &Summary) -> Option<f64> {
+    let c = concurrent.wall.as_secs_f64();
+    (c > 0.0).then(|| sequential.wall.as_secs_f64() / c)
+}
+
+pub fn differences(seq: &Half, con: &Half) -> Vec<Difference> {
+    let before: HashMap<&str, Outcome> = seq
+        .results
+        .iter()
+        .map(|r| (r.url.as_str(), r.check.outcome))
+        .collect();
+    con.results
+        .iter()
+        .filter_map(|r| {
+            let was = *before.get(r.url.as_str())?;
+            (was != r.check.outcome).then(|| Difference {
+                url: r.url.clone(),
+                sequential: was,
+                concurrent: r.check.outcome,
+            })
+        })
+        .collect()
+}
+
+/// The table a person reads.
+pub fn write_table(out: &mut dyn Write, seq: &Half, con: &Half) -> io::Result<()> {
+    let (s, c) = (&seq.summary, &con.summary);
+    let mut t = String::new();
+    let row = |t: &mut String, name: &str, a: String, b: String| {
+        let _ = writeln!(t, "{name:<14}{a:>14}{b:>14}");
+    };
+    let pct = |s: &Summary, q| s.percentile(q).map_or("-".into(), human_duration);
+    row(&mut t, "", "sequential".into(), "concurrent".into());
+    row(&mut t, "limits", limits(&seq.run), limits(&con.run));
+    row(
+        &mut t,
+        "wall time",
+        human_duration(s.wall),
+        human_duration(c.wall),
+    );
+    row(
+        &mut t,
+        "URLs/s",
+        format!("{:.1}", s.urls_per_sec()),
+        format!("{:.1}", c.urls_per_sec()),
+    );
+    row(&mut t, "p50 latency", pct(s, 0.5), pct(c, 0.5));
+    row(&mut t, "p95 latency", pct(s, 0.95), pct(c, 0.95));
+    for o in Outcome::ALL {
+        if s.count(o) + c.count(o) > 0 || matches!(o, Outcome::Up | Outcome::Down | Outcome::Error)
+        {
+            row(
+                &mut t,
+                o.as_str(),
+                s.count(o).to_string(),
+                c.count(o).to_string(),
+            );
+        }
+    }
+    match speedup(s, c) {
+        Some(x) => {
+            let _ = writeln!(
+                t,
+                "\nspeedup: {x:.1}x ({} -> {})",
+                human_duration(s.wall),
+                human_duration(c.wall)
+            );
+        }
+        None => t.push_str("\nspeedup: -\n"),
+    }
+    let diffs = differences(seq, con);
+    if diffs.is_empty() {
+        t.push_str("every URL had the same outcome in both runs\n");
+    } else {
+        let _ = writeln!(t, "outcome differs for {} URLs:", diffs.len());
+        for d in &diffs {
+            let _ = writeln!(
+                t,
+                "  {}  {} -> {}",
+                d.url,
+                d.sequential.as_str(),
+                d.concurrent.as_str()
+            );
+        }
+    }
+    if s.interrupted || c.interrupted {
+        t.push_str("interrupted: the numbers above cover only what completed\n");
+    }
+    write_flush(out, t.as_bytes())
+}
+
+fn limits(run: &RunInfo) -> String {
+    format!("c={} h={}", run.settings.concurrency, run.settings.per_host)
+}
+
+#[derive(Serialize)]
+struct CompareDocument {
+    schema_version: u32,
+    tool: &'static str,
+    version: &'static str,
+    mode: &'static str,
+    started_at: String,
+    finished_at: String,
+    interrupted: bool,
+    speedup: Option<f64>,
+    differences: Vec<Difference>,
+    sequential: Document,
+    concurrent: Document,
+}
+
+/// Both reports and the speedup in one JSON document.
+pub fn write_json(out: &mut dyn Write, seq: Half, con: Half) -> io::Result<()> {
+    let differences = differences(&seq, &con);
+    let doc = CompareDocument {
+        schema_version: SCHEMA_VERSION,
+        tool: TOOL,
+        version: env!("CARGO_PKG_VERSION"),
+        mode: "compare",
+        started_at: rfc3339(seq.run.started_at),
+        finished_at: rfc3339(con.run.finished_at),
+        interrupted: seq.summary.interrupted || con.summary.interrupted,
+        speedup: speedup(&seq.summary, &con.summary).map(|x| (x * 100.0).round() / 100.0),
+        differences,
+        sequential: Document::new(&seq.run, &seq.summary, seq.results),
+        concurrent: Document::new(&con.run, &con.summary, con.results),
+    };
+    let mut bytes = serde_json::to_vec_pretty(&doc).map_err(io::Error::other)?;
+    bytes.push(b'\n');
+    write_flush(out, &bytes)
+}

@@ -1,0 +1,234 @@
+//! The format for a person: a line per URL as it completes, then the failures gathered
+//! together, then the summary. Colour only when asked for (see `--color`).
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use console::Style;
+
+use super::{human_duration, write_flush, Reporter, RunInfo};
+use crate::check::Outcome;
+use crate::run::UrlResult;
+use crate::summary::Summary;
+
+pub struct Human<W: Write> {
+    out: W,
+    quiet: bool,
+    styles: Styles,
+    /// Failed results, for the list at the end (failures are few; successes are not kept).
+    failures: Vec<UrlResult>,
+    line: String,
+}
+
+struct Styles {
+    up: Style,
+    down: Style,
+    error: Style,
+    invalid: Style,
+    dim: Style,
+    bold: Style,
+}
+
+impl Styles {
+    fn new(color: bool) -> Styles {
+        let s = || Style::new().force_styling(color);
+        Styles {
+            up: s().green(),
+            down: s().red(),
+            error: s().red().bold(),
+            invalid: s().magenta(),
+            dim: s().dim(),
+            bold: s().bold(),
+        }
+    }
+
+    fn outcome(&self, o: Outcome) -> &Style {
+        match o {
+            Outcome::Up => &self.up,
+            Outcome::Down => &self.down,
+            Outcome::Error => &self.error,
+            Outcome::Invalid => &self.invalid,
+            Outcome::Skipped => &self.dim,
+        }
+    }
+}
+
+impl<W: Write> Human<W> {
+    pub fn new(out: W, quiet: bool, color: bool) -> Self {
+        Human {
+            out,
+            quiet,
+            styles: Styles::new(color),
+            failures: Vec::new(),
+            line: String::new(),
+        }
+    }
+
+    /// `up      200    12ms  https://example.org/ -> https://www.example.org/`
+    fn format_result(&mut self, r: &UrlResult) {
+        let st = &self.styles;
+        let c = &r.check;
+        let status = c
+            .status
+            .map_or_else(|| "---".to_string(), |s| s.to_string());
+        let time = if c.attempts == 0 {
+            "-".to_string()
+        } else {
+            human_duration(c.elapsed)
+        };
+        let line = &mut self.line;
+        line.clear();
+        let _ = write!(
+            line,
+            "{} {:>3} {:>7}  {}",
+            st.outcome(c.outcome)
+                .apply_to(format!("{:<7}", c.outcome.as_str())),
+            status,
+            time,
+            r.url
+        );
+        if let Some(to) = &c.final_url {
+            let _ = write!(line, " -> {to}");
+        }
+        if let Some(e) = &c.error {
+            let _ = write!(
+                line,
+                "  {}",
+                st.dim
+                    .apply_to(format!("{}: {}", e.kind.as_str(), e.message))
+            );
+        }
+        if c.outcome == Outcome::Invalid || r.duplicate {
+            let what = if r.duplicate { "duplicate at " } else { "" };
+            let _ = write!(
+                line,
+                "  {}",
+                st.dim.apply_to(format!("({what}{})", r.sources[0]))
+            );
+        }
+        if c.attempts > 1 {
+            let _ = write!(
+                line,
+                "  {}",
+                st.dim.apply_to(format!("({} attempts)", c.attempts))
+            );
+        }
+        for w in &c.warnings {
+            let _ = write!(line, "  {}", st.down.apply_to(format!("warning: {w}")));
+        }
+        line.push('\n');
+    }
+}
+
+fn is_failure(o: Outcome) -> bool {
+    matches!(o, Outcome::Down | Outcome::Error | Outcome::Invalid)
+}
+
+impl<W: Write> Reporter for Human<W> {
+    fn result(&mut self, r: &UrlResult) -> io::Result<()> {
+        let failed = is_failure(r.check.outcome);
+        if failed {
+            self.failures.push(r.clone());
+        }
+        if self.quiet && !failed {
+            return Ok(());
+        }
+        self.format_result(r);
+        write_flush(&mut self.out, self.line.as_bytes())
+    }
+
+    fn finish(&mut self, _run: &RunInfo, summary: &Summary) -> io::Result<()> {
+        let mut text = String::new();
+        if !self.failures.is_empty() {
+            self.failures.sort_by_key(|r| r.id);
+            let _ = writeln!(
+                text,
+                "\n{}",
+                self.styles
+                    .bold
+                    .apply_to(format!("Failures ({}):", self.failures.len()))
+            );
+            for r in &self.failures {
+                let c = &r.check;
+                let why = match (&c.error, c.status) {
+                    (Some(e), _) => format!("{}: {}", e.kind.as_str(), e.message),
+                    (None, Some(s)) => format!(
+                        "HTTP {s} {}",
+                        reqwest::StatusCode::from_u16(s)
+                            .ok()
+                            .and_then(|s| s.canonical_reason())
+                            .unwrap_or("")
+                    ),
+                    (None, None) => String::new(),
+                };
+                let sources: Vec<String> = r.sources.iter().map(|s| s.to_string()).collect();
+                let _ = writeln!(
+                    text,
+                    "  {} {}  {}\n      {}",
+                    self.styles
+                        .outcome(c.outcome)
+                        .apply_to(format!("{:<7}", c.outcome.as_str())),
+                    r.url,
+                    self.styles.dim.apply_to(sources.join(", ")),
+                    why.trim_end()
+                );
+            }
+        }
+        text.push('\n');
+        summary_lines(&mut text, summary, &self.styles);
+        write_flush(&mut self.out, text.as_bytes())
+    }
+}
+
+fn summary_lines(text: &mut String, s: &Summary, st: &Styles) {
+    let mut counts = Vec::new();
+    for o in Outcome::ALL {
+        let n = s.count(o);
+        if n > 0 || matches!(o, Outcome::Up | Outcome::Down | Outcome::Error) {
+            counts.push(
+                st.outcome(o)
+                    .apply_to(format!("{n} {}", o.as_str()))
+                    .to_string(),
+            );
+        }
+    }
+    let _ = writeln!(
+        text,
+        "{} URLs: {}  in {} ({:.1} URLs/s)",
+        s.total(),
+        counts.join(", "),
+        human_duration(s.wall),
+        s.urls_per_sec()
+    );
+    if let (Some(p50), Some(p90), Some(p99), Some(max)) = (
+        s.percentile(0.5),
+        s.percentile(0.9),
+        s.percentile(0.99),
+        s.max(),
+    ) {
+        let _ = writeln!(
+            text,
+            "latency: p50 {}  p90 {}  p99 {}  max {}",
+            human_duration(p50),
+            human_duration(p90),
+            human_duration(p99),
+            human_duration(max)
+        );
+    }
+    if !s.errors().is_empty() {
+        let kinds: Vec<String> = s
+            .errors()
+            .iter()
+            .map(|(k, n)| format!("{n} {}", k.as_str()))
+            .collect();
+        let _ = writeln!(text, "errors: {}", kinds.join(", "));
+    }
+    if s.interrupted {
+        let _ = writeln!(
+            text,
+            "{}",
+            st.error
+                .apply_to("interrupted: the URLs above are all that were checked")
+        );
+    }
+}

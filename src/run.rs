@@ -1,0 +1,333 @@
+//! Scheduling: admits targets under a global limit and a per-host:port limit, de-duplicates
+//! them, and hands every result to a reporter as it completes.
+//!
+//! One dispatcher task owns all the bookkeeping (no locks on the hot path). A check task is
+//! spawned only when both a global and a per-host slot are free; targets whose host is full
+//! wait in that host's queue, and the input is read only while those queues are short, so
+//! memory follows the concurrency limit and the number of hosts, not the length of the list.
+//! The sequential baseline is this same path with one slot.
+
+use std::collections::hash_map::{Entry, HashMap};
+use std::collections::VecDeque;
+use std::hash::BuildHasher;
+use std::io;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::FutureExt;
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::check::{Check, CheckError, Checker, ErrorKind, HostGate, Outcome};
+use crate::input::{Item, Source};
+use crate::report::Reporter;
+use crate::sanitize::redact;
+use crate::summary::Summary;
+
+/// The pool's limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Checks in flight at most.
+    pub concurrency: usize,
+    /// Checks in flight per host:port at most.
+    pub per_host: usize,
+}
+
+impl Limits {
+    pub const SEQUENTIAL: Limits = Limits {
+        concurrency: 1,
+        per_host: 1,
+    };
+}
+
+/// One reported URL: the check and every input line that listed it.
+#[derive(Debug, Clone, Serialize)]
+pub struct UrlResult {
+    /// Order of first appearance in the input.
+    #[serde(skip)]
+    pub id: u64,
+    /// The URL as shown: credentials redacted.
+    pub url: String,
+    pub sources: Vec<Source>,
+    #[serde(flatten)]
+    pub check: Check,
+    /// A repeat of a URL already reported: not fetched again, outcome and status copied.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub duplicate: bool,
+}
+
+/// A target admitted but not yet reported.
+struct Pending {
+    display: String,
+    sources: Vec<Source>,
+    fingerprint: u64,
+    host: Arc<str>,
+}
+
+struct Host {
+    in_flight: usize,
+    queue: VecDeque<(u64, Url)>,
+    gate: Arc<HostGate>,
+    /// In the dispatcher's `ready` list.
+    listed: bool,
+}
+
+/// What is remembered of every distinct URL for de-duplication: 0 while in flight, else the
+/// outcome and status packed into 16 bits, so a million URLs cost a few tens of megabytes.
+type Seen = u16;
+const IN_FLIGHT: Seen = 0;
+
+fn pack(outcome: Outcome, status: Option<u16>) -> Seen {
+    ((status.unwrap_or(0) & 0x3ff) << 3 | outcome as u16) + 1
+}
+
+fn unpack(seen: Seen) -> (Outcome, Option<u16>) {
+    let v = seen - 1;
+    let outcome = Outcome::ALL[usize::from(v & 7)];
+    let status = v >> 3;
+    (outcome, (status != 0).then_some(status))
+}
+
+struct Dispatcher<'r> {
+    checker: Arc<Checker>,
+    limits: Limits,
+    hosts: HashMap<Arc<str>, Host>,
+    /// Hosts with queued targets and a free host slot, served round-robin.
+    ready: VecDeque<Arc<str>>,
+    pending: HashMap<u64, Pending>,
+    in_flight_by_fingerprint: HashMap<u64, u64>,
+    seen: HashMap<u64, Seen>,
+    hasher: std::collections::hash_map::RandomState,
+    queued: usize,
+    tasks: JoinSet<(u64, Check)>,
+    next_id: u64,
+    summary: Summary,
+    reporter: &'r mut dyn Reporter,
+}
+
+/// Runs every item from `items` through `checker` under `limits`, reporting each result as
+/// it completes. Returns when the input is exhausted and every check has finished, or when
+/// `cancel` fires (in-flight checks are dropped and the summary is marked interrupted).
+pub async fn execute(
+    mut items: mpsc::Receiver<Item>,
+    checker: Arc<Checker>,
+    limits: Limits,
+    reporter: &mut dyn Reporter,
+    cancel: &CancellationToken,
+) -> io::Result<Summary> {
+    let started = Instant::now();
+    let mut d = Dispatcher {
+        checker,
+        limits,
+        hosts: HashMap::new(),
+        ready: VecDeque::new(),
+        pending: HashMap::new(),
+        in_flight_by_fingerprint: HashMap::new(),
+        seen: HashMap::new(),
+        hasher: Default::default(),
+        queued: 0,
+        tasks: JoinSet::new(),
+        next_id: 0,
+        summary: Summary::default(),
+        reporter,
+    };
+    // Enough queued targets to keep every host busy, few enough to be small.
+    let max_queued = (limits.concurrency * 4).max(1024);
+    let mut input_open = true;
+    loop {
+        d.admit();
+        if !input_open && d.tasks.is_empty() {
+            debug_assert_eq!(d.queued, 0);
+            break;
+        }
+        let want_input = input_open && d.queued < max_queued;
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => {
+                d.tasks.abort_all();
+                d.summary.interrupted = true;
+                break;
+            }
+            Some(joined) = d.tasks.join_next(), if !d.tasks.is_empty() => {
+                let (id, check) = joined.expect("check tasks catch their panics and are aborted only at the end");
+                d.complete(id, check)?;
+            }
+            item = items.recv(), if want_input => match item {
+                Some(item) => d.take(item)?,
+                None => input_open = false,
+            },
+        }
+    }
+    d.summary.wall = started.elapsed();
+    Ok(d.summary)
+}
+
+impl Dispatcher<'_> {
+    fn emit(&mut self, result: UrlResult) -> io::Result<()> {
+        self.summary.record(&result);
+        self.reporter.result(&result)
+    }
+
+    fn take(&mut self, item: Item) -> io::Result<()> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let target = match item {
+            Item::Invalid {
+                text,
+                source,
+                reason,
+            } => {
+                let error = CheckError::new(ErrorKind::Input, reason);
+                return self.emit(UrlResult {
+                    id,
+                    url: text,
+                    sources: vec![source],
+                    check: Check::not_fetched(Outcome::Invalid, Some(error)),
+                    duplicate: false,
+                });
+            }
+            Item::Target(t) => t,
+        };
+        let fingerprint = self.hasher.hash_one(target.url.as_str());
+        match self.seen.entry(fingerprint) {
+            Entry::Occupied(e) if *e.get() == IN_FLIGHT => {
+                let first = self.in_flight_by_fingerprint[&fingerprint];
+                let pending = self.pending.get_mut(&first).expect("in flight");
+                pending.sources.push(target.source);
+                return Ok(());
+            }
+            Entry::Occupied(e) => {
+                let (outcome, status) = unpack(*e.get());
+                let mut check = Check::not_fetched(outcome, None);
+                check.status = status;
+                return self.emit(UrlResult {
+                    id,
+                    url: redact(&target.url),
+                    sources: vec![target.source],
+                    check,
+                    duplicate: true,
+                });
+            }
+            Entry::Vacant(e) => {
+                e.insert(IN_FLIGHT);
+            }
+        }
+        self.in_flight_by_fingerprint.insert(fingerprint, id);
+        let host = host_key(&target.url);
+        self.pending.insert(
+            id,
+            Pending {
+                display: redact(&target.url),
+                sources: vec![target.source],
+                fingerprint,
+                host: host.clone(),
+            },
+        );
+        let entry = self.hosts.entry(host.clone()).or_insert_with(|| Host {
+            in_flight: 0,
+            queue: VecDeque::new(),
+            gate: Arc::new(HostGate::default()),
+            listed: false,
+        });
+        entry.queue.push_back((id, target.url));
+        self.queued += 1;
+        if !entry.listed && entry.in_flight < self.limits.per_host {
+            entry.listed = true;
+            self.ready.push_back(host);
+        }
+        Ok(())
+    }
+
+    /// Starts checks while a global slot is free and some host has a free slot and work.
+    fn admit(&mut self) {
+        while self.tasks.len() < self.limits.concurrency {
+            let Some(key) = self.ready.pop_front() else {
+                return;
+            };
+            let host = self.hosts.get_mut(&key).expect("listed hosts exist");
+            let Some((id, url)) = host.queue.pop_front() else {
+                host.listed = false;
+                continue;
+            };
+            self.queued -= 1;
+            host.in_flight += 1;
+            if host.in_flight < self.limits.per_host && !host.queue.is_empty() {
+                self.ready.push_back(key);
+            } else {
+                host.listed = false;
+            }
+            let checker = self.checker.clone();
+            let gate = host.gate.clone();
+            self.tasks.spawn(async move {
+                let check = AssertUnwindSafe(checker.check(&url, &gate))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|_| {
+                        let error =
+                            CheckError::new(ErrorKind::Other, "internal error: the check panicked");
+                        Check::not_fetched(Outcome::Error, Some(error))
+                    });
+                (id, check)
+            });
+        }
+    }
+
+    fn complete(&mut self, id: u64, check: Check) -> io::Result<()> {
+        let pending = self
+            .pending
+            .remove(&id)
+            .expect("every task has a pending entry");
+        self.in_flight_by_fingerprint.remove(&pending.fingerprint);
+        self.seen
+            .insert(pending.fingerprint, pack(check.outcome, check.status));
+        let host = self.hosts.get_mut(&pending.host).expect("host of a task");
+        host.in_flight -= 1;
+        if !host.listed && !host.queue.is_empty() {
+            host.listed = true;
+            self.ready.push_back(pending.host.clone());
+        }
+        self.emit(UrlResult {
+            id,
+            url: pending.display,
+            sources: pending.sources,
+            check,
+            duplicate: false,
+        })
+    }
+}
+
+/// `host:port`, the unit of politeness.
+fn host_key(url: &Url) -> Arc<str> {
+    let host = url.host_str().unwrap_or_default();
+    let port = url.port_or_known_default().unwrap_or(0);
+    Arc::from(format!("{host}:{port}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packing_round_trips() {
+        for outcome in Outcome::ALL {
+            for status in [None, Some(100), Some(200), Some(404), Some(599)] {
+                let p = pack(outcome, status);
+                assert_ne!(p, IN_FLIGHT);
+                assert_eq!(unpack(p), (outcome, status));
+            }
+        }
+    }
+
+    #[test]
+    fn host_keys_include_default_ports() {
+        let k = |s: &str| host_key(&Url::parse(s).unwrap());
+        assert_eq!(&*k("http://a.test/x"), "a.test:80");
+        assert_eq!(&*k("https://a.test/x"), "a.test:443");
+        assert_eq!(&*k("http://a.test:8080/"), "a.test:8080");
+        assert_ne!(k("http://a.test/"), k("https://a.test/"));
+    }
+}
