@@ -587,11 +587,10 @@ fn kind_of(e: &(dyn StdError + 'static)) -> Option<ErrorKind> {
         }
     }
     if let Some(io) = e.downcast_ref::<io::Error>() {
-        if io
-            .get_ref()
-            .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
-        {
-            return Some(ErrorKind::Tls);
+        // An io::Error's source() skips the error it wraps, and TLS failures arrive as an
+        // io::Error wrapping an io::Error wrapping the rustls error: look inside first.
+        if let Some(kind) = io.get_ref().and_then(|inner| kind_of(inner)) {
+            return Some(kind);
         }
         return match io.kind() {
             io::ErrorKind::ConnectionRefused

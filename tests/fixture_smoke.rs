@@ -143,9 +143,14 @@ async fn raw_faults_and_prompt_shutdown() {
     // Hanging requests on both listener kinds must not delay shutdown.
     let hang_http = tokio::spawn(c.get(fx.url(0, "/hang")).send());
     let hang_raw = tokio::spawn(c.get(fx.raw_url(0, "/hang")).send());
-    while fx.stats().in_flight() == 0 || fx.stats().hits("/hang") < 2 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let both_hanging = async {
+        while fx.stats().in_flight() == 0 || fx.stats().hits("/hang") < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), both_hanging)
+        .await
+        .expect("both /hang requests reached the fixture");
     let started = Instant::now();
     fx.shutdown().await;
     assert!(started.elapsed() < Duration::from_secs(1));

@@ -1,0 +1,1001 @@
+//! Acceptance tests of issue 2, driving the built `urlcheck` binary against servers each test
+//! starts on loopback: the fixture (HTTP and raw-TCP fault listeners) and, for DNS, a stub
+//! that answers NXDOMAIN. Nothing here leaves 127.0.0.0/8.
+
+mod common;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+use common::{
+    lines, refused_port, result, results, run, send_signal, sources, urlcheck, urlcheck_std,
+    wait_child, wait_until, write_list, HeadRecorder, NxDomain, Server,
+};
+
+/// Settings for tests that are not about timeouts or retries: quick and single-shot.
+const FAST: [&str; 4] = ["-t", "500ms", "--retries", "0"];
+
+fn outcome(r: &Value) -> &str {
+    r["outcome"].as_str().unwrap_or_else(|| panic!("{r:#}"))
+}
+
+fn error_kind(r: &Value) -> &str {
+    r["error"]["kind"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error kind in {r:#}"))
+}
+
+fn has_ansi(bytes: &[u8]) -> bool {
+    bytes.contains(&0x1b)
+}
+
+// ---------------------------------------------------------------------------
+// 1. Outcomes and error kinds
+// ---------------------------------------------------------------------------
+
+#[test]
+fn every_outcome_up_down_error_invalid() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    let refused = format!("http://127.0.0.1:{}/", refused_port());
+    let list = write_list(
+        dir.path(),
+        "urls.txt",
+        lines(&[
+            srv.url(0, "/ok"),
+            srv.url(0, "/status/404"),
+            refused.clone(),
+            "not a url".into(),
+        ]),
+    );
+    let out = run(urlcheck().args(FAST).args(["--format", "json"]).arg(&list));
+    out.assert_code(1);
+    let doc = out.json();
+    assert_eq!(outcome(result(&doc, &srv.url(0, "/ok"))), "up");
+    let down = result(&doc, &srv.url(0, "/status/404"));
+    assert_eq!(outcome(down), "down");
+    assert_eq!(down["status"], 404);
+    assert_eq!(down["error"], Value::Null);
+    let error = result(&doc, &refused);
+    assert_eq!(outcome(error), "error");
+    assert_eq!(error["status"], Value::Null);
+    assert_eq!(outcome(&results(&doc)[3]), "invalid");
+    let s = &doc["summary"];
+    assert_eq!(
+        [
+            &s["total"],
+            &s["up"],
+            &s["down"],
+            &s["error"],
+            &s["invalid"]
+        ],
+        [4, 1, 1, 1, 1],
+        "{s:#}"
+    );
+    srv.shutdown();
+}
+
+#[test]
+fn every_error_kind_is_classified() {
+    let srv = Server::start(1);
+    let connect = format!("http://127.0.0.1:{}/", refused_port());
+    let timeout = srv.raw_url(0, "/hang");
+    let reset = srv.raw_url(0, "/reset");
+    let redirect_loop = srv.url(0, "/loop");
+    let too_many = srv.url(0, "/redirect/5");
+    let protocol = srv.raw_url(0, "/garbage");
+    let out = run(urlcheck()
+        .args(FAST)
+        .args(["--max-redirects", "2", "--format", "json"])
+        .args([
+            &connect,
+            &timeout,
+            &reset,
+            &redirect_loop,
+            &too_many,
+            &protocol,
+        ]));
+    out.assert_code(1);
+    let doc = out.json();
+    for (url, kind) in [
+        (&connect, "connect"),
+        (&timeout, "timeout"),
+        (&reset, "reset"),
+        (&redirect_loop, "redirects"),
+        (&too_many, "redirects"),
+        (&protocol, "protocol"),
+    ] {
+        let r = result(&doc, url);
+        assert_eq!(outcome(r), "error", "{url}: {r:#}");
+        assert_eq!(error_kind(r), kind, "{url}: {r:#}");
+        assert!(
+            !r["error"]["message"].as_str().unwrap_or("").is_empty(),
+            "{url}: an error needs a message: {r:#}"
+        );
+        assert_eq!(r["attempts"], 1, "--retries 0: {r:#}");
+    }
+    let message = |url: &str| {
+        result(&doc, url)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(message(&redirect_loop).contains("loop"), "{doc:#}");
+    assert!(message(&too_many).contains('2'), "{doc:#}");
+    let hops = result(&doc, &too_many)["redirects"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(
+        hops >= 2,
+        "the hops seen before giving up are recorded: {doc:#}"
+    );
+    let by_kind = &doc["summary"]["errors_by_kind"];
+    assert_eq!(by_kind["redirects"], 2, "{by_kind:#}");
+    // The hang is bounded by the timeout (one 500ms attempt), with a generous margin.
+    assert!(out.elapsed < Duration::from_millis(500 + 5000), "{out}");
+    assert!(srv.stats().hits("/hang") >= 1 && srv.stats().hits("/reset") == 1);
+    srv.shutdown();
+}
+
+#[test]
+fn tls_failure_is_kind_tls() {
+    let srv = Server::start(1);
+    // rustls speaks TLS to the plain-HTTP listener and gets an HTTP answer back.
+    let tls = format!("https://127.0.0.1:{}/ok", srv.http_port());
+    let out = run(urlcheck().args(FAST).args(["--format", "json"]).arg(&tls));
+    out.assert_code(1);
+    let doc = out.json();
+    let r = result(&doc, &tls);
+    assert_eq!(outcome(r), "error", "{r:#}");
+    assert_eq!(error_kind(r), "tls", "{r:#}");
+    srv.shutdown();
+}
+
+#[test]
+fn dns_failure_is_reported_as_soon_as_the_answer_comes() {
+    let dns = NxDomain::start();
+    let url = format!("http://no-such-host.test:{}/", refused_port());
+    let out = run(urlcheck()
+        .args(["-t", "10s", "--retries", "0", "--format", "json"])
+        .args(["--dns-server", &dns.addr().to_string()])
+        .arg(&url));
+    out.assert_code(1);
+    let doc = out.json();
+    let r = result(&doc, &url);
+    assert_eq!(outcome(r), "error");
+    assert_eq!(error_kind(r), "dns", "{r:#}");
+    assert!(dns.queries() >= 1, "the stub DNS server was never asked");
+    assert!(
+        out.elapsed < Duration::from_secs(5),
+        "NXDOMAIN must end the check, not the 10s timeout: {out}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 2. Exit codes
+// ---------------------------------------------------------------------------
+
+#[test]
+fn exit_0_when_every_url_is_up() {
+    let srv = Server::start(1);
+    let out = run(urlcheck()
+        .args(FAST)
+        .args([srv.url(0, "/ok?i=1"), srv.url(0, "/redirect/1")]));
+    out.assert_code(0);
+    assert_eq!(srv.stats().hits("/ok?i=1"), 1);
+    srv.shutdown();
+}
+
+#[test]
+fn exit_1_for_down_for_error_and_for_invalid() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    let ok = srv.url(0, "/ok");
+    let down = srv.url(0, "/status/500");
+    let error = format!("http://127.0.0.1:{}/", refused_port());
+    let invalid = write_list(dir.path(), "invalid.txt", lines(&[&ok, "ftp://x/"]));
+    for (what, failing) in [("down", down), ("error", error)] {
+        let out = run(urlcheck().args(FAST).args([&ok, &failing]));
+        assert_eq!(out.code, Some(1), "{what}:\n{out}");
+    }
+    let out = run(urlcheck().args(FAST).arg(&invalid));
+    assert_eq!(out.code, Some(1), "invalid:\n{out}");
+    srv.shutdown();
+}
+
+#[test]
+fn exit_2_for_a_missing_input_file_before_any_request() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    let missing = dir.path().join("no-such-list.txt");
+    let out = run(urlcheck().args(FAST).arg(srv.url(0, "/ok")).arg(&missing));
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains("no-such-list.txt"),
+        "the message names the file: {out}"
+    );
+    assert!(out.stdout.is_empty(), "{out}");
+    assert_eq!(srv.stats().requests(), 0, "no request may be sent: {out}");
+    srv.shutdown();
+}
+
+#[test]
+fn exit_2_for_bad_flags() {
+    let srv = Server::start(1);
+    let url = srv.url(0, "/ok");
+    for (args, flag) in [
+        (vec!["--concurrency", "0"], "--concurrency"),
+        (vec!["--timeout=-1s"], "--timeout"),
+        (vec!["--timeout", "-1s"], "-1"),
+        (vec!["--accept", "999-100"], "--accept"),
+    ] {
+        let out = run(urlcheck().args(&args).arg(&url));
+        assert_eq!(out.code, Some(2), "{args:?}:\n{out}");
+        assert!(out.stderr.contains(flag), "{args:?} names {flag}:\n{out}");
+    }
+    assert_eq!(srv.stats().requests(), 0);
+    srv.shutdown();
+}
+
+/// Starts a run with two hanging URLs around three quick ones, on one host with two slots,
+/// so that the second hang is admitted only after the last quick one has been reported.
+/// Once the server sees it, the signal goes out.
+fn interrupt_with(signal: libc::c_int, expected_code: i32) {
+    let srv = Server::start(1);
+    let oks: Vec<String> = (1..=3)
+        .map(|i| srv.raw_url(0, &format!("/ok?i={i}")))
+        .collect();
+    let mut args = vec![srv.raw_url(0, "/hang?i=1")];
+    args.extend(oks.iter().cloned());
+    args.push(srv.raw_url(0, "/hang?i=2"));
+    let mut child = urlcheck_std()
+        .args(["-c", "2", "-t", "30s", "--retries", "0", "--format", "json"])
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn urlcheck");
+    let stats = srv.stats();
+    wait_until(
+        "the second hang to reach the server",
+        Duration::from_secs(20),
+        || stats.hits("/hang?i=2") == 1,
+    );
+    for i in 1..=3 {
+        assert_eq!(stats.hits(&format!("/ok?i={i}")), 1);
+    }
+    let signalled = std::time::Instant::now();
+    send_signal(&child, signal);
+    let status = wait_child(&mut child, Duration::from_secs(10));
+    let waited = signalled.elapsed();
+    let mut stdout = Vec::new();
+    let mut stderr = String::new();
+    std::io::Read::read_to_end(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    let context = format!(
+        "status {status:?}\n--- stdout ---\n{}\n--- stderr ---\n{stderr}",
+        String::from_utf8_lossy(&stdout)
+    );
+    assert_eq!(status.code(), Some(expected_code), "{context}");
+    assert!(
+        waited < Duration::from_secs(10),
+        "stops without waiting for the hangs: {context}"
+    );
+    let doc: Value = serde_json::from_slice(&stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {context}"));
+    assert_eq!(doc["interrupted"], true, "{context}");
+    for ok in &oks {
+        assert_eq!(outcome(result(&doc, ok)), "up", "{context}");
+    }
+    for r in results(&doc) {
+        let url = r["url"].as_str().unwrap();
+        assert!(
+            !(url.contains("/hang") && outcome(r) == "up"),
+            "a hang cannot have completed: {context}"
+        );
+    }
+    srv.shutdown();
+}
+
+#[test]
+fn sigint_reports_what_completed_and_exits_130() {
+    interrupt_with(libc::SIGINT, 130);
+}
+
+#[test]
+fn sigterm_reports_what_completed_and_exits_143() {
+    interrupt_with(libc::SIGTERM, 143);
+}
+
+// ---------------------------------------------------------------------------
+// 3. Inputs: stdin and arguments
+// ---------------------------------------------------------------------------
+
+#[test]
+fn stdin_dash_piped_stdin_and_url_arguments() {
+    let srv = Server::start(1);
+    let a = srv.url(0, "/ok?from=dash");
+    let b = srv.url(0, "/ok?from=pipe");
+    let c = srv.url(0, "/ok?from=arg1");
+    let d = srv.url(0, "/ok?from=arg2");
+
+    let out = run(urlcheck()
+        .args(FAST)
+        .args(["--format", "json", "-"])
+        .write_stdin(lines(&["# a comment", "", &a])));
+    out.assert_code(0);
+    assert_eq!(
+        sources(result(&out.json(), &a)),
+        [("<stdin>".to_string(), 3)]
+    );
+
+    // No inputs at all, and stdin is a pipe: stdin is read.
+    let out = run(urlcheck()
+        .args(FAST)
+        .args(["--format", "json"])
+        .write_stdin(lines(&[&b])));
+    out.assert_code(0);
+    assert_eq!(
+        sources(result(&out.json(), &b)),
+        [("<stdin>".to_string(), 1)]
+    );
+
+    // URLs as arguments, next to stdin.
+    let out = run(urlcheck()
+        .args(FAST)
+        .args(["--format", "json", &c, "-", &d])
+        .write_stdin(lines(&[&a])));
+    out.assert_code(0);
+    let doc = out.json();
+    assert_eq!(sources(result(&doc, &c)), [("<args>".to_string(), 1)]);
+    assert_eq!(sources(result(&doc, &d)), [("<args>".to_string(), 3)]);
+    assert_eq!(sources(result(&doc, &a)), [("<stdin>".to_string(), 1)]);
+    assert_eq!(doc["summary"]["total"], 3);
+
+    for (path, n) in [
+        ("/ok?from=dash", 2),
+        ("/ok?from=pipe", 1),
+        ("/ok?from=arg1", 1),
+        ("/ok?from=arg2", 1),
+    ] {
+        assert_eq!(srv.stats().hits(path), n, "{path}");
+    }
+    srv.shutdown();
+}
+
+// ---------------------------------------------------------------------------
+// 4. Invalid lines
+// ---------------------------------------------------------------------------
+
+#[test]
+fn invalid_lines_are_reported_with_file_and_line_and_the_rest_is_checked() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    let first = srv.url(0, "/ok?line=1");
+    let last = srv.url(0, "/ok?line=7");
+    let mut content = Vec::new();
+    content.extend_from_slice(format!("{first}\nnot a url\nftp://x/\n").as_bytes());
+    content.extend_from_slice(b"http://bad.test/\xff\xfe\n\n# comment\n");
+    content.extend_from_slice(format!("{last}\n").as_bytes());
+    let list = write_list(dir.path(), "mixed.txt", content);
+    let name = list.to_str().unwrap().to_string();
+
+    let out = run(urlcheck().args(FAST).args(["--format", "json"]).arg(&list));
+    out.assert_code(1);
+    let doc = out.json();
+    let rs = results(&doc);
+    assert_eq!(rs.len(), 5, "{doc:#}");
+    let expect = [
+        ("up", 1, ""),
+        ("invalid", 2, ""),
+        ("invalid", 3, "ftp"),
+        ("invalid", 4, "UTF-8"),
+        ("up", 7, ""),
+    ];
+    for (r, (want, line, why)) in rs.iter().zip(expect) {
+        assert_eq!(outcome(r), want, "{r:#}");
+        assert_eq!(sources(r), [(name.clone(), line)], "{r:#}");
+        if want == "invalid" {
+            let message = r["error"]["message"].as_str().unwrap_or("");
+            assert!(message.contains(why), "line {line}: {r:#}");
+        }
+    }
+    assert_eq!(srv.stats().hits("/ok?line=1"), 1);
+    assert_eq!(srv.stats().hits("/ok?line=7"), 1);
+    assert_eq!(doc["summary"]["invalid"], 3);
+    assert_eq!(doc["summary"]["up"], 2);
+
+    // A person sees file:line too.
+    let out = run(urlcheck().args(FAST).arg(&list));
+    out.assert_code(1);
+    let text = out.stdout();
+    for line in [2, 3, 4] {
+        assert!(text.contains(&format!("{name}:{line}")), "{out}");
+    }
+    srv.shutdown();
+}
+
+// ---------------------------------------------------------------------------
+// 5. Duplicates
+// ---------------------------------------------------------------------------
+
+#[test]
+fn duplicates_are_fetched_once_and_list_every_line() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    // Concurrent (the repeats arrive while the first is in flight, typically) and sequential
+    // (the repeats arrive after it completed): both must merge.
+    for mode in ["concurrent", "sequential"] {
+        let dup = srv.url(0, &format!("/delay/50?dup={mode}"));
+        let list = write_list(
+            dir.path(),
+            &format!("{mode}.txt"),
+            lines(&[
+                dup.clone(),
+                srv.url(0, &format!("/ok?{mode}=2")),
+                dup.clone(),
+                srv.url(0, &format!("/ok?{mode}=4")),
+                dup.clone(),
+            ]),
+        );
+        let name = list.to_str().unwrap().to_string();
+        let mut cmd = urlcheck();
+        cmd.args(FAST).args(["--format", "json"]).arg(&list);
+        if mode == "sequential" {
+            cmd.arg("--sequential");
+        }
+        let out = run(&mut cmd);
+        out.assert_code(0);
+        let doc = out.json();
+        assert_eq!(
+            srv.stats().hits(&format!("/delay/50?dup={mode}")),
+            1,
+            "{mode}: fetched once"
+        );
+        let r = result(&doc, &dup);
+        assert_eq!(outcome(r), "up");
+        assert_eq!(
+            sources(r),
+            [(name.clone(), 1), (name.clone(), 3), (name.clone(), 5)],
+            "{mode}: {r:#}"
+        );
+        assert_eq!(results(&doc).len(), 3, "{mode}: {doc:#}");
+        assert_eq!(doc["summary"]["total"], 5, "{mode}: lines are counted");
+        assert_eq!(doc["summary"]["up"], 5, "{mode}");
+    }
+    srv.shutdown();
+}
+
+// ---------------------------------------------------------------------------
+// 6. Limits
+// ---------------------------------------------------------------------------
+
+#[test]
+fn global_and_per_host_limits_hold() {
+    let srv = Server::start(4);
+    let dir = TempDir::new().unwrap();
+    let urls: Vec<String> = (0..80)
+        .map(|i| srv.url(i % 4, &format!("/delay/100?i={i}")))
+        .collect();
+    let list = write_list(dir.path(), "many.txt", lines(&urls));
+    let out = run(urlcheck()
+        .args(["-t", "10s", "--retries", "0", "-c", "6", "--per-host", "2"])
+        .arg(&list));
+    out.assert_code(0);
+    let stats = srv.stats();
+    assert_eq!(stats.requests(), 80);
+    let (global, per_host) = (stats.max_in_flight(), stats.max_in_flight_per_host());
+    assert!(global <= 6, "global limit broken: {global} in flight");
+    assert!(per_host <= 2, "per-host limit broken: {per_host} in flight");
+    assert!(global >= 4, "the pool never filled up: at most {global}");
+    srv.shutdown();
+}
+
+#[test]
+fn per_host_limit_binds_below_the_global_one() {
+    let srv = Server::start(1);
+    let urls: Vec<String> = (0..12)
+        .map(|i| srv.url(0, &format!("/delay/100?i={i}")))
+        .collect();
+    let out = run(urlcheck()
+        .args(["-t", "10s", "--retries", "0", "-c", "64", "--per-host", "3"])
+        .args(&urls));
+    out.assert_code(0);
+    let max = srv.stats().max_in_flight();
+    assert!((2..=3).contains(&max), "per-host 3, got {max} in flight");
+    srv.shutdown();
+}
+
+#[test]
+fn sequential_runs_one_request_at_a_time() {
+    let srv = Server::start(2);
+    let urls: Vec<String> = (0..10)
+        .map(|i| srv.url(i % 2, &format!("/delay/20?i={i}")))
+        .collect();
+    let out = run(urlcheck()
+        .args(FAST)
+        .args(["--sequential", "--format", "json"])
+        .args(&urls));
+    out.assert_code(0);
+    assert_eq!(srv.stats().requests(), 10);
+    assert_eq!(srv.stats().max_in_flight(), 1);
+    let doc = out.json();
+    assert_eq!(doc["mode"], "sequential");
+    assert_eq!(doc["settings"]["concurrency"], 1);
+    srv.shutdown();
+}
+
+// ---------------------------------------------------------------------------
+// 7. Retry-After
+// ---------------------------------------------------------------------------
+
+#[test]
+fn retry_after_is_honoured() {
+    let srv = Server::start(1);
+    let url = srv.url(0, "/retry-after/1?key=honoured&times=1");
+    let out = run(urlcheck()
+        .args(["-t", "5s", "--retries", "2", "--format", "json"])
+        .arg(&url));
+    out.assert_code(0);
+    let doc = out.json();
+    let r = result(&doc, &url);
+    assert_eq!(outcome(r), "up", "{r:#}");
+    assert_eq!(r["status"], 200);
+    assert_eq!(r["attempts"], 2, "{r:#}");
+    let arrivals = srv.stats().arrivals("honoured");
+    assert_eq!(arrivals.len(), 2);
+    let gap = arrivals[1] - arrivals[0];
+    assert!(
+        gap >= Duration::from_millis(950),
+        "the retry came {gap:?} after a Retry-After of 1s"
+    );
+    assert!(r["elapsed_ms"].as_f64().unwrap() >= 950.0, "{r:#}");
+    srv.shutdown();
+}
+
+#[test]
+fn retry_after_without_retries_is_down_after_one_attempt() {
+    let srv = Server::start(1);
+    let url = srv.url(0, "/retry-after/1?key=once&times=1");
+    let out = run(urlcheck()
+        .args(["-t", "5s", "--retries", "0", "--format", "json"])
+        .arg(&url));
+    out.assert_code(1);
+    let doc = out.json();
+    let r = result(&doc, &url);
+    assert_eq!(outcome(r), "down", "{r:#}");
+    assert_eq!(r["status"], 429);
+    assert_eq!(r["attempts"], 1);
+    assert_eq!(srv.stats().arrivals("once").len(), 1);
+    srv.shutdown();
+}
+
+// ---------------------------------------------------------------------------
+// 8. --compare
+// ---------------------------------------------------------------------------
+
+fn compare_list(srv: &Server) -> Vec<String> {
+    let mut urls: Vec<String> = (0..4).map(|i| srv.url(0, &format!("/ok?i={i}"))).collect();
+    urls.push(srv.url(0, "/status/404"));
+    urls.extend((0..3).map(|i| srv.url(0, &format!("/delay/50?i={i}"))));
+    urls
+}
+
+#[test]
+fn compare_prints_both_runs_and_the_speedup() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    let list = write_list(dir.path(), "compare.txt", lines(&compare_list(&srv)));
+    let out = run(urlcheck().args(FAST).arg("--compare").arg(&list));
+    out.assert_code(1); // the 404
+    let text = out.stdout();
+    let header = text
+        .lines()
+        .find(|l| l.contains("sequential"))
+        .unwrap_or_else(|| panic!("no column header: {out}"));
+    assert!(header.contains("concurrent"), "{out}");
+    let row = |name: &str| -> Vec<String> {
+        text.lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no {name} row: {out}"))
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(row("up"), ["up", "7", "7"], "{out}");
+    assert_eq!(row("down"), ["down", "1", "1"], "{out}");
+    assert_eq!(row("error"), ["error", "0", "0"], "{out}");
+    let speedup = text
+        .lines()
+        .find(|l| l.starts_with("speedup:"))
+        .unwrap_or_else(|| panic!("no speedup line: {out}"));
+    let factor = speedup
+        .trim_start_matches("speedup:")
+        .split_whitespace()
+        .next()
+        .and_then(|x| x.strip_suffix('x'))
+        .and_then(|x| x.parse::<f64>().ok());
+    assert!(factor.is_some_and(|x| x > 0.0), "{speedup}");
+    // Each half fetched every URL.
+    assert_eq!(srv.stats().hits("/status/404"), 2);
+    assert_eq!(srv.stats().hits("/delay/50?i=0"), 2);
+    srv.shutdown();
+}
+
+#[test]
+fn compare_json_holds_both_documents() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    let list = write_list(dir.path(), "compare.txt", lines(&compare_list(&srv)));
+    let out = run(urlcheck()
+        .args(FAST)
+        .args(["--compare", "--format", "json"])
+        .arg(&list));
+    out.assert_code(1);
+    let doc = out.json();
+    assert_eq!(doc["mode"], "compare");
+    let (seq, con) = (&doc["sequential"], &doc["concurrent"]);
+    assert_eq!(seq["mode"], "sequential");
+    assert_eq!(con["mode"], "concurrent");
+    assert_eq!(seq["settings"]["concurrency"], 1);
+    for key in ["total", "up", "down", "error", "invalid", "skipped"] {
+        assert_eq!(seq["summary"][key], con["summary"][key], "{key}: {doc:#}");
+    }
+    assert_eq!(seq["summary"]["total"], 8);
+    assert_eq!(seq["summary"]["up"], 7);
+    assert_eq!(results(seq).len(), 8);
+    assert_eq!(results(con).len(), 8);
+    assert!(doc["speedup"].as_f64().is_some_and(|x| x > 0.0), "{doc:#}");
+    assert_eq!(doc["differences"], serde_json::json!([]), "{doc:#}");
+    srv.shutdown();
+}
+
+// ---------------------------------------------------------------------------
+// 9. Colour
+// ---------------------------------------------------------------------------
+
+#[test]
+fn no_ansi_escapes_unless_asked_for() {
+    let srv = Server::start(1);
+    let urls = [
+        srv.url(0, "/ok"),
+        srv.url(0, "/status/404"),
+        format!("http://127.0.0.1:{}/", refused_port()),
+    ];
+    let out = run(urlcheck().args(FAST).args(["--color", "auto"]).args(&urls));
+    out.assert_code(1);
+    assert!(!has_ansi(&out.stdout), "auto, not a terminal: {out}");
+    assert!(out.stdout().contains("404"), "{out}");
+
+    let out = run(urlcheck()
+        .env("NO_COLOR", "1")
+        .args(FAST)
+        .args(["--color", "auto"])
+        .args(&urls));
+    assert!(!has_ansi(&out.stdout), "NO_COLOR=1: {out}");
+
+    let out = run(urlcheck().args(FAST).args(["--color", "never"]).args(&urls));
+    assert!(!has_ansi(&out.stdout), "never: {out}");
+
+    // The check above can fail: forced colour does produce escapes.
+    let out = run(urlcheck()
+        .args(FAST)
+        .args(["--color", "always"])
+        .args(&urls));
+    assert!(has_ansi(&out.stdout), "always: {out}");
+    srv.shutdown();
+}
+
+#[test]
+fn on_a_terminal_colour_is_on_unless_no_color() {
+    let srv = Server::start(1);
+    let urls = [srv.url(0, "/ok"), srv.url(0, "/status/404")];
+    let mut cmd = urlcheck_std();
+    cmd.args(FAST).args(["--color", "auto"]).args(&urls);
+    let (text, status) = common::run_on_pty(cmd);
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        has_ansi(&text),
+        "auto on a terminal colours: {}",
+        String::from_utf8_lossy(&text)
+    );
+
+    let mut cmd = urlcheck_std();
+    cmd.env("NO_COLOR", "1")
+        .args(FAST)
+        .args(["--color", "auto"])
+        .args(&urls);
+    let (text, status) = common::run_on_pty(cmd);
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&text).contains("404"),
+        "the run printed its results: {}",
+        String::from_utf8_lossy(&text)
+    );
+    assert!(
+        !has_ansi(&text),
+        "NO_COLOR=1 on a terminal: {}",
+        String::from_utf8_lossy(&text)
+    );
+    srv.shutdown();
+}
+
+// ---------------------------------------------------------------------------
+// 10. JSON and JSONL
+// ---------------------------------------------------------------------------
+
+#[track_caller]
+fn assert_utc_timestamp(v: &Value) -> std::time::SystemTime {
+    let s = v.as_str().unwrap_or_else(|| panic!("not a string: {v}"));
+    assert!(s.ends_with('Z'), "not UTC: {s}");
+    humantime::parse_rfc3339(s).unwrap_or_else(|e| panic!("not RFC 3339 ({e}): {s}"))
+}
+
+#[track_caller]
+fn assert_number(v: &Value, what: &str) {
+    assert!(v.is_number(), "{what} is not a number: {v}");
+}
+
+#[track_caller]
+fn assert_keys(v: &Value, keys: &[&str], what: &str) {
+    let obj = v
+        .as_object()
+        .unwrap_or_else(|| panic!("{what} is not an object: {v}"));
+    for key in keys {
+        assert!(obj.contains_key(*key), "{what} lacks {key}: {v:#}");
+    }
+}
+
+#[test]
+fn json_document_holds_every_field() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    let ok = srv.url(0, "/ok");
+    let redirect = srv.url(0, "/redirect/2");
+    let missing = srv.url(0, "/status/404");
+    let refused = format!("http://127.0.0.1:{}/", refused_port());
+    let list = write_list(
+        dir.path(),
+        "fields.txt",
+        lines(&[&ok, &redirect, &missing, &refused, "ftp://x/"]),
+    );
+    let out = run(urlcheck()
+        .args(FAST)
+        .args(["-c", "3", "--format", "json"])
+        .arg(&list));
+    out.assert_code(1);
+    let doc = out.json();
+
+    assert_keys(
+        &doc,
+        &[
+            "schema_version",
+            "tool",
+            "version",
+            "started_at",
+            "finished_at",
+            "mode",
+            "interrupted",
+            "settings",
+            "summary",
+            "results",
+        ],
+        "the document",
+    );
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["tool"], "urlcheck");
+    assert_eq!(doc["version"], env!("CARGO_PKG_VERSION"));
+    let started = assert_utc_timestamp(&doc["started_at"]);
+    let finished = assert_utc_timestamp(&doc["finished_at"]);
+    assert!(started <= finished);
+    assert_eq!(doc["mode"], "concurrent");
+    assert_eq!(doc["interrupted"], false);
+    assert!(doc["settings"].is_object());
+    assert_eq!(doc["settings"]["concurrency"], 3);
+    assert_eq!(doc["settings"]["timeout_ms"], 500);
+    assert_eq!(doc["settings"]["retries"], 0);
+
+    let s = &doc["summary"];
+    assert_keys(
+        s,
+        &[
+            "total",
+            "up",
+            "down",
+            "error",
+            "invalid",
+            "skipped",
+            "latency_ms",
+            "wall_ms",
+            "urls_per_sec",
+        ],
+        "summary",
+    );
+    assert_eq!(
+        [
+            &s["total"],
+            &s["up"],
+            &s["down"],
+            &s["error"],
+            &s["invalid"],
+            &s["skipped"]
+        ],
+        [5, 2, 1, 1, 1, 0]
+    );
+    assert_keys(
+        &s["latency_ms"],
+        &["p50", "p90", "p99", "max"],
+        "latency_ms",
+    );
+    for p in ["p50", "p90", "p99", "max"] {
+        assert_number(&s["latency_ms"][p], p);
+    }
+    assert_number(&s["wall_ms"], "wall_ms");
+    assert_number(&s["urls_per_sec"], "urls_per_sec");
+
+    let rs = results(&doc);
+    let urls: Vec<&str> = rs.iter().map(|r| r["url"].as_str().unwrap()).collect();
+    assert_eq!(
+        urls,
+        [&*ok, &*redirect, &*missing, &*refused, "ftp://x/"],
+        "input order"
+    );
+    let name = list.to_str().unwrap();
+    for (i, r) in rs.iter().enumerate() {
+        assert_keys(
+            r,
+            &[
+                "url",
+                "sources",
+                "outcome",
+                "status",
+                "error",
+                "elapsed_ms",
+                "ttfb_ms",
+                "attempts",
+                "redirects",
+                "final_url",
+            ],
+            "a result",
+        );
+        assert_eq!(sources(r), [(name.to_string(), i as u64 + 1)]);
+        assert_number(&r["elapsed_ms"], "elapsed_ms");
+        assert_number(&r["attempts"], "attempts");
+        assert!(r["redirects"].is_array());
+        match outcome(r) {
+            "up" | "down" => {
+                assert_eq!(r["error"], Value::Null, "{r:#}");
+                assert_number(&r["status"], "status");
+                assert_number(&r["ttfb_ms"], "ttfb_ms");
+                assert_eq!(r["attempts"], 1);
+            }
+            _ => {
+                assert_keys(&r["error"], &["kind", "message"], "error");
+                assert!(r["error"]["kind"].is_string() && r["error"]["message"].is_string());
+                assert_eq!(r["status"], Value::Null, "{r:#}");
+            }
+        }
+    }
+    assert_eq!(rs[0]["final_url"], Value::Null);
+    assert_eq!(rs[0]["redirects"], serde_json::json!([]));
+    let r = &rs[1];
+    assert_eq!(outcome(r), "up");
+    assert_eq!(r["status"], 200);
+    assert_eq!(
+        r["redirects"],
+        serde_json::json!([
+            {"url": redirect, "status": 302},
+            {"url": srv.url(0, "/redirect/1"), "status": 302},
+        ])
+    );
+    assert_eq!(r["final_url"], srv.url(0, "/redirect/0"));
+    assert_eq!(rs[2]["status"], 404);
+    assert_eq!(error_kind(&rs[3]), "connect");
+    assert_eq!(outcome(&rs[4]), "invalid");
+    srv.shutdown();
+}
+
+#[test]
+fn jsonl_streams_results_then_one_summary() {
+    let srv = Server::start(1);
+    let urls = [
+        srv.url(0, "/ok"),
+        srv.url(0, "/redirect/1"),
+        srv.url(0, "/status/404"),
+    ];
+    let out = run(urlcheck()
+        .args(FAST)
+        .args(["--format", "jsonl"])
+        .args(&urls));
+    out.assert_code(1);
+    let objects = out.json_lines();
+    assert_eq!(objects.len(), urls.len() + 1, "{out}");
+    let (summary, rs) = objects.split_last().unwrap();
+    let mut seen: Vec<&str> = Vec::new();
+    for r in rs {
+        assert_eq!(r["type"], "result", "{r:#}");
+        assert_keys(
+            r,
+            &[
+                "url",
+                "sources",
+                "outcome",
+                "status",
+                "attempts",
+                "redirects",
+            ],
+            "a jsonl result",
+        );
+        seen.push(r["url"].as_str().unwrap());
+    }
+    seen.sort_unstable();
+    let mut want: Vec<&str> = urls.iter().map(String::as_str).collect();
+    want.sort_unstable();
+    assert_eq!(seen, want);
+    assert_eq!(summary["type"], "summary", "{summary:#}");
+    assert_eq!(summary["schema_version"], 1);
+    assert_eq!(summary["summary"]["total"], 3);
+    assert_eq!(summary["summary"]["down"], 1);
+    assert_eq!(summary["interrupted"], false);
+    srv.shutdown();
+}
+
+// ---------------------------------------------------------------------------
+// 11. Credentials
+// ---------------------------------------------------------------------------
+
+#[test]
+fn credentials_and_header_values_never_reach_the_output() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    let port = srv.http_port();
+    let with_creds = |path: &str| format!("http://user:secret@127.0.0.1:{port}{path}");
+    let list = write_list(
+        dir.path(),
+        "creds.txt",
+        lines(&[
+            with_creds("/ok"),
+            with_creds("/redirect/1"),
+            with_creds("/status/404"),
+            format!("http://user:secret@127.0.0.1:{}/", refused_port()),
+            "http://user:secret@bad host/".to_string(),
+        ]),
+    );
+    for format in ["human", "json", "jsonl"] {
+        let out = run(urlcheck()
+            .args(FAST)
+            .args(["-H", "X-Token: hunter2", "--format", format])
+            .arg(&list));
+        out.assert_code(1);
+        let all = out.all_output();
+        assert!(
+            !all.contains("secret"),
+            "{format} shows the password:\n{out}"
+        );
+        assert!(
+            !all.contains("hunter2"),
+            "{format} shows the header:\n{out}"
+        );
+        assert!(all.contains("127.0.0.1"), "{format} shows the URLs:\n{out}");
+    }
+    assert_eq!(srv.stats().hits("/ok"), 3);
+    srv.shutdown();
+
+    // Kept out of the output, yet really sent.
+    let recorder = HeadRecorder::start();
+    let url = format!("http://user:secret@127.0.0.1:{}/ok", recorder.port());
+    let out = run(urlcheck().args(FAST).args(["-H", "X-Token: hunter2", &url]));
+    let head = recorder.head().to_ascii_lowercase();
+    out.assert_code(0);
+    assert!(head.contains("x-token: hunter2"), "{head}");
+    // user:secret in Basic auth
+    assert!(
+        head.contains("authorization: basic dxnlcjpzzwnyzxq="),
+        "{head}"
+    );
+    assert!(!out.all_output().contains("secret"), "{out}");
+}
