@@ -2,11 +2,13 @@
 //! and `--resolve` overrides. Nothing here is read by the core: [`crate::config::Config`] is.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use crate::status::StatusSet;
+use crate::check::Outcome;
+use crate::status::{OutcomeSet, StatusSet};
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -99,6 +101,24 @@ pub struct Cli {
     #[arg(short = 'f', long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 
+    /// Also write a report file, replaced atomically when the run ends (repeatable),
+    /// e.g. --report json=out/report.json --report junit=junit.xml
+    #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report)]
+    pub reports: Vec<(Format, PathBuf)>,
+
+    /// Which outcomes make the exit code 1 (and count as failures in JUnit and annotations).
+    #[arg(long, value_name = "OUTCOMES", default_value = "down,error,invalid", value_parser = parse_outcomes)]
+    pub fail_on: OutcomeSet,
+
+    /// GitHub Actions annotations (on stderr) and a step summary in $GITHUB_STEP_SUMMARY.
+    /// On by default when GITHUB_ACTIONS=true.
+    #[arg(long, overrides_with = "no_github")]
+    pub github: bool,
+
+    /// Turn GitHub Actions output off, even when GITHUB_ACTIONS=true.
+    #[arg(long, overrides_with = "github")]
+    pub no_github: bool,
+
     /// Human format: only failures and the summary.
     #[arg(short = 'q', long)]
     pub quiet: bool,
@@ -123,6 +143,10 @@ pub enum Format {
     Human,
     Json,
     Jsonl,
+    Junit,
+    Markdown,
+    Csv,
+    Prometheus,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -182,6 +206,42 @@ pub fn parse_resolve(s: &str) -> Result<(String, SocketAddr), String> {
         return Err(err());
     }
     Ok((host.to_ascii_lowercase(), SocketAddr::new(ip, port)))
+}
+
+/// `FORMAT=PATH`, e.g. `junit=reports/junit.xml`.
+pub fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
+    let (format, path) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected FORMAT=PATH (e.g. json=report.json), got {s:?}"))?;
+    let format = Format::from_str(format.trim(), true).map_err(|_| {
+        let names: Vec<String> = Format::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_owned()))
+            .collect();
+        format!(
+            "unknown report format {format:?} (one of {})",
+            names.join(", ")
+        )
+    })?;
+    if path.is_empty() {
+        return Err(format!("no path after {format:?}="));
+    }
+    Ok((format, PathBuf::from(path)))
+}
+
+/// `down,error,invalid`: outcome names, comma-separated.
+pub fn parse_outcomes(s: &str) -> Result<OutcomeSet, String> {
+    let mut set = OutcomeSet::default();
+    for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let outcome = Outcome::ALL
+            .into_iter()
+            .find(|o| o.as_str() == name)
+            .ok_or_else(|| {
+                format!("unknown outcome {name:?} (one of up, down, error, invalid, skipped)")
+            })?;
+        set.insert(outcome);
+    }
+    Ok(set)
 }
 
 pub fn parse_dns_server(s: &str) -> Result<SocketAddr, String> {
@@ -245,5 +305,22 @@ mod tests {
         assert!(Cli::try_parse_from(["urlcheck", "--timeout", "-1s"]).is_err());
         assert!(Cli::try_parse_from(["urlcheck", "--accept", "999-100"]).is_err());
         assert!(Cli::try_parse_from(["urlcheck", "--sequential", "--compare"]).is_err());
+    }
+
+    #[test]
+    fn reports_and_fail_on() {
+        assert_eq!(
+            parse_report("junit=out/j.xml"),
+            Ok((Format::Junit, PathBuf::from("out/j.xml")))
+        );
+        assert!(parse_report("xml=out.xml").is_err());
+        assert!(parse_report("json").is_err());
+        assert!(parse_report("json=").is_err());
+        let set = parse_outcomes("down, error").unwrap();
+        assert!(set.contains(Outcome::Down) && set.contains(Outcome::Error));
+        assert!(!set.contains(Outcome::Invalid));
+        assert!(parse_outcomes("down,broken").is_err());
+        let cli = Cli::try_parse_from(["urlcheck", "--github", "--no-github"]).unwrap();
+        assert!(cli.no_github && !cli.github);
     }
 }

@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use reqwest::Method;
 
 use crate::check::header_map;
 use crate::cli::{self, Cli};
-use crate::status::StatusSet;
+use crate::status::{OutcomeSet, StatusSet};
 
 /// How the list is run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,12 +36,37 @@ impl Mode {
     }
 }
 
-/// What goes to stdout.
+/// An output format, for stdout or a report file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Human,
     Json,
     Jsonl,
+    Junit,
+    Markdown,
+    Csv,
+    Prometheus,
+}
+
+impl From<cli::Format> for Format {
+    fn from(f: cli::Format) -> Self {
+        match f {
+            cli::Format::Human => Format::Human,
+            cli::Format::Json => Format::Json,
+            cli::Format::Jsonl => Format::Jsonl,
+            cli::Format::Junit => Format::Junit,
+            cli::Format::Markdown => Format::Markdown,
+            cli::Format::Csv => Format::Csv,
+            cli::Format::Prometheus => Format::Prometheus,
+        }
+    }
+}
+
+/// GitHub Actions output.
+#[derive(Debug, Clone)]
+pub struct Github {
+    /// `$GITHUB_STEP_SUMMARY`, where the Markdown summary is appended.
+    pub step_summary: Option<PathBuf>,
 }
 
 /// What one check needs to know.
@@ -82,6 +108,12 @@ pub struct Config {
     pub mode: Mode,
     pub check: Arc<CheckSettings>,
     pub format: Format,
+    /// Report files to write atomically when the run ends.
+    pub reports: Vec<(Format, PathBuf)>,
+    /// Outcomes that make the exit code 1.
+    pub fail_on: OutcomeSet,
+    /// Annotations and a step summary for GitHub Actions.
+    pub github: Option<Github>,
     /// Human format: only failures and the summary.
     pub quiet: bool,
     /// Colour on stdout.
@@ -129,14 +161,27 @@ impl Config {
             per_host: cli.per_host as usize,
             mode,
             check: Arc::new(check),
-            format: match cli.format {
-                cli::Format::Human => Format::Human,
-                cli::Format::Json => Format::Json,
-                cli::Format::Jsonl => Format::Jsonl,
-            },
+            format: cli.format.into(),
+            reports: cli
+                .reports
+                .into_iter()
+                .map(|(f, p)| (f.into(), p))
+                .collect(),
+            fail_on: cli.fail_on,
+            github: github(cli.github, cli.no_github),
             quiet: cli.quiet,
             color,
             progress: !cli.no_progress && std::io::stderr().is_terminal(),
         })
     }
+}
+
+/// `--github`, or GITHUB_ACTIONS=true without `--no-github`.
+fn github(flag: bool, off: bool) -> Option<Github> {
+    let in_actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
+    (flag || (in_actions && !off)).then(|| Github {
+        step_summary: std::env::var_os("GITHUB_STEP_SUMMARY")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from),
+    })
 }

@@ -21,7 +21,7 @@ use std::io::{self, Write};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use tokio::sync::mpsc;
 
 use crate::check::Checker;
@@ -29,9 +29,9 @@ use crate::config::{Config, Format, Mode};
 use crate::exit::ExitCode;
 use crate::input::Inputs;
 use crate::report::compare::{self, Half};
-use crate::report::human::Human;
-use crate::report::json::{Json, Jsonl};
-use crate::report::{progress_bar, Collect, Reporter, RunInfo, Settings, Tee};
+use crate::report::file::ReportFile;
+use crate::report::github::Github;
+use crate::report::{progress_bar, Collect, Reporter, RunInfo, Settings, Stdout, Tee};
 use crate::run::Limits;
 use crate::signals::Signals;
 
@@ -45,12 +45,18 @@ const INPUT_BUFFER: usize = 1024;
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     let config = Config::from_cli(cli)?;
     let inputs = Inputs::open(&config.inputs)?;
+    let files = prepare_reports(&config)?;
     let pool = config.per_host.max(1);
     let checker = Arc::new(Checker::new(config.check.clone(), pool)?);
     let signals = Signals::install();
+    // A reader that goes away (`| head`) stops the run like a signal, but is no failure:
+    // the exit code is then the one the results call for.
+    let stdout = Stdout::new(signals.token.clone());
     let code = match config.mode {
-        Mode::Concurrent | Mode::Sequential => single(&config, inputs, checker, &signals).await?,
-        Mode::Compare => compare(&config, inputs, checker, &signals).await?,
+        Mode::Concurrent | Mode::Sequential => {
+            single(&config, inputs, files, checker, &signals, stdout).await?
+        }
+        Mode::Compare => compare(&config, inputs, files, checker, &signals, stdout).await?,
     };
     Ok(code.combine(signals.exit_code()))
 }
@@ -66,25 +72,67 @@ pub fn limits_for(config: &Config, mode: Mode) -> Limits {
     }
 }
 
+/// Creates every report's temporary file now, so an unwritable folder is exit 2 before any
+/// request is sent.
+fn prepare_reports(config: &Config) -> Result<Vec<ReportFile>> {
+    let mut files: Vec<ReportFile> = Vec::with_capacity(config.reports.len());
+    for (format, path) in &config.reports {
+        if files.iter().any(|f| f.path() == path.as_path()) {
+            anyhow::bail!("--report names {} twice", path.display());
+        }
+        files.push(ReportFile::prepare(*format, path)?);
+    }
+    Ok(files)
+}
+
+/// Reporters for the report files and GitHub, besides the one on stdout.
+fn side_reporters<'a>(
+    config: &Config,
+    files: &'a [ReportFile],
+) -> Result<Vec<Box<dyn Reporter + 'a>>> {
+    let mut list = Vec::new();
+    for file in files {
+        list.push(report::make(file.format, file.writer()?, config, false));
+    }
+    if let Some(gh) = &config.github {
+        list.push(Box::new(Github::new(
+            io::stderr(),
+            gh.step_summary.clone(),
+            config.fail_on,
+        )) as Box<dyn Reporter>);
+    }
+    Ok(list)
+}
+
+/// Puts every report file in place; the first failure is the error.
+fn commit_reports(files: Vec<ReportFile>) -> Result<()> {
+    for file in files {
+        let path = file.path().display().to_string();
+        file.commit()
+            .with_context(|| format!("cannot write report {path}"))?;
+    }
+    Ok(())
+}
+
 async fn single(
     config: &Config,
     inputs: Inputs,
+    files: Vec<ReportFile>,
     checker: Arc<Checker>,
     signals: &Signals,
+    stdout: Stdout,
 ) -> Result<ExitCode> {
     let progress = config
         .progress
         .then(|| progress_bar(inputs.count_hint(), config.mode.as_str()));
     let (tx, rx) = mpsc::channel(INPUT_BUFFER);
     inputs.spawn(tx);
-    let stdout = io::BufWriter::with_capacity(64 * 1024, io::stdout());
-    let mut format: Box<dyn Reporter> = match config.format {
-        Format::Human => Box::new(Human::new(stdout, config.quiet, config.color)),
-        Format::Json => Box::new(Json::new(stdout)),
-        Format::Jsonl => Box::new(Jsonl::new(stdout)),
-    };
+    let mut main = report::make(config.format, stdout, config, config.color);
+    let mut side = side_reporters(config, &files)?;
+    let mut reporters: Vec<&mut dyn Reporter> = vec![&mut *main];
+    reporters.extend(side.iter_mut().map(|r| &mut **r as &mut dyn Reporter));
     let mut tee = Tee {
-        reporters: vec![&mut *format],
+        reporters,
         progress,
     };
     let started_at = SystemTime::now();
@@ -97,16 +145,21 @@ async fn single(
         settings: Settings::new(config, config.mode),
     };
     tee.finish(&info, &summary)?;
-    Ok(summary.exit_code())
+    drop(tee);
+    drop(side);
+    commit_reports(files)?;
+    Ok(summary.exit_code(config.fail_on))
 }
 
 /// Reads the whole list once (stdin cannot be read twice), then runs it sequentially and
-/// concurrently with the same checker settings.
+/// concurrently with the same checker settings. Report files describe the concurrent run.
 async fn compare(
     config: &Config,
     inputs: Inputs,
+    files: Vec<ReportFile>,
     checker: Arc<Checker>,
     signals: &Signals,
+    mut stdout: Stdout,
 ) -> Result<ExitCode> {
     let (tx, mut rx) = mpsc::channel(INPUT_BUFFER);
     inputs.spawn(tx);
@@ -168,17 +221,27 @@ async fn compare(
     }
     let code = halves
         .iter()
-        .map(|h| h.summary.exit_code())
+        .map(|h| h.summary.exit_code(config.fail_on))
         .fold(ExitCode::Success, ExitCode::combine);
-    let mut out = io::stdout().lock();
+    if let Some(last) = halves.last() {
+        for mut side in side_reporters(config, &files)? {
+            report::replay(&mut *side, &last.results, &last.run, &last.summary)?;
+        }
+        commit_reports(files)?;
+    }
     let mut halves = halves.into_iter();
     match (halves.next(), halves.next()) {
         (Some(seq), Some(con)) => match config.format {
-            Format::Json | Format::Jsonl => compare::write_json(&mut out, seq, con)?,
-            Format::Human => compare::write_table(&mut out, &seq, &con)?,
+            Format::Json | Format::Jsonl => compare::write_json(&mut stdout, seq, con)?,
+            Format::Human => compare::write_table(&mut stdout, &seq, &con)?,
+            other => {
+                let mut main = report::make(other, &mut stdout, config, config.color);
+                report::replay(&mut *main, &con.results, &con.run, &con.summary)?;
+            }
         },
-        _ => writeln!(out, "compare: interrupted before both runs completed")?,
+        _ => writeln!(stdout, "compare: interrupted before both runs completed")?,
     }
+    stdout.flush()?;
     Ok(code)
 }
 

@@ -1,8 +1,36 @@
-//! Sets of HTTP status codes such as `200-299,403`, used by `--accept`.
-//! A fixed bitset over 100..=599: membership is one shift and mask on the hot path.
+//! Sets of HTTP status codes such as `200-299,403` (`--accept`), and sets of outcomes
+//! (`--fail-on`). Both are fixed bitsets: membership is one shift and mask.
 
 use std::fmt;
 use std::str::FromStr;
+
+use crate::check::Outcome;
+
+/// A set of outcomes, e.g. those that fail a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutcomeSet(u8);
+
+impl OutcomeSet {
+    pub fn insert(&mut self, o: Outcome) {
+        self.0 |= 1 << o as u8;
+    }
+
+    pub fn contains(self, o: Outcome) -> bool {
+        self.0 & (1 << o as u8) != 0
+    }
+
+    /// The outcomes in the set, in their natural order.
+    pub fn iter(self) -> impl Iterator<Item = Outcome> {
+        Outcome::ALL.into_iter().filter(move |o| self.contains(*o))
+    }
+}
+
+impl fmt::Display for OutcomeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.iter().map(Outcome::as_str).collect();
+        f.write_str(&names.join(","))
+    }
+}
 
 /// A set of HTTP status codes (100..=599).
 #[derive(Clone, PartialEq, Eq)]

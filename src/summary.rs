@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::check::{millis, ErrorKind, Outcome};
 use crate::exit::ExitCode;
 use crate::run::UrlResult;
+use crate::status::OutcomeSet;
 
 /// Latencies are kept in microseconds, up to an hour, with 3 significant digits: a few tens of
 /// kilobytes whatever the number of URLs.
@@ -93,21 +94,14 @@ impl Summary {
         }
     }
 
-    /// 0 when every checked URL is up; 1 when any is down, error or invalid; 130 when
-    /// interrupted.
-    pub fn exit_code(&self) -> ExitCode {
-        let failed = [Outcome::Down, Outcome::Error, Outcome::Invalid]
-            .iter()
-            .any(|o| self.count(*o) > 0);
-        let mut code = if failed {
+    /// 0 when no URL has an outcome in `fail_on` (by default down, error, invalid), else 1.
+    /// What stopped a run early (a signal) is the caller's to add.
+    pub fn exit_code(&self, fail_on: OutcomeSet) -> ExitCode {
+        if fail_on.iter().any(|o| self.count(o) > 0) {
             ExitCode::Failures
         } else {
             ExitCode::Success
-        };
-        if self.interrupted {
-            code = code.combine(ExitCode::Interrupted);
         }
-        code
     }
 
     /// The machine-readable form used by the JSON and JSONL reports.
@@ -186,6 +180,10 @@ mod tests {
         }
     }
 
+    fn default_fail_on() -> OutcomeSet {
+        crate::cli::parse_outcomes("down,error,invalid").unwrap()
+    }
+
     #[test]
     fn counts_lines_and_percentiles() {
         let mut s = Summary::default();
@@ -199,16 +197,17 @@ mod tests {
         let p50 = s.percentile(0.5).unwrap().as_millis();
         assert!((50..=51).contains(&p50), "{p50}");
         assert_eq!(s.max().unwrap().as_millis(), 1000);
-        assert_eq!(s.exit_code(), ExitCode::Failures);
+        assert_eq!(s.exit_code(default_fail_on()), ExitCode::Failures);
+        let mut only_down = OutcomeSet::default();
+        only_down.insert(Outcome::Down);
+        assert_eq!(s.exit_code(only_down), ExitCode::Success);
     }
 
     #[test]
-    fn all_up_is_success_and_interrupt_wins() {
+    fn all_up_is_success() {
         let mut s = Summary::default();
         s.record(&result(Outcome::Up, 5, 1));
-        assert_eq!(s.exit_code(), ExitCode::Success);
-        s.interrupted = true;
-        assert_eq!(s.exit_code(), ExitCode::Interrupted);
+        assert_eq!(s.exit_code(default_fail_on()), ExitCode::Success);
         assert_eq!(Summary::default().percentile(0.5), None);
     }
 }

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use console::Style;
 
-use super::{human_duration, write_flush, Reporter, RunInfo};
+use super::{failure_reason, human_duration, write_flush, Reporter, RunInfo};
 use crate::check::Outcome;
 use crate::run::UrlResult;
 use crate::summary::Summary;
@@ -150,17 +150,7 @@ impl<W: Write> Reporter for Human<W> {
             );
             for r in &self.failures {
                 let c = &r.check;
-                let why = match (&c.error, c.status) {
-                    (Some(e), _) => format!("{}: {}", e.kind.as_str(), e.message),
-                    (None, Some(s)) => format!(
-                        "HTTP {s} {}",
-                        reqwest::StatusCode::from_u16(s)
-                            .ok()
-                            .and_then(|s| s.canonical_reason())
-                            .unwrap_or("")
-                    ),
-                    (None, None) => String::new(),
-                };
+                let why = failure_reason(r);
                 let sources: Vec<String> = r.sources.iter().map(|s| s.to_string()).collect();
                 let _ = writeln!(
                     text,

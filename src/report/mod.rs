@@ -6,14 +6,114 @@ use std::time::{Duration, SystemTime};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, Mode};
+use crate::config::{Config, Format, Mode};
 use crate::run::UrlResult;
 use crate::summary::Summary;
 
 pub mod compare;
+pub mod csv;
+pub mod file;
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod prometheus;
+
+/// The reporter for `format`, writing to `out`.
+pub fn make<'w>(
+    format: Format,
+    out: impl Write + 'w,
+    config: &Config,
+    color: bool,
+) -> Box<dyn Reporter + 'w> {
+    match format {
+        Format::Human => Box::new(human::Human::new(out, config.quiet, color)),
+        Format::Json => Box::new(json::Json::new(out)),
+        Format::Jsonl => Box::new(json::Jsonl::new(out)),
+        Format::Junit => Box::new(junit::Junit::new(out, config.fail_on)),
+        Format::Markdown => Box::new(markdown::Markdown::new(out, config.fail_on)),
+        Format::Csv => Box::new(csv::Csv::new(out)),
+        Format::Prometheus => Box::new(prometheus::Prometheus::new(out)),
+    }
+}
+
+/// Feeds finished results to a reporter as if they were streaming in (for `--compare`,
+/// whose report files describe the concurrent half).
+pub fn replay(
+    reporter: &mut dyn Reporter,
+    results: &[UrlResult],
+    run: &RunInfo,
+    summary: &Summary,
+) -> io::Result<()> {
+    results.iter().try_for_each(|r| reporter.result(r))?;
+    reporter.finish(run, summary)
+}
+
+/// Why a result failed, in a few words: the error, or the HTTP status and its reason.
+pub fn failure_reason(r: &UrlResult) -> String {
+    let c = &r.check;
+    match (&c.error, c.status) {
+        (Some(e), _) => format!("{}: {}", e.kind.as_str(), e.message),
+        (None, Some(s)) => {
+            let reason = reqwest::StatusCode::from_u16(s)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("");
+            format!("HTTP {s} {reason}").trim_end().to_string()
+        }
+        (None, None) => c.outcome.as_str().to_string(),
+    }
+}
+
+/// stdout, whose reader may go away (`urlcheck big.txt | head`): a broken pipe stops the run
+/// (report files are still written, marked interrupted) and later output is dropped quietly.
+pub struct Stdout {
+    inner: io::BufWriter<io::Stdout>,
+    closed: bool,
+    cancel: CancellationToken,
+}
+
+impl Stdout {
+    pub fn new(cancel: CancellationToken) -> Stdout {
+        Stdout {
+            inner: io::BufWriter::with_capacity(64 * 1024, io::stdout()),
+            closed: false,
+            cancel,
+        }
+    }
+
+    fn guard<T>(&mut self, done: T, result: io::Result<T>) -> io::Result<T> {
+        match result {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                self.cancel.cancel();
+                Ok(done)
+            }
+            other => other,
+        }
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        let result = self.inner.write(buf);
+        self.guard(buf.len(), result)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let result = self.inner.flush();
+        self.guard((), result)
+    }
+}
 
 /// Receives results as they complete, then the summary once.
 pub trait Reporter {

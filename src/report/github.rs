@@ -1,0 +1,90 @@
+//! GitHub Actions: an `::error file=F,line=L::` annotation per failing URL, on the line of the
+//! file that lists it, and the Markdown summary appended to `$GITHUB_STEP_SUMMARY`.
+//!
+//! Annotations go to stderr, which the runner scans for workflow commands as it does stdout,
+//! so stdout keeps only results (a JSON report stays parseable).
+
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use super::markdown;
+use super::{failure_reason, Reporter, RunInfo};
+use crate::run::UrlResult;
+use crate::status::OutcomeSet;
+use crate::summary::Summary;
+
+pub struct Github<W: Write> {
+    annotations: W,
+    step_summary: Option<PathBuf>,
+    fail_on: OutcomeSet,
+    failures: Vec<UrlResult>,
+}
+
+impl<W: Write> Github<W> {
+    pub fn new(annotations: W, step_summary: Option<PathBuf>, fail_on: OutcomeSet) -> Self {
+        Github {
+            annotations,
+            step_summary,
+            fail_on,
+            failures: Vec::new(),
+        }
+    }
+}
+
+impl<W: Write> Reporter for Github<W> {
+    fn result(&mut self, r: &UrlResult) -> io::Result<()> {
+        if !self.fail_on.contains(r.check.outcome) {
+            return Ok(());
+        }
+        let title = format!("urlcheck: {}", r.check.outcome.as_str());
+        let message = format!("{} {}", r.url, failure_reason(r));
+        for source in &r.sources {
+            writeln!(
+                self.annotations,
+                "::error file={},line={},title={}::{}",
+                escape_property(&source.file),
+                source.line,
+                escape_property(&title),
+                escape_data(&message)
+            )?;
+        }
+        self.annotations.flush()?;
+        self.failures.push(r.clone());
+        Ok(())
+    }
+
+    fn finish(&mut self, run: &RunInfo, summary: &Summary) -> io::Result<()> {
+        let Some(path) = &self.step_summary else {
+            return Ok(());
+        };
+        self.failures.sort_by_key(|r| r.id);
+        let text = markdown::render(run, summary, &self.failures);
+        let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+        file.write_all(text.as_bytes())?;
+        file.write_all(b"\n")
+    }
+}
+
+/// The message of a workflow command: `%`, CR and LF are percent-encoded.
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// A property value additionally encodes `:` and `,`, which delimit properties.
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workflow_command_escaping() {
+        assert_eq!(escape_data("50% done\r\nnext"), "50%25 done%0D%0Anext");
+        assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
+    }
+}

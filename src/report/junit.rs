@@ -1,0 +1,99 @@
+//! JUnit XML for CI systems: one testsuite per input file, one testcase per URL (named by the
+//! URL), a failure for every outcome in `--fail-on`. Built with `quick-junit`, which owns the
+//! XML escaping.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+use super::{failure_reason, Collect, Reporter, RunInfo};
+use crate::check::Outcome;
+use crate::run::UrlResult;
+use crate::status::OutcomeSet;
+use crate::summary::Summary;
+
+pub struct Junit<W: Write> {
+    out: W,
+    fail_on: OutcomeSet,
+    collected: Collect,
+}
+
+impl<W: Write> Junit<W> {
+    pub fn new(out: W, fail_on: OutcomeSet) -> Self {
+        Junit {
+            out,
+            fail_on,
+            collected: Collect::default(),
+        }
+    }
+}
+
+impl<W: Write> Reporter for Junit<W> {
+    fn result(&mut self, result: &UrlResult) -> io::Result<()> {
+        self.collected.result(result)
+    }
+
+    fn finish(&mut self, run: &RunInfo, summary: &Summary) -> io::Result<()> {
+        let results = std::mem::take(&mut self.collected).into_ordered();
+        let report = build(&results, self.fail_on, run, summary);
+        report.serialize(&mut self.out).map_err(io::Error::other)?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()
+    }
+}
+
+/// A URL listed in two files is a testcase in both suites.
+pub fn build(
+    results: &[UrlResult],
+    fail_on: OutcomeSet,
+    run: &RunInfo,
+    summary: &Summary,
+) -> Report {
+    let mut suites: BTreeMap<&str, TestSuite> = BTreeMap::new();
+    let mut order: Vec<&str> = Vec::new();
+    for r in results {
+        let mut files: Vec<&str> = r.sources.iter().map(|s| &*s.file).collect();
+        files.dedup();
+        for file in files {
+            let suite = suites.entry(file).or_insert_with(|| {
+                order.push(file);
+                TestSuite::new(file)
+            });
+            suite.add_test_case(test_case(r, file, fail_on));
+        }
+    }
+    let mut report = Report::new(format!("urlcheck ({})", run.mode.as_str()));
+    report.set_time(summary.wall);
+    for file in order {
+        let mut suite = suites.remove(file).expect("suite for every listed file");
+        let time = results
+            .iter()
+            .filter(|r| r.sources.iter().any(|s| &*s.file == file))
+            .map(|r| r.check.elapsed)
+            .sum();
+        suite.set_time(time);
+        report.add_test_suite(suite);
+    }
+    report
+}
+
+fn test_case(r: &UrlResult, file: &str, fail_on: OutcomeSet) -> TestCase {
+    let outcome = r.check.outcome;
+    let status = if fail_on.contains(outcome) {
+        let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        s.set_type(outcome.as_str());
+        s.set_message(format!("{}: {}", outcome.as_str(), failure_reason(r)));
+        let lines: Vec<String> = r.sources.iter().map(|s| s.to_string()).collect();
+        s.set_description(format!("{}\nlisted at {}", r.url, lines.join(", ")));
+        s
+    } else if outcome == Outcome::Skipped {
+        TestCaseStatus::skipped()
+    } else {
+        TestCaseStatus::success()
+    };
+    let mut case = TestCase::new(r.url.as_str(), status);
+    case.set_classname(file);
+    case.set_time(r.check.elapsed);
+    case
+}

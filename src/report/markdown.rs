@@ -1,0 +1,103 @@
+//! Markdown for people reading a pull request or `$GITHUB_STEP_SUMMARY`: a summary table and a
+//! table of failures with their file:line.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use super::{failure_reason, human_duration, write_flush, Reporter, RunInfo};
+use crate::check::Outcome;
+use crate::run::UrlResult;
+use crate::status::OutcomeSet;
+use crate::summary::Summary;
+
+pub struct Markdown<W: Write> {
+    out: W,
+    fail_on: OutcomeSet,
+    failures: Vec<UrlResult>,
+}
+
+impl<W: Write> Markdown<W> {
+    pub fn new(out: W, fail_on: OutcomeSet) -> Self {
+        Markdown {
+            out,
+            fail_on,
+            failures: Vec::new(),
+        }
+    }
+}
+
+impl<W: Write> Reporter for Markdown<W> {
+    fn result(&mut self, result: &UrlResult) -> io::Result<()> {
+        if self.fail_on.contains(result.check.outcome) {
+            self.failures.push(result.clone());
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, run: &RunInfo, summary: &Summary) -> io::Result<()> {
+        self.failures.sort_by_key(|r| r.id);
+        let text = render(run, summary, &self.failures);
+        write_flush(&mut self.out, text.as_bytes())
+    }
+}
+
+/// The whole Markdown report; `failures` in input order.
+pub fn render(run: &RunInfo, s: &Summary, failures: &[UrlResult]) -> String {
+    let mut t = String::new();
+    let verdict = if failures.is_empty() {
+        "all good"
+    } else {
+        "failures"
+    };
+    let _ = writeln!(t, "## urlcheck: {} URLs, {verdict}\n", s.total());
+    t.push_str("| outcome | URLs |\n|---|---:|\n");
+    for o in Outcome::ALL {
+        let _ = writeln!(t, "| {} | {} |", o.as_str(), s.count(o));
+    }
+    let _ = writeln!(t, "| **total** | **{}** |\n", s.total());
+    let pct = |q| s.percentile(q).map_or("-".to_string(), human_duration);
+    let _ = writeln!(
+        t,
+        "Checked in {} ({:.1} URLs/s, {} mode, concurrency {}, per host {}). \
+         Latency p50 {}, p90 {}, p99 {}, max {}.",
+        human_duration(s.wall),
+        s.urls_per_sec(),
+        run.mode.as_str(),
+        run.settings.concurrency,
+        run.settings.per_host,
+        pct(0.5),
+        pct(0.9),
+        pct(0.99),
+        s.max().map_or("-".to_string(), human_duration),
+    );
+    if s.interrupted {
+        t.push_str("\n**Interrupted:** only the URLs that completed are counted.\n");
+    }
+    if !failures.is_empty() {
+        let _ = writeln!(t, "\n### Failures ({})\n", failures.len());
+        t.push_str("| outcome | status | URL | listed at | reason |\n|---|---:|---|---|---|\n");
+        for r in failures {
+            let lines: Vec<String> = r.sources.iter().map(|s| s.to_string()).collect();
+            let _ = writeln!(
+                t,
+                "| {} | {} | {} | {} | {} |",
+                r.check.outcome.as_str(),
+                r.check.status.map_or("-".to_string(), |s| s.to_string()),
+                code(&r.url),
+                cell(&lines.join(", ")),
+                cell(&failure_reason(r)),
+            );
+        }
+    }
+    t
+}
+
+/// Table cells cannot hold pipes or line breaks.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// Inline code; a backtick inside would end it early, so it is percent-encoded as in a URL.
+fn code(text: &str) -> String {
+    format!("`{}`", cell(&text.replace('`', "%60")))
+}

@@ -1,0 +1,142 @@
+//! Prometheus text exposition format, for node_exporter's textfile collector: per-URL gauges,
+//! run totals by outcome, the run's duration and when it ran.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::time::UNIX_EPOCH;
+
+use super::{write_flush, Collect, Reporter, RunInfo};
+use crate::check::Outcome;
+use crate::run::UrlResult;
+use crate::summary::Summary;
+
+pub struct Prometheus<W: Write> {
+    out: W,
+    collected: Collect,
+}
+
+impl<W: Write> Prometheus<W> {
+    pub fn new(out: W) -> Self {
+        Prometheus {
+            out,
+            collected: Collect::default(),
+        }
+    }
+}
+
+impl<W: Write> Reporter for Prometheus<W> {
+    fn result(&mut self, result: &UrlResult) -> io::Result<()> {
+        // Invalid lines are not URLs: they are counted in the totals, not labelled.
+        if result.check.outcome != Outcome::Invalid {
+            self.collected.result(result)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, run: &RunInfo, summary: &Summary) -> io::Result<()> {
+        let results = std::mem::take(&mut self.collected).into_ordered();
+        let text = render(run, summary, &results);
+        write_flush(&mut self.out, text.as_bytes())
+    }
+}
+
+pub fn render(run: &RunInfo, s: &Summary, results: &[UrlResult]) -> String {
+    let mut t = String::new();
+    let url = |r: &UrlResult| format!("{{url=\"{}\"}}", escape_label(&r.url));
+    family(
+        &mut t,
+        "urlcheck_up",
+        "Whether the URL was up (1) or not (0) in the last run.",
+        &mut results
+            .iter()
+            .map(|r| (url(r), u8::from(r.check.outcome == Outcome::Up).to_string())),
+    );
+    family(
+        &mut t,
+        "urlcheck_http_status",
+        "The final HTTP status of the URL in the last run (0 when there was no HTTP answer).",
+        &mut results
+            .iter()
+            .map(|r| (url(r), r.check.status.unwrap_or(0).to_string())),
+    );
+    family(
+        &mut t,
+        "urlcheck_duration_seconds",
+        "Time spent checking the URL in the last run, all attempts and redirects included.",
+        &mut results
+            .iter()
+            .map(|r| (url(r), r.check.elapsed.as_secs_f64().to_string())),
+    );
+    family(
+        &mut t,
+        "urlcheck_urls",
+        "Input lines by outcome in the last run.",
+        &mut Outcome::ALL.iter().map(|o| {
+            (
+                format!("{{outcome=\"{}\"}}", o.as_str()),
+                s.count(*o).to_string(),
+            )
+        }),
+    );
+    family(
+        &mut t,
+        "urlcheck_run_duration_seconds",
+        "Wall time of the last run.",
+        &mut std::iter::once((String::new(), s.wall.as_secs_f64().to_string())),
+    );
+    family(
+        &mut t,
+        "urlcheck_run_interrupted",
+        "Whether the last run was stopped before every URL was checked (1) or not (0).",
+        &mut std::iter::once((String::new(), u8::from(s.interrupted).to_string())),
+    );
+    let finished = run
+        .finished_at
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    family(
+        &mut t,
+        "urlcheck_last_run_timestamp_seconds",
+        "When the last run finished, in seconds since the Unix epoch.",
+        &mut std::iter::once((String::new(), format!("{finished:.3}"))),
+    );
+    t
+}
+
+/// One metric family: HELP, TYPE, and a sample per (labels, value).
+fn family(
+    t: &mut String,
+    name: &str,
+    help: &str,
+    values: &mut dyn Iterator<Item = (String, String)>,
+) {
+    let _ = writeln!(t, "# HELP {name} {help}\n# TYPE {name} gauge");
+    for (labels, value) in values {
+        let _ = writeln!(t, "{name}{labels} {value}");
+    }
+}
+
+/// Label values escape backslash, double quote and line feed (the exposition format's rules).
+pub fn escape_label(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_escaping() {
+        assert_eq!(escape_label(r#"a"b\c"#), r#"a\"b\\c"#);
+        assert_eq!(escape_label("x\ny"), "x\\ny");
+    }
+}
