@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod dns;
 pub mod exit;
+pub mod fdlimit;
 pub mod input;
 pub mod report;
 pub mod run;
@@ -43,7 +44,16 @@ const INPUT_BUFFER: usize = 1024;
 /// Runs urlcheck as the command line asks and returns the exit code. Errors are for
 /// "could not run at all" (exit 2); a dead link is a result, not an error.
 pub async fn run(cli: Cli) -> Result<ExitCode> {
-    let config = Config::from_cli(cli)?;
+    let mut config = Config::from_cli(cli)?;
+    let (fits, limit) = fdlimit::fit(config.concurrency);
+    if let Some(limit) = limit {
+        eprintln!(
+            "urlcheck: lowering --concurrency from {} to {fits}: only {limit} files may be open \
+             (raise the limit with `ulimit -n`)",
+            config.concurrency
+        );
+        config.concurrency = fits;
+    }
     let inputs = Inputs::open(&config.inputs)?;
     let files = prepare_reports(&config)?;
     let pool = config.per_host.max(1);
