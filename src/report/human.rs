@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use console::Style;
 
-use super::{failure_reason, human_duration, write_flush, Reporter, RunInfo};
+use super::{failure_reason, human_duration, urls, write_flush, Reporter, RunInfo};
 use crate::check::Outcome;
 use crate::run::UrlResult;
 use crate::summary::Summary;
@@ -184,8 +184,8 @@ fn summary_lines(text: &mut String, s: &Summary, st: &Styles) {
     }
     let _ = writeln!(
         text,
-        "{} URLs: {}  in {} ({:.1} URLs/s)",
-        s.total(),
+        "{}: {}  in {} ({:.1} URLs/s)",
+        urls(s.total()),
         counts.join(", "),
         human_duration(s.wall),
         s.urls_per_sec()

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::{failure_reason, human_duration, write_flush, Reporter, RunInfo};
+use super::{failure_reason, human_duration, urls, write_flush, Reporter, RunInfo};
 use crate::check::Outcome;
 use crate::run::UrlResult;
 use crate::status::OutcomeSet;
@@ -49,7 +49,7 @@ pub fn render(run: &RunInfo, s: &Summary, failures: &[UrlResult]) -> String {
     } else {
         "failures"
     };
-    let _ = writeln!(t, "## urlcheck: {} URLs, {verdict}\n", s.total());
+    let _ = writeln!(t, "## urlcheck: {}, {verdict}\n", urls(s.total()));
     t.push_str("| outcome | URLs |\n|---|---:|\n");
     for o in Outcome::ALL {
         let _ = writeln!(t, "| {} | {} |", o.as_str(), s.count(o));

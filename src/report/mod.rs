@@ -279,6 +279,15 @@ pub fn human_duration(d: Duration) -> String {
     }
 }
 
+/// `1 URL`, `2 URLs`.
+pub fn urls(n: u64) -> String {
+    if n == 1 {
+        "1 URL".to_string()
+    } else {
+        format!("{n} URLs")
+    }
+}
+
 /// RFC 3339 in UTC with milliseconds.
 pub fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_millis(t).to_string()
