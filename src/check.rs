@@ -11,9 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
 use rand::Rng;
-use reqwest::header::{
-    HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, COOKIE, LOCATION, RETRY_AFTER,
-};
+use reqwest::header::{HeaderMap, HeaderName, AUTHORIZATION, COOKIE, LOCATION, RETRY_AFTER};
 use reqwest::{Response, StatusCode};
 use serde::Serialize;
 use url::Url;
@@ -625,24 +623,10 @@ fn describe(chain: &[&(dyn StdError + 'static)]) -> String {
     parts.join(": ")
 }
 
-/// Headers given with `-H`, checked once.
-pub fn header_map(headers: &[(String, String)]) -> Result<Vec<(HeaderName, HeaderValue)>> {
-    headers
-        .iter()
-        .map(|(n, v)| {
-            let name = HeaderName::from_bytes(n.as_bytes())
-                .with_context(|| format!("invalid header name {n:?}"))?;
-            let mut value = HeaderValue::from_str(v)
-                .with_context(|| format!("invalid value for header {n}"))?;
-            value.set_sensitive(true);
-            Ok((name, value))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::header::HeaderValue;
 
     #[test]
     fn retry_after_seconds_and_dates() {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::check::Outcome;
 use crate::status::{OutcomeSet, StatusSet};
@@ -69,8 +70,9 @@ pub struct Cli {
     pub method: Method,
 
     /// Extra request header 'Name: value' (repeatable). Values never appear in output.
-    #[arg(short = 'H', long = "header", value_name = "'Name: value'", value_parser = parse_header)]
-    pub headers: Vec<(String, String)>,
+    // Checked in `Config::from_cli`, not by clap, whose errors would print the value back.
+    #[arg(short = 'H', long = "header", value_name = "'Name: value'")]
+    pub headers: Vec<String>,
 
     /// User-Agent header.
     #[arg(short = 'A', long, value_name = "UA",
@@ -181,17 +183,24 @@ pub fn parse_accept(s: &str) -> Result<StatusSet, String> {
 }
 
 /// `Name: value`; the name must be a valid header name, the value a valid header value.
-pub fn parse_header(s: &str) -> Result<(String, String), String> {
+/// Errors name the header, never its value (it may be a token).
+pub fn parse_header(s: &str) -> Result<(HeaderName, HeaderValue), String> {
     let (name, value) = s
         .split_once(':')
-        .ok_or_else(|| "expected 'Name: value'".to_string())?;
+        .ok_or_else(|| "expected 'Name: value' (the value is not shown)".to_string())?;
     let name = name.trim();
-    reqwest::header::HeaderName::from_bytes(name.as_bytes())
-        .map_err(|_| format!("invalid header name {name:?}"))?;
-    let value = value.trim();
-    reqwest::header::HeaderValue::from_str(value)
-        .map_err(|_| format!("invalid value for header {name}"))?;
-    Ok((name.to_string(), value.to_string()))
+    let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+        format!(
+            "invalid header name {:?}",
+            crate::sanitize::escape_for_terminal(name)
+        )
+    })?;
+    let mut value = HeaderValue::from_str(value.trim()).map_err(|_| {
+        format!("the value of header {name} has a character a header cannot hold (the value is not shown)")
+    })?;
+    // Keeps it out of reqwest's and hyper's debug output too.
+    value.set_sensitive(true);
+    Ok((header, value))
 }
 
 /// `HOST:PORT:ADDR` where ADDR is an IPv4 or IPv6 literal (brackets optional).
@@ -202,10 +211,9 @@ pub fn parse_resolve(s: &str) -> Result<(String, SocketAddr), String> {
     let port: u16 = port.parse().map_err(|_| err())?;
     let addr = addr.trim_start_matches('[').trim_end_matches(']');
     let ip: IpAddr = addr.parse().map_err(|_| err())?;
-    if host.is_empty() {
-        return Err(err());
-    }
-    Ok((host.to_ascii_lowercase(), SocketAddr::new(ip, port)))
+    // The name as URLs carry it: lowercase, and punycode for international names.
+    let host = url::Host::parse(host).map_err(|_| err())?.to_string();
+    Ok((host, SocketAddr::new(ip, port)))
 }
 
 /// `FORMAT=PATH`, e.g. `junit=reports/junit.xml`.
@@ -276,12 +284,13 @@ mod tests {
 
     #[test]
     fn headers() {
-        assert_eq!(
-            parse_header("X-Token:  abc "),
-            Ok(("X-Token".into(), "abc".into()))
-        );
+        let (name, value) = parse_header("X-Token:  abc ").unwrap();
+        assert_eq!((name.as_str(), value.to_str().unwrap()), ("x-token", "abc"));
+        assert!(value.is_sensitive());
         assert!(parse_header("no colon").is_err());
         assert!(parse_header("bad name: x").is_err());
+        let err = parse_header("Authorization: Bearer tok\x07en").unwrap_err();
+        assert!(!err.contains("tok"), "{err}");
     }
 
     #[test]
@@ -289,6 +298,9 @@ mod tests {
         let (h, a) = parse_resolve("Example.org:443:127.0.0.1").unwrap();
         assert_eq!(h, "example.org");
         assert_eq!(a, "127.0.0.1:443".parse().unwrap());
+        let (h, _) = parse_resolve("bücher.test:80:127.0.0.1").unwrap();
+        assert_eq!(h, "xn--bcher-kva.test");
+        assert!(parse_resolve(":80:127.0.0.1").is_err());
         let (_, a) = parse_resolve("x:80:[::1]").unwrap();
         assert_eq!(a, "[::1]:80".parse().unwrap());
         assert!(parse_resolve("x:99999:127.0.0.1").is_err());

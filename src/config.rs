@@ -11,7 +11,6 @@ use anyhow::Result;
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::Method;
 
-use crate::check::header_map;
 use crate::cli::{self, Cli};
 use crate::status::{OutcomeSet, StatusSet};
 
@@ -149,7 +148,7 @@ impl Config {
                 cli::Method::Get => Method::GET,
                 cli::Method::Head => Method::HEAD,
             },
-            headers: header_map(&cli.headers)?,
+            headers: headers(&cli.headers)?,
             user_agent: cli.user_agent,
             insecure: cli.insecure,
             resolve: cli.resolve,
@@ -174,6 +173,13 @@ impl Config {
             progress: !cli.no_progress && std::io::stderr().is_terminal(),
         })
     }
+}
+
+/// Every `-H` value, checked; the error names the header but never shows its value.
+fn headers(raw: &[String]) -> Result<Vec<(HeaderName, HeaderValue)>> {
+    raw.iter()
+        .map(|h| cli::parse_header(h).map_err(|e| anyhow::anyhow!("invalid --header: {e}")))
+        .collect()
 }
 
 /// `--github`, or GITHUB_ACTIONS=true without `--no-github`.

@@ -148,6 +148,8 @@ fn looks_like_url(arg: &str) -> bool {
 
 fn open_file(name: &str) -> Result<File> {
     let path = Path::new(name);
+    // An argument that is not a file may be a mistyped URL with credentials in it.
+    let name = &*redact_url(name);
     let meta = std::fs::metadata(path).with_context(|| match name.split_once("://") {
         Some((scheme, _)) => format!(
             "cannot read input {name}: it is not a file, and only http:// and https:// URLs \

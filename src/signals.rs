@@ -24,12 +24,14 @@ impl Signals {
         let token = CancellationToken::new();
         let received = Arc::new(AtomicU8::new(NONE));
         let (t, r) = (token.clone(), received.clone());
+        let mut listener = Listener::new();
         tokio::spawn(async move {
-            let first = next_signal().await;
+            let first = listener.next().await;
             r.store(first, Ordering::SeqCst);
             t.cancel();
             eprintln!("urlcheck: interrupted; reporting what completed (again to exit at once)");
-            let second = next_signal().await;
+            // The same listeners: a second signal that arrives before this line is not lost.
+            let second = listener.next().await;
             std::process::exit(code_of(second).code());
         });
         Signals { token, received }
@@ -49,19 +51,42 @@ fn code_of(signal: u8) -> ExitCode {
     }
 }
 
+/// SIGINT and SIGTERM, listened for from creation on.
 #[cfg(unix)]
-async fn next_signal() -> u8 {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    tokio::select! {
-        _ = int.recv() => INT,
-        _ = term.recv() => TERM,
+struct Listener {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Listener {
+    fn new() -> Listener {
+        use tokio::signal::unix::{signal, SignalKind};
+        Listener {
+            int: signal(SignalKind::interrupt()).expect("SIGINT handler"),
+            term: signal(SignalKind::terminate()).expect("SIGTERM handler"),
+        }
+    }
+
+    async fn next(&mut self) -> u8 {
+        tokio::select! {
+            _ = self.int.recv() => INT,
+            _ = self.term.recv() => TERM,
+        }
     }
 }
 
 #[cfg(not(unix))]
-async fn next_signal() -> u8 {
-    let _ = tokio::signal::ctrl_c().await;
-    INT
+struct Listener;
+
+#[cfg(not(unix))]
+impl Listener {
+    fn new() -> Listener {
+        Listener
+    }
+
+    async fn next(&mut self) -> u8 {
+        let _ = tokio::signal::ctrl_c().await;
+        INT
+    }
 }

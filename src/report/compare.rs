@@ -104,7 +104,11 @@ pub fn write_table(out: &mut dyn Write, seq: &Half, con: &Half) -> io::Result<()
     if diffs.is_empty() {
         t.push_str("every URL had the same outcome in both runs\n");
     } else {
-        let _ = writeln!(t, "outcome differs for {}:", super::urls(diffs.len() as u64));
+        let _ = writeln!(
+            t,
+            "outcome differs for {}:",
+            super::urls(diffs.len() as u64)
+        );
         for d in &diffs {
             let _ = writeln!(
                 t,

@@ -40,32 +40,67 @@ impl<W: Write> Reporter for Prometheus<W> {
     }
 }
 
+/// One series per URL label. URLs that differ only in their (redacted) credentials share a
+/// label, and the format forbids repeating a series: such a URL counts as up only if every
+/// variant was, with the first failing variant's status and the longest duration.
+struct Series<'a> {
+    url: &'a str,
+    up: bool,
+    status: u16,
+    seconds: f64,
+}
+
+fn series(results: &[UrlResult]) -> Vec<Series<'_>> {
+    let mut out: Vec<Series> = Vec::with_capacity(results.len());
+    let mut index = std::collections::HashMap::new();
+    for r in results {
+        let up = r.check.outcome == Outcome::Up;
+        let status = r.check.status.unwrap_or(0);
+        let seconds = r.check.elapsed.as_secs_f64();
+        match index.get(r.url.as_str()) {
+            Some(&i) => {
+                let s: &mut Series = &mut out[i];
+                if s.up && !up {
+                    s.status = status;
+                }
+                s.up &= up;
+                s.seconds = s.seconds.max(seconds);
+            }
+            None => {
+                index.insert(r.url.as_str(), out.len());
+                out.push(Series {
+                    url: &r.url,
+                    up,
+                    status,
+                    seconds,
+                });
+            }
+        }
+    }
+    out
+}
+
 pub fn render(run: &RunInfo, s: &Summary, results: &[UrlResult]) -> String {
     let mut t = String::new();
-    let url = |r: &UrlResult| format!("{{url=\"{}\"}}", escape_label(&r.url));
+    let results = series(results);
+    let url = |r: &Series| format!("{{url=\"{}\"}}", escape_label(r.url));
     family(
         &mut t,
         "urlcheck_up",
         "Whether the URL was up (1) or not (0) in the last run.",
-        &mut results
-            .iter()
-            .map(|r| (url(r), u8::from(r.check.outcome == Outcome::Up).to_string())),
+        &mut results.iter().map(|r| (url(r), u8::from(r.up).to_string())),
     );
     family(
         &mut t,
         "urlcheck_http_status",
         "The final HTTP status of the URL in the last run (0 when there was no HTTP answer).",
-        &mut results
-            .iter()
-            .map(|r| (url(r), r.check.status.unwrap_or(0).to_string())),
+        &mut results.iter().map(|r| (url(r), r.status.to_string())),
     );
     family(
         &mut t,
         "urlcheck_duration_seconds",
         "Time spent checking the URL in the last run, all attempts and redirects included.",
-        &mut results
-            .iter()
-            .map(|r| (url(r), r.check.elapsed.as_secs_f64().to_string())),
+        &mut results.iter().map(|r| (url(r), r.seconds.to_string())),
     );
     family(
         &mut t,

@@ -24,7 +24,9 @@ use serde_json::Value;
 
 pub use fixture::{refused_port, Fixture, Stats};
 
-/// Environment variables that would send loopback requests elsewhere or change colour.
+/// Environment variables that would send loopback requests elsewhere, change colour, or (when
+/// the tests themselves run in GitHub Actions) turn on annotations and write to the real
+/// step summary.
 const SCRUBBED_ENV: &[&str] = &[
     "HTTP_PROXY",
     "HTTPS_PROXY",
@@ -35,6 +37,8 @@ const SCRUBBED_ENV: &[&str] = &[
     "all_proxy",
     "no_proxy",
     "NO_COLOR",
+    "GITHUB_ACTIONS",
+    "GITHUB_STEP_SUMMARY",
 ];
 
 /// No run of the binary in these tests should come near this; it only turns a hang into a

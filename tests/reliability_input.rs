@@ -1,0 +1,491 @@
+//! Issue 5, bad input: every line a user can give either becomes a result (an `invalid` one
+//! with its file and line, while the rest of the list is still checked) or, for input that
+//! cannot be used at all, exit 2 with a message; never a panic. Then property tests of the
+//! parsers: the line parser, `--accept` and durations.
+
+mod common;
+mod servers;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use proptest::prelude::*;
+use serde_json::Value;
+use tempfile::TempDir;
+
+use common::{lines, refused_port, run, urlcheck, write_list, HeadRecorder, NxDomain, Run, Server};
+use servers::{response, Scripted};
+use urlcheck::cli::parse_duration;
+use urlcheck::input::{parse_all, parse_line, Item, Source};
+use urlcheck::status::StatusSet;
+
+const FAST: [&str; 4] = ["-t", "2s", "--retries", "0"];
+
+#[track_caller]
+fn no_panic(out: &Run) {
+    assert!(!out.stderr.contains("panicked"), "{out}");
+}
+
+/// A run over the list at `path`: human output on stdout (no colour), and the same results as
+/// a JSON report, which is returned.
+fn check_list(path: &Path, extra: &[&str]) -> (Run, Value) {
+    let report = path.with_extension("report.json");
+    let out = run(urlcheck()
+        .args(FAST)
+        .args(["--color", "never"])
+        .arg("--report")
+        .arg(format!("json={}", report.display()))
+        .args(extra)
+        .arg(path));
+    no_panic(&out);
+    let text = std::fs::read(&report).unwrap_or_else(|e| panic!("no report ({e}): {out}"));
+    let doc = serde_json::from_slice(&text).expect("the report is JSON");
+    (out, doc)
+}
+
+/// The one result whose first source is line `line`.
+#[track_caller]
+fn at_line(doc: &Value, line: u64) -> &Value {
+    let found: Vec<&Value> = doc["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|r| r["sources"][0]["line"] == line)
+        .collect();
+    assert_eq!(found.len(), 1, "one result for line {line} in {doc:#}");
+    found[0]
+}
+
+/// Line `line` of `file` is reported invalid, saying `why`, in the report and (with its
+/// file:line) on stdout.
+#[track_caller]
+fn assert_invalid(out: &Run, doc: &Value, file: &Path, line: u64, why: &str) {
+    let r = at_line(doc, line);
+    assert_eq!(r["outcome"], "invalid", "line {line}: {r:#}");
+    assert_eq!(r["error"]["kind"], "input", "line {line}: {r:#}");
+    let message = r["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(why),
+        "line {line}: expected {why:?} in {message:?}"
+    );
+    let place = format!("{}:{line}", file.display());
+    assert!(out.stdout().contains(&place), "{place} not shown: {out}");
+}
+
+#[track_caller]
+fn assert_up(doc: &Value, line: u64) {
+    let r = at_line(doc, line);
+    assert_eq!(r["outcome"], "up", "line {line}: {r:#}");
+}
+
+// ---------------------------------------------------------------------------
+// Lines that are not URLs
+// ---------------------------------------------------------------------------
+
+#[test]
+fn invalid_utf8_is_reported_with_its_line_and_the_rest_is_checked() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    let mut data = format!("{}\n", srv.url(0, "/ok?n=1")).into_bytes();
+    data.extend_from_slice(srv.url(0, "/ok?n=2").as_bytes());
+    data.extend_from_slice(b"\xff\xfe\n");
+    data.extend_from_slice(format!("{}\n", srv.url(0, "/ok?n=3")).as_bytes());
+    let file = write_list(dir.path(), "utf8.txt", &data);
+    let (out, doc) = check_list(&file, &[]);
+    out.assert_code(1);
+    assert_up(&doc, 1);
+    assert_invalid(&out, &doc, &file, 2, "UTF-8");
+    assert_up(&doc, 3);
+    assert_eq!(srv.stats().hits("/ok?n=3"), 1);
+    srv.shutdown();
+}
+
+#[test]
+fn nul_bytes_are_reported_with_their_line() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    let data = format!(
+        "{}\0tail\n\0\n{}\n",
+        srv.url(0, "/ok?n=1"),
+        srv.url(0, "/ok?n=3")
+    );
+    let file = write_list(dir.path(), "nul.txt", data);
+    let (out, doc) = check_list(&file, &[]);
+    out.assert_code(1);
+    assert_invalid(&out, &doc, &file, 1, "control character");
+    assert_invalid(&out, &doc, &file, 2, "control character");
+    assert_up(&doc, 3);
+    assert_eq!(
+        srv.stats().hits("/ok?n=1"),
+        0,
+        "nothing of line 1 is requested"
+    );
+    srv.shutdown();
+}
+
+#[test]
+fn a_one_mebibyte_line_is_reported_without_being_echoed() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    let long = format!("{}{}", srv.url(0, "/ok?long="), "a".repeat(1024 * 1024));
+    let data = lines(&[long, srv.url(0, "/ok?n=2")]);
+    let file = write_list(dir.path(), "long.txt", data);
+    let (out, doc) = check_list(&file, &[]);
+    out.assert_code(1);
+    assert_invalid(&out, &doc, &file, 1, "bytes long");
+    assert_up(&doc, 2);
+    assert!(
+        out.stdout.len() < 16 * 1024,
+        "the line is not printed whole ({} bytes of output)",
+        out.stdout.len()
+    );
+    srv.shutdown();
+}
+
+#[test]
+fn a_binary_file_is_all_invalid_lines_except_the_good_one() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    // 64 KiB from a fixed xorshift: the same bytes every run.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut data: Vec<u8> = (0..64 * 1024)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 32) as u8
+        })
+        .collect();
+    data.push(b'\n');
+    let good_line = data.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    data.extend_from_slice(format!("{}\n", srv.url(0, "/ok?after=binary")).as_bytes());
+    let file = write_list(dir.path(), "binary.bin", &data);
+    let (out, doc) = check_list(&file, &["-q"]);
+    out.assert_code(1);
+    assert_up(&doc, good_line);
+    let results = doc["results"].as_array().unwrap();
+    assert!(results.len() > 100, "{} results", results.len());
+    for r in results {
+        if r["sources"][0]["line"] != good_line {
+            assert_eq!(r["outcome"], "invalid", "{r:#}");
+            assert!(r["sources"][0]["line"].as_u64().unwrap() < good_line);
+        }
+    }
+    assert_eq!(srv.stats().hits("/ok?after=binary"), 1);
+    assert_eq!(srv.stats().requests(), 1);
+    srv.shutdown();
+}
+
+#[test]
+fn an_empty_file_is_a_run_of_nothing() {
+    let dir = TempDir::new().unwrap();
+    let file = write_list(dir.path(), "empty.txt", "");
+    let (out, doc) = check_list(&file, &[]);
+    out.assert_code(0);
+    assert_eq!(doc["summary"]["total"], 0, "{doc:#}");
+}
+
+#[test]
+fn crlf_and_a_byte_order_mark_are_not_part_of_the_urls() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    let data = format!(
+        "\u{feff}{}\r\n\r\n# comment\r\n{}\r\n",
+        srv.url(0, "/ok?bom=1"),
+        srv.url(0, "/ok?crlf=1")
+    );
+    let file = write_list(dir.path(), "crlf.txt", data);
+    let (out, doc) = check_list(&file, &[]);
+    out.assert_code(0);
+    assert_eq!(at_line(&doc, 1)["url"], srv.url(0, "/ok?bom=1"));
+    assert_eq!(at_line(&doc, 4)["url"], srv.url(0, "/ok?crlf=1"));
+    assert_eq!(srv.stats().hits("/ok?bom=1"), 1);
+    assert_eq!(srv.stats().hits("/ok?crlf=1"), 1);
+    srv.shutdown();
+}
+
+#[test]
+fn port_0_and_port_70000_are_invalid_with_their_lines() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    let data = lines(&[
+        "http://127.0.0.1:0/".to_string(),
+        "http://127.0.0.1:70000/".to_string(),
+        srv.url(0, "/ok"),
+    ]);
+    let file = write_list(dir.path(), "ports.txt", data);
+    let (out, doc) = check_list(&file, &[]);
+    out.assert_code(1);
+    assert_invalid(&out, &doc, &file, 1, "port 0");
+    assert_invalid(&out, &doc, &file, 2, "port");
+    assert_up(&doc, 3);
+    srv.shutdown();
+}
+
+#[test]
+fn spaces_and_tabs_inside_a_line_are_invalid_but_around_it_are_not() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    let data = format!(
+        "{0}/a b\n{0}/a\tb\n  \t{1}  \t\n",
+        srv.url(0, "/ok"),
+        srv.url(0, "/ok?padded=1")
+    );
+    let file = write_list(dir.path(), "spaces.txt", data);
+    let (out, doc) = check_list(&file, &[]);
+    out.assert_code(1);
+    assert_invalid(&out, &doc, &file, 1, "whitespace");
+    let tab = at_line(&doc, 2);
+    assert_eq!(tab["outcome"], "invalid", "{tab:#}");
+    assert_up(&doc, 3);
+    assert_eq!(srv.stats().hits("/ok?padded=1"), 1);
+    srv.shutdown();
+}
+
+// ---------------------------------------------------------------------------
+// Hosts: IDN and IPv6
+// ---------------------------------------------------------------------------
+
+#[test]
+fn idn_hosts_are_checked_via_punycode() {
+    let rec = HeadRecorder::start();
+    let dns = NxDomain::start();
+    let port = rec.port();
+    let url = format!("http://bücher.test:{port}/idn");
+    let out = run(urlcheck()
+        .args(FAST)
+        .args(["--format", "json", "--dns-server", &dns.addr().to_string()])
+        .args(["--resolve", &format!("xn--bcher-kva.test:{port}:127.0.0.1")])
+        .arg(&url));
+    no_panic(&out);
+    let head = rec.head().to_ascii_lowercase();
+    out.assert_code(0);
+    assert!(
+        head.contains(&format!("\r\nhost: xn--bcher-kva.test:{port}\r\n")),
+        "{head}"
+    );
+    let doc = out.json();
+    assert_eq!(doc["results"][0]["outcome"], "up", "{doc:#}");
+    assert_eq!(dns.queries(), 0);
+}
+
+#[test]
+fn ipv6_literals_are_checked() {
+    let server = match Scripted::start("[::1]:0", |_| response("200 OK", &[])) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("SKIPPED: this machine has no IPv6 loopback ([::1]: {e})");
+            return;
+        }
+    };
+    let url = server.url("/v6");
+    assert!(url.starts_with("http://[::1]:"), "{url}");
+    let out = run(urlcheck().args(FAST).args(["--format", "json"]).arg(&url));
+    no_panic(&out);
+    out.assert_code(0);
+    assert_eq!(out.json()["results"][0]["outcome"], "up", "{out}");
+    let head = server.head_for("/v6");
+    assert_eq!(
+        head.header("host"),
+        Some(format!("[::1]:{}", server.port()).as_str())
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Input that cannot be used: exit 2
+// ---------------------------------------------------------------------------
+
+/// Runs with one good URL besides `input`: exit 2, a message naming the input, no request.
+#[track_caller]
+fn assert_unusable(input: &Path, says: &str) {
+    let srv = Server::start(1);
+    let out = run(urlcheck().args(FAST).arg(srv.url(0, "/ok")).arg(input));
+    no_panic(&out);
+    out.assert_code(2);
+    let name = input.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(out.stderr.contains(&name), "names {name}: {out}");
+    assert!(out.stderr.contains(says), "says {says:?}: {out}");
+    assert!(out.stdout.is_empty(), "{out}");
+    assert_eq!(srv.stats().requests(), 0, "nothing is checked: {out}");
+    srv.shutdown();
+}
+
+#[test]
+fn a_directory_as_input_is_exit_2() {
+    let dir = TempDir::new().unwrap();
+    let sub = dir.path().join("lists");
+    std::fs::create_dir(&sub).unwrap();
+    assert_unusable(&sub, "directory");
+}
+
+#[test]
+fn a_missing_file_is_exit_2() {
+    let dir = TempDir::new().unwrap();
+    assert_unusable(&dir.path().join("missing.txt"), "cannot read");
+}
+
+#[test]
+fn a_file_without_read_permission_is_exit_2() {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        // Root reads a mode-000 file anyway, so there is no unreadable file to give it here;
+        // the path is the same as for a missing file (open fails -> exit 2), tested above.
+        eprintln!("SKIPPED: running as root, which can read a file without read permission");
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    let url = format!("http://127.0.0.1:{}/\n", refused_port());
+    let file = write_list(dir.path(), "secret.txt", url);
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o000)).unwrap();
+    assert_unusable(&file, "cannot read");
+}
+
+#[test]
+fn impossible_flag_values_are_clap_errors() {
+    let srv = Server::start(1);
+    let url = srv.url(0, "/ok");
+    for (args, names) in [
+        (&["--concurrency", "0"][..], "--concurrency"),
+        // clap takes a lone "-1s" for a flag of its own: still its error, naming it.
+        (&["--timeout", "-1s"], "'-1"),
+        (&["--timeout=-1s"], "--timeout"),
+        (&["--accept", "999-100"], "--accept"),
+    ] {
+        let out = run(urlcheck().args(args).arg(&url));
+        no_panic(&out);
+        assert_eq!(out.code, Some(2), "{args:?}: {out}");
+        assert!(out.stderr.starts_with("error:"), "clap's message: {out}");
+        assert!(out.stderr.contains(names), "{args:?}: {out}");
+    }
+    assert_eq!(srv.stats().requests(), 0);
+    srv.shutdown();
+}
+
+// ---------------------------------------------------------------------------
+// Properties of the parsers
+// ---------------------------------------------------------------------------
+
+fn source() -> Source {
+    Source {
+        file: Arc::from("prop.txt"),
+        line: 7,
+    }
+}
+
+/// Text that is URL-like often enough to reach every branch of the line parser.
+fn url_like() -> impl Strategy<Value = Vec<u8>> {
+    (
+        prop_oneof![
+            Just(""),
+            Just("http://"),
+            Just("https://"),
+            Just("HTTP://"),
+            Just("ftp://"),
+            Just("file:///"),
+            Just("http:"),
+            Just("//"),
+        ],
+        "([a-z0-9.-]{0,12}@)?",
+        prop_oneof![
+            "[a-zA-Z0-9.-]{0,16}",
+            "\\[[0-9a-f:]{0,12}\\]",
+            "[0-9.]{0,15}",
+            Just("bücher.test".to_string()),
+        ],
+        "(:[0-9]{0,6})?",
+        "[ -~\t\u{80}-\u{10ffff}]{0,24}",
+    )
+        .prop_map(|(scheme, user, host, port, rest)| {
+            format!("{scheme}{user}{host}{port}{rest}").into_bytes()
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn parse_line_accepts_only_checkable_urls(
+        raw in prop_oneof![proptest::collection::vec(any::<u8>(), 0..200), url_like()]
+    ) {
+        match parse_line(&raw, source()) {
+            Item::Target(t) => {
+                prop_assert!(matches!(t.url.scheme(), "http" | "https"), "{}", t.url);
+                prop_assert!(t.url.host_str().is_some_and(|h| !h.is_empty()), "{}", t.url);
+                prop_assert_eq!(t.url.fragment(), None);
+                prop_assert_ne!(t.url.port(), Some(0));
+                prop_assert_eq!(t.source, source());
+            }
+            Item::Invalid { text, source: s, reason } => {
+                prop_assert!(!reason.is_empty());
+                prop_assert_eq!(s, source());
+                // What is shown of a bad line cannot drive a terminal.
+                prop_assert!(!text.chars().any(char::is_control), "{:?}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn reading_arbitrary_bytes_keeps_line_numbers_in_order(
+        data in proptest::collection::vec(
+            prop_oneof![any::<u8>(), Just(b'\n'), Just(b'\r'), Just(b'#')], 0..600)
+    ) {
+        let lines = data.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        let mut last = 0;
+        for item in parse_all(&data[..], "bytes") {
+            let line = match item {
+                Item::Target(t) => t.source.line,
+                Item::Invalid { source, .. } => source.line,
+            };
+            prop_assert!(line > last && line <= lines, "line {} after {}", line, last);
+            last = line;
+        }
+    }
+
+    #[test]
+    fn accept_parser_never_panics(s in prop_oneof![any::<String>(), "[0-9, -]{0,24}"]) {
+        let _ = s.parse::<StatusSet>();
+    }
+
+    #[test]
+    fn accept_sets_hold_exactly_their_ranges(
+        ranges in proptest::collection::vec((100u16..=599, 100u16..=599), 1..6)
+    ) {
+        let ranges: Vec<(u16, u16)> = ranges.into_iter().map(|(a, b)| (a.min(b), a.max(b))).collect();
+        let text: Vec<String> = ranges
+            .iter()
+            .map(|&(lo, hi)| if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") })
+            .collect();
+        let text = text.join(",");
+        let set: StatusSet = text.parse().map_err(TestCaseError::fail)?;
+        for code in 0..=700u16 {
+            let inside = ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&code));
+            prop_assert_eq!(set.contains(code), inside, "code {} in {}", code, text);
+        }
+        let shown = set.to_string();
+        let again: StatusSet = shown.parse().map_err(TestCaseError::fail)?;
+        prop_assert_eq!(&again, &set);
+        prop_assert_eq!(again.to_string(), shown);
+    }
+
+    #[test]
+    fn backwards_ranges_are_refused(lo in 100u16..599, step in 1u16..100) {
+        let hi = (lo + step).min(599);
+        prop_assume!(hi > lo);
+        let backwards = format!("{hi}-{lo}");
+        prop_assert!(backwards.parse::<StatusSet>().is_err(), "{} accepted", backwards);
+    }
+
+    #[test]
+    fn duration_parser_never_panics(s in prop_oneof![any::<String>(), "-?[0-9]{0,22}(ns|us|ms|s|m|h|d)?"]) {
+        let _ = parse_duration(&s);
+    }
+
+    #[test]
+    fn milliseconds_parse_to_milliseconds(n in 1u64..1_000_000) {
+        prop_assert_eq!(parse_duration(&format!("{n}ms")), Ok(Duration::from_millis(n)));
+        let negative = format!("-{n}ms");
+        prop_assert!(parse_duration(&negative).is_err(), "{} accepted", negative);
+    }
+}
