@@ -259,137 +259,80 @@ impl Checker {
     /// returns early without a result.
     pub async fn check(&self, url: &Url, gate: &HostGate) -> Check {
         let started = Instant::now();
+        let mut check = Check::not_fetched(Outcome::Error, None);
         let mut current = url.clone();
-        let mut redirects = Vec::new();
-        let mut warnings = Vec::new();
+        match self.follow(url, &mut current, gate, &mut check).await {
+            Ok(status) if self.settings.accept.contains(status) => check.outcome = Outcome::Up,
+            Ok(_) => check.outcome = Outcome::Down,
+            Err(e) => check.error = Some(e),
+        }
+        check.elapsed = started.elapsed();
+        check.final_url = (current != *url).then(|| redact(&current));
+        check
+    }
+
+    /// Requests `url` and follows its redirects, leaving `current` at the last URL requested.
+    /// Returns the final status, or why there is none; records status, timing, attempts, hops
+    /// and warnings in `check` as it goes.
+    async fn follow(
+        &self,
+        url: &Url,
+        current: &mut Url,
+        gate: &HostGate,
+        check: &mut Check,
+    ) -> Result<u16, CheckError> {
         let mut visited: HashSet<Url> = HashSet::new();
-        let finish =
-            |outcome, status, error, ttfb, attempts, redirects, current: &Url, warnings| Check {
-                outcome,
-                status,
-                error,
-                elapsed: started.elapsed(),
-                ttfb,
-                attempts,
-                redirects,
-                final_url: (current != url).then(|| redact(current)),
-                warnings,
-            };
         loop {
             // Credentials and the host's politeness gate belong to the host the user named.
-            let same_host = same_authority(&current, url);
-            let gate = same_host.then_some(gate);
-            let mut attempts = 0;
-            let answer = match self.fetch(&current, same_host, gate, &mut attempts).await {
-                Ok(a) => a,
-                Err(e) => {
-                    return finish(
-                        Outcome::Error,
-                        None,
-                        Some(e),
-                        None,
-                        attempts,
-                        redirects,
-                        &current,
-                        warnings,
-                    )
-                }
-            };
+            let same_host = same_authority(current, url);
+            check.status = None;
+            check.ttfb = None;
+            check.attempts = 0;
+            let answer = self
+                .fetch(
+                    current,
+                    same_host,
+                    same_host.then_some(gate),
+                    &mut check.attempts,
+                )
+                .await?;
             let status = answer.status.as_u16();
-            let location = match (answer.status.is_redirection(), &answer.location) {
-                (true, Some(loc)) => loc,
-                _ => {
-                    let outcome = if self.settings.accept.contains(status) {
-                        Outcome::Up
-                    } else {
-                        Outcome::Down
-                    };
-                    return finish(
-                        outcome,
-                        Some(status),
-                        None,
-                        Some(answer.ttfb),
-                        attempts,
-                        redirects,
-                        &current,
-                        warnings,
-                    );
-                }
+            check.status = Some(status);
+            check.ttfb = Some(answer.ttfb);
+            let Some(location) = answer.location.filter(|_| answer.status.is_redirection()) else {
+                return Ok(status);
             };
-            redirects.push(Hop {
-                url: redact(&current),
+            check.redirects.push(Hop {
+                url: redact(current),
                 status,
             });
-            let fail = |message: String| Some(CheckError::new(ErrorKind::Redirects, message));
-            let next = match current.join(location) {
-                Ok(n) => n,
-                Err(e) => {
-                    let err = fail(format!("invalid redirect target {location:?}: {e}"));
-                    return finish(
-                        Outcome::Error,
-                        Some(status),
-                        err,
-                        Some(answer.ttfb),
-                        attempts,
-                        redirects,
-                        &current,
-                        warnings,
-                    );
-                }
-            };
+            let fail = |message: String| CheckError::new(ErrorKind::Redirects, message);
+            let next = current
+                .join(&location)
+                .map_err(|e| fail(format!("invalid redirect target {location:?}: {e}")))?;
             if !matches!(next.scheme(), "http" | "https") {
-                let err = fail(format!(
+                return Err(fail(format!(
                     "redirect to {} not followed (only http and https)",
                     redact(&next)
-                ));
-                return finish(
-                    Outcome::Error,
-                    Some(status),
-                    err,
-                    Some(answer.ttfb),
-                    attempts,
-                    redirects,
-                    &current,
-                    warnings,
-                );
+                )));
             }
-            if redirects.len() > self.settings.max_redirects as usize {
-                let err = fail(format!(
+            if check.redirects.len() > self.settings.max_redirects as usize {
+                return Err(fail(format!(
                     "more than {} redirects (--max-redirects)",
                     self.settings.max_redirects
-                ));
-                return finish(
-                    Outcome::Error,
-                    Some(status),
-                    err,
-                    Some(answer.ttfb),
-                    attempts,
-                    redirects,
-                    &current,
-                    warnings,
-                );
+                )));
             }
             visited.insert(current.clone());
             if visited.contains(&next) {
-                let err = fail(format!("redirect loop back to {}", redact(&next)));
-                return finish(
-                    Outcome::Error,
-                    Some(status),
-                    err,
-                    Some(answer.ttfb),
-                    attempts,
-                    redirects,
-                    &current,
-                    warnings,
-                );
+                return Err(fail(format!("redirect loop back to {}", redact(&next))));
             }
             if current.scheme() == "https" && next.scheme() == "http" {
-                warnings.push(format!(
+                check.warnings.push(format!(
                     "redirect from https to plain http: {}",
                     escape_for_terminal(&redact(&next))
                 ));
             }
-            current = next;
+            *current = next;
         }
     }
 
