@@ -7,6 +7,7 @@
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod dedup;
 pub mod dns;
 pub mod exit;
 pub mod fdlimit;

@@ -7,9 +7,8 @@
 //! memory follows the concurrency limit and the number of hosts, not the length of the list.
 //! The sequential baseline is this same path with one slot.
 
-use std::collections::hash_map::{Entry, HashMap};
+use std::collections::HashMap;
 use std::collections::VecDeque;
-use std::hash::BuildHasher;
 use std::io;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -23,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::check::{Check, CheckError, Checker, ErrorKind, HostGate, Outcome};
+use crate::dedup::Seen;
 use crate::input::{Item, Source};
 use crate::report::Reporter;
 use crate::sanitize::redact;
@@ -76,22 +76,6 @@ struct Host {
     listed: bool,
 }
 
-/// What is remembered of every distinct URL for de-duplication: 0 while in flight, else the
-/// outcome and status packed into 16 bits, so a million URLs cost a few tens of megabytes.
-type Seen = u16;
-const IN_FLIGHT: Seen = 0;
-
-fn pack(outcome: Outcome, status: Option<u16>) -> Seen {
-    ((status.unwrap_or(0) & 0x3ff) << 3 | outcome as u16) + 1
-}
-
-fn unpack(seen: Seen) -> (Outcome, Option<u16>) {
-    let v = seen - 1;
-    let outcome = Outcome::ALL[usize::from(v & 7)];
-    let status = v >> 3;
-    (outcome, (status != 0).then_some(status))
-}
-
 struct Dispatcher<'r> {
     checker: Arc<Checker>,
     limits: Limits,
@@ -99,9 +83,9 @@ struct Dispatcher<'r> {
     /// Hosts with queued targets and a free host slot, served round-robin.
     ready: VecDeque<Arc<str>>,
     pending: HashMap<u64, Pending>,
+    /// Fingerprint -> id of the pending check, for repeats that arrive while it runs.
     in_flight_by_fingerprint: HashMap<u64, u64>,
-    seen: HashMap<u64, Seen>,
-    hasher: std::collections::hash_map::RandomState,
+    seen: Seen,
     queued: usize,
     tasks: JoinSet<(u64, Check)>,
     next_id: u64,
@@ -127,8 +111,7 @@ pub async fn execute(
         ready: VecDeque::new(),
         pending: HashMap::new(),
         in_flight_by_fingerprint: HashMap::new(),
-        seen: HashMap::new(),
-        hasher: Default::default(),
+        seen: Seen::default(),
         queued: 0,
         tasks: JoinSet::new(),
         next_id: 0,
@@ -192,30 +175,25 @@ impl Dispatcher<'_> {
             }
             Item::Target(t) => t,
         };
-        let fingerprint = self.hasher.hash_one(target.url.as_str());
-        match self.seen.entry(fingerprint) {
-            Entry::Occupied(e) if *e.get() == IN_FLIGHT => {
-                let first = self.in_flight_by_fingerprint[&fingerprint];
-                let pending = self.pending.get_mut(&first).expect("in flight");
-                pending.sources.push(target.source);
-                return Ok(());
-            }
-            Entry::Occupied(e) => {
-                let (outcome, status) = unpack(*e.get());
-                let mut check = Check::not_fetched(outcome, None);
-                check.status = status;
-                return self.emit(UrlResult {
-                    id,
-                    url: redact(&target.url),
-                    sources: vec![target.source],
-                    check,
-                    duplicate: true,
-                });
-            }
-            Entry::Vacant(e) => {
-                e.insert(IN_FLIGHT);
-            }
+        let fingerprint = self.seen.fingerprint(target.url.as_str());
+        if let Some(first) = self.in_flight_by_fingerprint.get(&fingerprint) {
+            let pending = self.pending.get_mut(first).expect("in flight");
+            pending.sources.push(target.source);
+            return Ok(());
         }
+        if self.seen.contains(fingerprint) {
+            let (outcome, status) = self.seen.outcome(fingerprint);
+            let mut check = Check::not_fetched(outcome, None);
+            check.status = status;
+            return self.emit(UrlResult {
+                id,
+                url: redact(&target.url),
+                sources: vec![target.source],
+                check,
+                duplicate: true,
+            });
+        }
+        self.seen.insert(fingerprint);
         self.in_flight_by_fingerprint.insert(fingerprint, id);
         let host = host_key(&target.url);
         self.pending.insert(
@@ -283,7 +261,7 @@ impl Dispatcher<'_> {
             .expect("every task has a pending entry");
         self.in_flight_by_fingerprint.remove(&pending.fingerprint);
         self.seen
-            .insert(pending.fingerprint, pack(check.outcome, check.status));
+            .complete(pending.fingerprint, check.outcome, check.status);
         let host = self.hosts.get_mut(&pending.host).expect("host of a task");
         host.in_flight -= 1;
         if !host.listed && !host.queue.is_empty() {
@@ -310,17 +288,6 @@ fn host_key(url: &Url) -> Arc<str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn packing_round_trips() {
-        for outcome in Outcome::ALL {
-            for status in [None, Some(100), Some(200), Some(404), Some(599)] {
-                let p = pack(outcome, status);
-                assert_ne!(p, IN_FLIGHT);
-                assert_eq!(unpack(p), (outcome, status));
-            }
-        }
-    }
 
     #[test]
     fn host_keys_include_default_ports() {
