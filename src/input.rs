@@ -19,6 +19,14 @@ use crate::sanitize::{escape_for_terminal, redact_url};
 /// Lines longer than this are reported invalid without being held in memory.
 pub const MAX_LINE: usize = 16 * 1024;
 
+/// Items are handed over in batches of up to this many: one wake-up of the scheduler per
+/// batch instead of one per line. A batch is also sent whenever reading on might block
+/// (a slow pipe), so a trickle of input is never held back.
+pub const BATCH: usize = 256;
+
+/// What the input thread sends.
+pub type Batch = Vec<Item>;
+
 /// Where a URL came from: a file (or `<stdin>`, `<args>`) and a 1-based line number.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Source {
@@ -113,10 +121,11 @@ impl Inputs {
 
     /// Reads every input in order on a thread of its own and sends the items. The thread ends
     /// when the inputs are exhausted or the receiver is dropped.
-    pub fn spawn(self, tx: mpsc::Sender<Item>) -> std::thread::JoinHandle<()> {
+    pub fn spawn(self, tx: mpsc::Sender<Batch>) -> std::thread::JoinHandle<()> {
         std::thread::Builder::new()
             .name("urlcheck-input".into())
             .spawn(move || {
+                let mut out = Batcher::new(tx);
                 for origin in self.origins {
                     let sent = match origin {
                         Origin::Url(text, pos) => {
@@ -124,20 +133,48 @@ impl Inputs {
                                 file: Arc::from("<args>"),
                                 line: pos,
                             };
-                            tx.blocking_send(parse_line(text.as_bytes(), source))
-                                .is_ok()
+                            out.push(parse_line(text.as_bytes(), source))
                         }
-                        Origin::Stdin => read_lines(Arc::from("<stdin>"), io::stdin().lock(), &tx),
-                        Origin::File(name, file) => {
-                            read_lines(name, BufReader::with_capacity(64 * 1024, file), &tx)
-                        }
+                        Origin::Stdin => read_lines(Arc::from("<stdin>"), io::stdin(), &mut out),
+                        Origin::File(name, file) => read_lines(name, file, &mut out),
                     };
                     if !sent {
                         return;
                     }
                 }
+                out.send();
             })
             .expect("spawn the input thread")
+    }
+}
+
+/// Collects items into batches for the scheduler.
+struct Batcher {
+    tx: mpsc::Sender<Batch>,
+    batch: Batch,
+}
+
+impl Batcher {
+    fn new(tx: mpsc::Sender<Batch>) -> Self {
+        Batcher {
+            tx,
+            batch: Vec::with_capacity(BATCH),
+        }
+    }
+
+    /// False when the receiver is gone.
+    fn push(&mut self, item: Item) -> bool {
+        self.batch.push(item);
+        self.batch.len() < BATCH || self.send()
+    }
+
+    /// Sends what is collected; false when the receiver is gone.
+    fn send(&mut self) -> bool {
+        if self.batch.is_empty() {
+            return true;
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        self.tx.blocking_send(batch).is_ok()
     }
 }
 
@@ -165,17 +202,22 @@ fn open_file(name: &str) -> Result<File> {
 
 /// Reads lines of at most [`MAX_LINE`] bytes; longer lines are reported without being
 /// buffered whole. Returns false when the receiver is gone.
-fn read_lines(name: Arc<str>, mut reader: impl BufRead, tx: &mpsc::Sender<Item>) -> bool {
+fn read_lines(name: Arc<str>, source: impl Read, out: &mut Batcher) -> bool {
+    let mut reader = BufReader::with_capacity(64 * 1024, source);
     let mut buf = Vec::with_capacity(256);
     let mut line_no = 0u64;
     loop {
+        // The next read may block (a slow pipe): hand over what is ready first.
+        if reader.buffer().is_empty() && !out.send() {
+            return false;
+        }
         buf.clear();
         line_no += 1;
         let source = Source {
             file: name.clone(),
             line: line_no,
         };
-        match read_bounded_line(&mut reader, &mut buf) {
+        let item = match read_bounded_line(&mut reader, &mut buf) {
             Ok(LineRead::Eof) => return true,
             Ok(LineRead::Line) => {
                 let mut bytes = &buf[..];
@@ -185,20 +227,13 @@ fn read_lines(name: Arc<str>, mut reader: impl BufRead, tx: &mpsc::Sender<Item>)
                 if is_skippable(bytes) {
                     continue;
                 }
-                if tx.blocking_send(parse_line(bytes, source)).is_err() {
-                    return false;
-                }
+                parse_line(bytes, source)
             }
-            Ok(LineRead::TooLong(len)) => {
-                let item = Item::Invalid {
-                    text: escape_for_terminal(&String::from_utf8_lossy(&buf[..80])),
-                    source,
-                    reason: format!("line is {len} bytes long (at most {MAX_LINE})"),
-                };
-                if tx.blocking_send(item).is_err() {
-                    return false;
-                }
-            }
+            Ok(LineRead::TooLong(len)) => Item::Invalid {
+                text: escape_for_terminal(&String::from_utf8_lossy(&buf[..80])),
+                source,
+                reason: format!("line is {len} bytes long (at most {MAX_LINE})"),
+            },
             Err(e) => {
                 let item = Item::Invalid {
                     text: String::new(),
@@ -206,8 +241,11 @@ fn read_lines(name: Arc<str>, mut reader: impl BufRead, tx: &mpsc::Sender<Item>)
                     reason: format!("cannot read the rest of the file: {e}"),
                 };
                 // The rest of this input is lost; say so once and go on with the next one.
-                return tx.blocking_send(item).is_ok();
+                return out.push(item);
             }
+        };
+        if !out.push(item) {
+            return false;
         }
     }
 }
@@ -338,18 +376,22 @@ pub fn parse_line(raw: &[u8], source: Source) -> Item {
     Item::Target(Target { url, source })
 }
 
-/// Reads a whole small input for tests and examples.
-pub fn parse_all(mut reader: impl Read, name: &str) -> Vec<Item> {
-    let mut data = Vec::new();
-    reader.read_to_end(&mut data).expect("read");
-    let (tx, mut rx) = mpsc::channel(data.len() + 1);
-    read_lines(Arc::from(name), &data[..], &tx);
-    drop(tx);
-    let mut out = Vec::new();
-    while let Ok(item) = rx.try_recv() {
-        out.push(item);
-    }
-    out
+/// Reads a whole input the way a run does, for tests and tools (not from async code).
+pub fn parse_all(reader: impl Read + Send, name: &str) -> Vec<Item> {
+    let (tx, mut rx) = mpsc::channel(4);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut out = Batcher::new(tx);
+            if read_lines(Arc::from(name), reader, &mut out) {
+                out.send();
+            }
+        });
+        let mut items = Vec::new();
+        while let Some(batch) = rx.blocking_recv() {
+            items.extend(batch);
+        }
+        items
+    })
 }
 
 #[cfg(test)]

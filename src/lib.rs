@@ -39,8 +39,8 @@ use crate::signals::Signals;
 
 pub use crate::cli::Cli;
 
-/// Items waiting between the input thread and the scheduler.
-const INPUT_BUFFER: usize = 1024;
+/// Batches of items waiting between the input thread and the scheduler.
+const INPUT_BUFFER: usize = 8;
 
 /// Runs urlcheck as the command line asks and returns the exit code. Errors are for
 /// "could not run at all" (exit 2); a dead link is a result, not an error.
@@ -175,8 +175,8 @@ async fn compare(
     let (tx, mut rx) = mpsc::channel(INPUT_BUFFER);
     inputs.spawn(tx);
     let mut items = Vec::new();
-    while let Some(item) = rx.recv().await {
-        items.push(item);
+    while let Some(batch) = rx.recv().await {
+        items.extend(batch);
     }
     let total = items.len() as u64;
     let mut halves = Vec::with_capacity(2);
@@ -194,8 +194,8 @@ async fn compare(
         let (tx, rx) = mpsc::channel(INPUT_BUFFER);
         let feed = items.clone();
         tokio::spawn(async move {
-            for item in feed {
-                if tx.send(item).await.is_err() {
+            for batch in feed.chunks(input::BATCH) {
+                if tx.send(batch.to_vec()).await.is_err() {
                     return;
                 }
             }

@@ -23,7 +23,7 @@ use url::Url;
 
 use crate::check::{Check, CheckError, Checker, ErrorKind, HostGate, Outcome};
 use crate::dedup::Seen;
-use crate::input::{Item, Source};
+use crate::input::{Batch, Item, Source};
 use crate::report::Reporter;
 use crate::sanitize::redact;
 use crate::summary::Summary;
@@ -93,11 +93,13 @@ struct Dispatcher<'r> {
     reporter: &'r mut dyn Reporter,
 }
 
+const TASKS_DO_NOT_FAIL: &str = "check tasks catch their panics and are aborted only at the end";
+
 /// Runs every item from `items` through `checker` under `limits`, reporting each result as
 /// it completes. Returns when the input is exhausted and every check has finished, or when
 /// `cancel` fires (in-flight checks are dropped and the summary is marked interrupted).
 pub async fn execute(
-    mut items: mpsc::Receiver<Item>,
+    mut items: mpsc::Receiver<Batch>,
     checker: Arc<Checker>,
     limits: Limits,
     reporter: &mut dyn Reporter,
@@ -121,30 +123,63 @@ pub async fn execute(
     // Enough queued targets to keep every host busy, few enough to be small.
     let max_queued = (limits.concurrency * 4).max(1024);
     let mut input_open = true;
+    let mut batch = Vec::new().into_iter();
     loop {
         d.admit();
+        if cancel.is_cancelled() {
+            d.tasks.abort_all();
+            d.summary.interrupted = true;
+            break;
+        }
         if !input_open && d.tasks.is_empty() {
             debug_assert_eq!(d.queued, 0);
             break;
         }
         let want_input = input_open && d.queued < max_queued;
+        // Whatever is ready now is handled before anything is written out, so a burst of
+        // results costs one write; one of each per turn, so neither starves the other.
+        let mut busy = false;
+        if let Some(joined) = d.tasks.try_join_next() {
+            let (id, check) = joined.expect(TASKS_DO_NOT_FAIL);
+            d.complete(id, check)?;
+            busy = true;
+        }
+        if want_input {
+            if let Some(item) = batch.next() {
+                d.take(item)?;
+                busy = true;
+            } else {
+                match items.try_recv() {
+                    Ok(more) => {
+                        batch = more.into_iter();
+                        busy = true;
+                    }
+                    Err(mpsc::error::TryRecvError::Disconnected) => {
+                        input_open = false;
+                        busy = true;
+                    }
+                    Err(mpsc::error::TryRecvError::Empty) => {}
+                }
+            }
+        }
+        if busy {
+            continue;
+        }
+        d.reporter.flush()?;
         tokio::select! {
             biased;
-            _ = cancel.cancelled() => {
-                d.tasks.abort_all();
-                d.summary.interrupted = true;
-                break;
-            }
+            _ = cancel.cancelled() => {}
             Some(joined) = d.tasks.join_next(), if !d.tasks.is_empty() => {
-                let (id, check) = joined.expect("check tasks catch their panics and are aborted only at the end");
+                let (id, check) = joined.expect(TASKS_DO_NOT_FAIL);
                 d.complete(id, check)?;
             }
-            item = items.recv(), if want_input => match item {
-                Some(item) => d.take(item)?,
+            more = items.recv(), if want_input => match more {
+                Some(more) => batch = more.into_iter(),
                 None => input_open = false,
             },
         }
     }
+    d.reporter.flush()?;
     d.summary.wall = started.elapsed();
     Ok(d.summary)
 }

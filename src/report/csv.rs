@@ -66,6 +66,10 @@ impl<W: Write> Reporter for Csv<W> {
             sources.join(";"),
             r.duplicate.to_string(),
         ])?;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 

@@ -49,9 +49,12 @@ impl<W: Write> Reporter for Github<W> {
                 escape_data(&message)
             )?;
         }
-        self.annotations.flush()?;
         self.failures.push(r.clone());
         Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.annotations.flush()
     }
 
     fn finish(&mut self, run: &RunInfo, summary: &Summary) -> io::Result<()> {

@@ -134,7 +134,11 @@ impl<W: Write> Reporter for Human<W> {
             return Ok(());
         }
         self.format_result(r);
-        write_flush(&mut self.out, self.line.as_bytes())
+        self.out.write_all(self.line.as_bytes())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
 
     fn finish(&mut self, _run: &RunInfo, summary: &Summary) -> io::Result<()> {

@@ -115,7 +115,7 @@ impl<W: Write> Jsonl<W> {
         self.line.clear();
         serde_json::to_writer(&mut self.line, value).map_err(io::Error::other)?;
         self.line.push(b'\n');
-        write_flush(&mut self.out, &self.line)
+        self.out.write_all(&self.line)
     }
 }
 
@@ -125,6 +125,10 @@ impl<W: Write> Reporter for Jsonl<W> {
             kind: "result",
             inner: result,
         })
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
 
     fn finish(&mut self, run: &RunInfo, summary: &Summary) -> io::Result<()> {
@@ -142,6 +146,7 @@ impl<W: Write> Reporter for Jsonl<W> {
         self.write_line(&Tagged {
             kind: "summary",
             inner: &line,
-        })
+        })?;
+        self.out.flush()
     }
 }

@@ -119,6 +119,11 @@ impl Write for Stdout {
 pub trait Reporter {
     fn result(&mut self, result: &UrlResult) -> io::Result<()>;
     fn finish(&mut self, run: &RunInfo, summary: &Summary) -> io::Result<()>;
+    /// Pushes out what streamed so far. The scheduler calls it when it is about to wait, so
+    /// a burst of results costs one write, and a lone result is still seen at once.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Facts about a run that every report states.
@@ -235,6 +240,10 @@ impl Reporter for Tee<'_> {
         }
     }
 
+    fn flush(&mut self) -> io::Result<()> {
+        self.reporters.iter_mut().try_for_each(|r| r.flush())
+    }
+
     fn finish(&mut self, run: &RunInfo, summary: &Summary) -> io::Result<()> {
         if let Some(bar) = self.progress.take() {
             bar.finish_and_clear();
@@ -293,7 +302,7 @@ pub fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
 
-/// Writes and flushes one piece of output; results stream, so each is flushed as written.
+/// Writes and flushes the last piece of a report.
 pub fn write_flush(out: &mut dyn Write, bytes: &[u8]) -> io::Result<()> {
     out.write_all(bytes)?;
     out.flush()
