@@ -91,6 +91,11 @@ pub struct Cli {
     #[arg(long, value_name = "ADDR", value_parser = parse_dns_server)]
     pub dns_server: Option<SocketAddr>,
 
+    /// Report URLs matching this regular expression as skipped, without requesting them
+    /// (repeatable).
+    #[arg(long, value_name = "REGEX")]
+    pub exclude: Vec<String>,
+
     /// The baseline: the same checker, one URL at a time.
     #[arg(long, conflicts_with = "compare")]
     pub sequential: bool,

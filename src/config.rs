@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use regex::RegexSet;
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::Method;
 
@@ -100,6 +101,8 @@ pub struct CheckSettings {
 pub struct Config {
     /// Input arguments: files, `-`, or URLs.
     pub inputs: Vec<String>,
+    /// URLs matching any of these are reported skipped and never requested.
+    pub exclude: Option<RegexSet>,
     /// Requests in flight at most (concurrent mode).
     pub concurrency: usize,
     /// Requests in flight per host:port at most (concurrent mode).
@@ -154,8 +157,13 @@ impl Config {
             resolve: cli.resolve,
             dns_server: cli.dns_server,
         };
+        let exclude = (!cli.exclude.is_empty())
+            .then(|| RegexSet::new(&cli.exclude))
+            .transpose()
+            .context("invalid --exclude pattern")?;
         Ok(Config {
             inputs: cli.inputs,
+            exclude,
             concurrency: cli.concurrency as usize,
             per_host: cli.per_host as usize,
             mode,

@@ -10,11 +10,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+use regex::RegexSet;
 use serde::Serialize;
 use tokio::sync::mpsc;
 use url::Url;
 
-use crate::sanitize::{escape_for_terminal, redact_url};
+use crate::sanitize::{escape_for_terminal, redact, redact_url};
 
 /// Lines longer than this are reported invalid without being held in memory.
 pub const MAX_LINE: usize = 16 * 1024;
@@ -45,6 +46,14 @@ impl std::fmt::Display for Source {
 pub enum Item {
     /// A checkable http(s) URL.
     Target(Target),
+    /// A URL excluded with `--exclude`: reported, never requested.
+    Skipped {
+        /// The URL as shown: redacted.
+        url: String,
+        source: Source,
+        /// The pattern that excluded it.
+        pattern: String,
+    },
     /// A line that is not a checkable URL, and why.
     Invalid {
         /// The line as shown to people: escaped and redacted.
@@ -71,13 +80,14 @@ enum Origin {
 /// The inputs of a run, opened and ready to be read.
 pub struct Inputs {
     origins: Vec<Origin>,
+    exclude: Option<RegexSet>,
 }
 
 impl Inputs {
     /// Opens every input up front. `-` is stdin; an argument starting with `http://` or
     /// `https://` is a URL; anything else is a file. No inputs and stdin not a terminal means
     /// stdin.
-    pub fn open(args: &[String]) -> Result<Inputs> {
+    pub fn open(args: &[String], exclude: Option<RegexSet>) -> Result<Inputs> {
         let mut origins = Vec::with_capacity(args.len());
         if args.is_empty() {
             if io::stdin().is_terminal() {
@@ -102,7 +112,7 @@ impl Inputs {
                 origins.push(Origin::File(Arc::from(arg.as_str()), open_file(arg)?));
             }
         }
-        Ok(Inputs { origins })
+        Ok(Inputs { origins, exclude })
     }
 
     /// Counts the non-blank, non-comment lines of every input that can be read twice
@@ -125,7 +135,7 @@ impl Inputs {
         std::thread::Builder::new()
             .name("urlcheck-input".into())
             .spawn(move || {
-                let mut out = Batcher::new(tx);
+                let mut out = Batcher::new(tx, self.exclude);
                 for origin in self.origins {
                     let sent = match origin {
                         Origin::Url(text, pos) => {
@@ -148,22 +158,35 @@ impl Inputs {
     }
 }
 
-/// Collects items into batches for the scheduler.
+/// Collects items into batches for the scheduler, marking excluded URLs on the way.
 struct Batcher {
     tx: mpsc::Sender<Batch>,
     batch: Batch,
+    exclude: Option<RegexSet>,
 }
 
 impl Batcher {
-    fn new(tx: mpsc::Sender<Batch>) -> Self {
+    fn new(tx: mpsc::Sender<Batch>, exclude: Option<RegexSet>) -> Self {
         Batcher {
             tx,
             batch: Vec::with_capacity(BATCH),
+            exclude,
         }
     }
 
     /// False when the receiver is gone.
     fn push(&mut self, item: Item) -> bool {
+        let item = match (item, &self.exclude) {
+            (Item::Target(t), Some(set)) => match set.matches(t.url.as_str()).iter().next() {
+                Some(i) => Item::Skipped {
+                    url: redact(&t.url),
+                    source: t.source,
+                    pattern: set.patterns()[i].clone(),
+                },
+                None => Item::Target(t),
+            },
+            (item, _) => item,
+        };
         self.batch.push(item);
         self.batch.len() < BATCH || self.send()
     }
@@ -381,7 +404,7 @@ pub fn parse_all(reader: impl Read + Send, name: &str) -> Vec<Item> {
     let (tx, mut rx) = mpsc::channel(4);
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            let mut out = Batcher::new(tx);
+            let mut out = Batcher::new(tx, None);
             if read_lines(Arc::from(name), reader, &mut out) {
                 out.send();
             }
@@ -404,6 +427,7 @@ mod tests {
             .map(|i| match i {
                 Item::Target(t) => Ok(format!("{}@{}", t.url, t.source)),
                 Item::Invalid { source, reason, .. } => Err(format!("{source} {reason}")),
+                Item::Skipped { source, .. } => Err(format!("{source} skipped")),
             })
             .collect()
     }

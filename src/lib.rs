@@ -55,7 +55,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         );
         config.concurrency = fits;
     }
-    let inputs = Inputs::open(&config.inputs)?;
+    let inputs = Inputs::open(&config.inputs, config.exclude.clone())?;
     let files = prepare_reports(&config)?;
     let pool = config.per_host.max(1);
     let checker = Arc::new(Checker::new(config.check.clone(), pool)?);

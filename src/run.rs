@@ -208,6 +208,23 @@ impl Dispatcher<'_> {
                     duplicate: false,
                 });
             }
+            Item::Skipped {
+                url,
+                source,
+                pattern,
+            } => {
+                let mut check = Check::not_fetched(Outcome::Skipped, None);
+                check
+                    .warnings
+                    .push(format!("excluded by --exclude {pattern}"));
+                return self.emit(UrlResult {
+                    id,
+                    url,
+                    sources: vec![source],
+                    check,
+                    duplicate: false,
+                });
+            }
             Item::Target(t) => t,
         };
         let fingerprint = self.seen.fingerprint(target.url.as_str());

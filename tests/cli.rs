@@ -36,6 +36,48 @@ fn has_ansi(bytes: &[u8]) -> bool {
 // ---------------------------------------------------------------------------
 
 #[test]
+fn excluded_urls_are_skipped_and_never_requested() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    let list = write_list(
+        dir.path(),
+        "urls.txt",
+        lines(&[srv.url(0, "/ok"), srv.url(0, "/status/500?private=1")]),
+    );
+    let out = run(urlcheck()
+        .args(FAST)
+        .args(["--exclude", "private=", "--format", "json"])
+        .arg(&list));
+    // The one URL that would have failed was skipped: everything checked is up.
+    out.assert_code(0);
+    let doc = out.json();
+    let skipped = result(&doc, &srv.url(0, "/status/500?private=1"));
+    assert_eq!(outcome(skipped), "skipped");
+    assert_eq!(skipped["attempts"], 0);
+    assert_eq!(doc["summary"]["skipped"], 1);
+    assert_eq!(
+        srv.stats().hits("/status/500?private=1"),
+        0,
+        "skipped URLs are not requested"
+    );
+    assert_eq!(srv.stats().hits("/ok"), 1);
+    // --fail-on can make skipped URLs count.
+    let strict = run(urlcheck()
+        .args(FAST)
+        .args(["--exclude", "private=", "--fail-on", "skipped"])
+        .arg(&list));
+    strict.assert_code(1);
+    let bad = run(urlcheck().args(["--exclude", "(unclosed"]).arg(&list));
+    bad.assert_code(2);
+    assert!(
+        bad.all_output().contains("--exclude"),
+        "{}",
+        bad.all_output()
+    );
+    srv.shutdown();
+}
+
+#[test]
 fn every_outcome_up_down_error_invalid() {
     let srv = Server::start(1);
     let dir = TempDir::new().unwrap();

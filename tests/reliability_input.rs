@@ -423,6 +423,7 @@ proptest! {
                 // What is shown of a bad line cannot drive a terminal.
                 prop_assert!(!text.chars().any(char::is_control), "{:?}", text);
             }
+            Item::Skipped { .. } => prop_assert!(false, "parse_line applies no --exclude"),
         }
     }
 
@@ -436,7 +437,7 @@ proptest! {
         for item in parse_all(&data[..], "bytes") {
             let line = match item {
                 Item::Target(t) => t.source.line,
-                Item::Invalid { source, .. } => source.line,
+                Item::Invalid { source, .. } | Item::Skipped { source, .. } => source.line,
             };
             prop_assert!(line > last && line <= lines, "line {} after {}", line, last);
             last = line;

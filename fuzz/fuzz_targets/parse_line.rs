@@ -22,5 +22,6 @@ fuzz_target!(|data: &[u8]| {
             // Shown on terminals: no raw control characters may survive.
             assert!(!text.chars().any(|c| c.is_control()));
         }
+        Item::Skipped { .. } => unreachable!("parse_line applies no --exclude"),
     }
 });

@@ -114,7 +114,11 @@ impl<W: Write> Human<W> {
             );
         }
         for w in &c.warnings {
-            let _ = write!(line, "  {}", st.down.apply_to(format!("warning: {w}")));
+            if c.outcome == Outcome::Skipped {
+                let _ = write!(line, "  {}", st.dim.apply_to(format!("({w})")));
+            } else {
+                let _ = write!(line, "  {}", st.down.apply_to(format!("warning: {w}")));
+            }
         }
         line.push('\n');
     }
