@@ -23,38 +23,23 @@ async fn main() -> Result<()> {
     let list = write_list(&server)?;
     let path = list.path().display().to_string();
 
-    banner(&format!("urlcheck -t 1s --retries 0 {path}"));
-    let first = urlcheck::run(Cli::parse_from([
-        "urlcheck",
-        "-t",
-        "1s",
-        "--retries",
-        "0",
-        &path,
-    ]))
-    .await?;
-    println!("(exit code {})", first.code());
-
-    banner(&format!("urlcheck --compare -t 1s --retries 0 {path}"));
-    let second = urlcheck::run(Cli::parse_from([
-        "urlcheck",
-        "--compare",
-        "-t",
-        "1s",
-        "--retries",
-        "0",
-        &path,
-    ]))
-    .await?;
-    println!("(exit code {})", second.code());
+    // A person at a terminal: a line per URL, the failures, the summary.
+    show(&["-t", "1s", "--retries", "0", &path]).await?;
+    // The sequential baseline against the pool, on the same list.
+    show(&["--compare", "-t", "1s", "--retries", "0", &path]).await?;
 
     server.shutdown().await;
     Ok(())
 }
 
-fn banner(command: &str) {
-    println!("\n$ {command}");
-    let _ = std::io::stdout().flush();
+/// Prints the command line, runs urlcheck in-process with it, prints its exit code.
+async fn show(args: &[&str]) -> Result<()> {
+    println!("\n$ urlcheck {}", args.join(" "));
+    std::io::stdout().flush()?;
+    let cli = Cli::parse_from(std::iter::once("urlcheck").chain(args.iter().copied()));
+    let code = urlcheck::run(cli).await?;
+    println!("(exit code {})", code.code());
+    Ok(())
 }
 
 /// Forty-odd URLs whose latencies spread from 20 ms to 400 ms over four hosts, plus the
