@@ -328,18 +328,44 @@ fn a_missing_file_is_exit_2() {
 #[test]
 fn a_file_without_read_permission_is_exit_2() {
     use std::os::unix::fs::PermissionsExt;
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        // Root reads a mode-000 file anyway, so there is no unreadable file to give it here;
-        // the path is the same as for a missing file (open fails -> exit 2), tested above.
-        eprintln!("SKIPPED: running as root, which can read a file without read permission");
-        return;
-    }
+    use std::os::unix::process::CommandExt;
     let dir = TempDir::new().unwrap();
+    // Others may enter the folder; only the file is closed to them.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let url = format!("http://127.0.0.1:{}/\n", refused_port());
     let file = write_list(dir.path(), "secret.txt", url);
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o000)).unwrap();
-    assert_unusable(&file, "cannot read");
+    let srv = Server::start(1);
+    let mut cmd = common::urlcheck_std();
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        // Root reads a mode-000 file anyway: run urlcheck as nobody, for whom it is closed,
+        // from a copy in the open folder (the build folder may be closed to nobody).
+        let exe = dir.path().join("urlcheck");
+        std::fs::copy(cmd.get_program(), &exe).unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let envs: Vec<_> = cmd
+            .get_envs()
+            .map(|(k, v)| (k.to_owned(), v.map(|v| v.to_owned())))
+            .collect();
+        cmd = std::process::Command::new(&exe);
+        for (k, v) in envs {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        cmd.uid(65534).gid(65534).current_dir(dir.path());
+    }
+    cmd.args(FAST).arg(srv.url(0, "/ok")).arg(&file);
+    let out = run(&mut assert_cmd::Command::from_std(cmd));
+    no_panic(&out);
+    out.assert_code(2);
+    assert!(out.stderr.contains("secret.txt"), "names the file: {out}");
+    assert!(out.stderr.contains("ermission denied"), "says why: {out}");
+    assert!(out.stdout.is_empty(), "{out}");
+    assert_eq!(srv.stats().requests(), 0, "nothing is checked: {out}");
+    srv.shutdown();
 }
 
 #[test]
