@@ -9,7 +9,10 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 
-use crate::check::Outcome;
+use crate::check::{Check, CheckError, Outcome};
+
+/// How a check ended, as a repeated line reports it.
+pub type Ending = (Outcome, Option<u16>, Option<CheckError>);
 
 /// Insertions held in the hash set before they are merged into the sorted vector.
 const RECENT: usize = 64 * 1024;
@@ -20,8 +23,8 @@ pub struct Seen {
     sorted: Vec<u64>,
     /// Fingerprints inserted since the last merge.
     recent: HashSet<u64>,
-    /// Outcome and status of completed checks other than up with status 200.
-    unusual: HashMap<u64, (Outcome, Option<u16>)>,
+    /// How completed checks other than "up, 200" ended (failures are few).
+    unusual: HashMap<u64, Ending>,
 }
 
 impl Default for Seen {
@@ -55,18 +58,19 @@ impl Seen {
     }
 
     /// Remembers how the check of a seen URL ended.
-    pub fn complete(&mut self, fingerprint: u64, outcome: Outcome, status: Option<u16>) {
-        if (outcome, status) != (Outcome::Up, Some(200)) {
-            self.unusual.insert(fingerprint, (outcome, status));
+    pub fn complete(&mut self, fingerprint: u64, check: &Check) {
+        if (check.outcome, check.status) != (Outcome::Up, Some(200)) {
+            let ending = (check.outcome, check.status, check.error.clone());
+            self.unusual.insert(fingerprint, ending);
         }
     }
 
     /// How the check of a seen, completed URL ended.
-    pub fn outcome(&self, fingerprint: u64) -> (Outcome, Option<u16>) {
+    pub fn ending(&self, fingerprint: u64) -> Ending {
         self.unusual
             .get(&fingerprint)
-            .copied()
-            .unwrap_or((Outcome::Up, Some(200)))
+            .cloned()
+            .unwrap_or((Outcome::Up, Some(200), None))
     }
 
     /// Merges `recent` into `sorted` in place, from the back, so the vector grows by exactly
@@ -119,10 +123,14 @@ mod tests {
         let mut seen = Seen::default();
         seen.insert(1);
         seen.insert(2);
-        seen.complete(1, Outcome::Up, Some(200));
-        seen.complete(2, Outcome::Down, Some(404));
-        assert_eq!(seen.outcome(1), (Outcome::Up, Some(200)));
-        assert_eq!(seen.outcome(2), (Outcome::Down, Some(404)));
+        let mut up = Check::not_fetched(Outcome::Up, None);
+        up.status = Some(200);
+        let mut down = Check::not_fetched(Outcome::Down, None);
+        down.status = Some(404);
+        seen.complete(1, &up);
+        seen.complete(2, &down);
+        assert_eq!(seen.ending(1), (Outcome::Up, Some(200), None));
+        assert_eq!(seen.ending(2), (Outcome::Down, Some(404), None));
         assert!(seen.unusual.len() == 1);
     }
 }

@@ -253,7 +253,7 @@ fn read_lines(name: Arc<str>, source: impl Read, out: &mut Batcher) -> bool {
                 parse_line(bytes, source)
             }
             Ok(LineRead::TooLong(len)) => Item::Invalid {
-                text: escape_for_terminal(&String::from_utf8_lossy(&buf[..80])),
+                text: shown_prefix(&buf[..80]),
                 source,
                 reason: format!("line is {len} bytes long (at most {MAX_LINE})"),
             },
@@ -271,6 +271,17 @@ fn read_lines(name: Arc<str>, source: impl Read, out: &mut Batcher) -> bool {
             return false;
         }
     }
+}
+
+/// The start of an over-long line as shown: redacted, and masked entirely after `://` when
+/// the cut may have fallen inside the credentials.
+fn shown_prefix(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let text = match text.split_once("://") {
+        Some((scheme, rest)) if !rest.contains(['/', '?', '#', '@']) => format!("{scheme}://***"),
+        _ => redact_url(&text).into_owned(),
+    };
+    escape_for_terminal(&text) + "..."
 }
 
 enum LineRead {
@@ -474,6 +485,24 @@ mod tests {
         let got = reasons(&data);
         assert!(got[0].as_ref().unwrap_err().contains("bytes long"));
         assert_eq!(got[1], Ok("http://b.test/@t.txt:2".to_string()));
+    }
+
+    #[test]
+    fn long_lines_show_no_credentials() {
+        let mut data = b"http://alice:hunter2@a.test/".to_vec();
+        data.extend(std::iter::repeat_n(b'a', MAX_LINE));
+        let mut cut = b"http://".to_vec();
+        cut.extend(std::iter::repeat_n(b'u', 100));
+        cut.extend_from_slice(b":hunter2@a.test/");
+        data.push(b'\n');
+        data.extend(cut.iter().chain(std::iter::repeat_n(&b'a', MAX_LINE)));
+        data.push(b'\n');
+        for item in parse_all(&data[..], "t") {
+            match item {
+                Item::Invalid { text, .. } => assert!(!text.contains("hunter2"), "{text}"),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

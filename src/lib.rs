@@ -48,7 +48,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     let mut config = Config::from_cli(cli)?;
     let (fits, limit) = fdlimit::fit(config.concurrency);
     if let Some(limit) = limit {
-        eprintln!(
+        let _ = writeln!(
+            io::stderr(),
             "urlcheck: lowering --concurrency from {} to {fits}: only {limit} files may be open \
              (raise the limit with `ulimit -n`)",
             config.concurrency
@@ -175,8 +176,14 @@ async fn compare(
     let (tx, mut rx) = mpsc::channel(INPUT_BUFFER);
     inputs.spawn(tx);
     let mut items = Vec::new();
-    while let Some(batch) = rx.recv().await {
-        items.extend(batch);
+    loop {
+        tokio::select! {
+            _ = signals.token.cancelled() => break,
+            batch = rx.recv() => match batch {
+                Some(batch) => items.extend(batch),
+                None => break,
+            },
+        }
     }
     let total = items.len() as u64;
     let mut halves = Vec::with_capacity(2);
@@ -254,12 +261,4 @@ async fn compare(
     }
     stdout.flush()?;
     Ok(code)
-}
-
-/// Whether an error is stdout having been closed by its reader (`urlcheck ... | head`).
-pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|e| {
-        e.downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-    })
 }

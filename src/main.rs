@@ -1,6 +1,8 @@
 //! The doorway: parse the command line, build the runtime, run, exit with the code the run
 //! returns.
 
+use std::io::Write;
+
 use clap::Parser;
 use urlcheck::exit::ExitCode;
 
@@ -15,10 +17,9 @@ fn main() -> std::process::ExitCode {
     runtime.shutdown_background();
     match result {
         Ok(code) => code.into(),
-        // The reader of stdout has gone (`| head`): nothing left to say, to anyone.
-        Err(e) if urlcheck::is_broken_pipe(&e) => ExitCode::Success.into(),
         Err(e) => {
-            eprintln!("urlcheck: error: {e:#}");
+            // stderr may be gone too; the exit code still tells.
+            let _ = writeln!(std::io::stderr(), "urlcheck: error: {e:#}");
             ExitCode::Usage.into()
         }
     }

@@ -50,6 +50,9 @@ pub struct UrlResult {
     /// Order of first appearance in the input.
     #[serde(skip)]
     pub id: u64,
+    /// Which URL this is, for merging repeats (0 for lines that are not fetched).
+    #[serde(skip)]
+    pub fingerprint: u64,
     /// The URL as shown: credentials redacted.
     pub url: String,
     pub sources: Vec<Source>,
@@ -202,6 +205,7 @@ impl Dispatcher<'_> {
                 let error = CheckError::new(ErrorKind::Input, reason);
                 return self.emit(UrlResult {
                     id,
+                    fingerprint: 0,
                     url: text,
                     sources: vec![source],
                     check: Check::not_fetched(Outcome::Invalid, Some(error)),
@@ -219,6 +223,7 @@ impl Dispatcher<'_> {
                     .push(format!("excluded by --exclude {pattern}"));
                 return self.emit(UrlResult {
                     id,
+                    fingerprint: 0,
                     url,
                     sources: vec![source],
                     check,
@@ -234,11 +239,12 @@ impl Dispatcher<'_> {
             return Ok(());
         }
         if self.seen.contains(fingerprint) {
-            let (outcome, status) = self.seen.outcome(fingerprint);
-            let mut check = Check::not_fetched(outcome, None);
+            let (outcome, status, error) = self.seen.ending(fingerprint);
+            let mut check = Check::not_fetched(outcome, error);
             check.status = status;
             return self.emit(UrlResult {
                 id,
+                fingerprint,
                 url: redact(&target.url),
                 sources: vec![target.source],
                 check,
@@ -312,8 +318,7 @@ impl Dispatcher<'_> {
             .remove(&id)
             .expect("every task has a pending entry");
         self.in_flight_by_fingerprint.remove(&pending.fingerprint);
-        self.seen
-            .complete(pending.fingerprint, check.outcome, check.status);
+        self.seen.complete(pending.fingerprint, &check);
         let host = self.hosts.get_mut(&pending.host).expect("host of a task");
         host.in_flight -= 1;
         if !host.listed && !host.queue.is_empty() {
@@ -322,6 +327,7 @@ impl Dispatcher<'_> {
         }
         self.emit(UrlResult {
             id,
+            fingerprint: pending.fingerprint,
             url: pending.display,
             sources: pending.sources,
             check,

@@ -19,17 +19,37 @@ pub fn redact(url: &Url) -> String {
     shown.into()
 }
 
-/// The same for text that may not parse as a URL (an invalid input line, a Location header).
+/// The same for text that may not parse as a URL (an invalid input line, a Location header,
+/// an error message). After each `://`, everything up to the last `@` before whitespace is
+/// masked: a password may hold an unencoded `/`, `?` or `#`, and masking a little too much of
+/// a bad line is better than showing a secret.
 pub fn redact_url(text: &str) -> Cow<'_, str> {
-    let Some(scheme_end) = text.find("://") else {
+    if !text.contains("://") || !text.contains('@') {
         return Cow::Borrowed(text);
-    };
-    let rest = &text[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => Cow::Owned(format!("{}***{}", &text[..scheme_end + 3], &rest[at..])),
-        None => Cow::Borrowed(text),
     }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let word_end = tail.find(char::is_whitespace).unwrap_or(tail.len());
+        // Up to the next scheme, so one URL's path does not hide the next one's credentials.
+        let end = tail[..word_end].find("://").unwrap_or(word_end);
+        match tail[..end].rfind('@') {
+            Some(at) => {
+                out.push_str("***");
+                rest = &tail[at..];
+            }
+            None => rest = tail,
+        }
+        if rest.len() == tail.len() {
+            // No credentials in this URL: copy up to its end and look for the next one.
+            out.push_str(&tail[..end]);
+            rest = &tail[end..];
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
 }
 
 /// Escapes control characters (C0, DEL, C1, and the bidi overrides) as `\u{..}` so that text
@@ -49,8 +69,12 @@ pub fn escape_for_terminal(text: &str) -> String {
     out
 }
 
+/// Controls, bidirectional overrides, and the noncharacters XML 1.0 cannot carry (a JUnit
+/// report holding them would not parse).
 fn needs_escape(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c.is_control()
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{fdd0}'..='\u{fdef}')
+        || (c as u32) & 0xfffe == 0xfffe
 }
 
 #[cfg(test)]
@@ -63,9 +87,26 @@ mod tests {
         assert_eq!(redact(&u), "https://***@example.test:8443/p?q=1");
         let u = Url::parse("https://example.test/a@b").unwrap();
         assert_eq!(redact(&u), "https://example.test/a@b");
-        assert_eq!(redact_url("http://u:p@h/x@y"), "http://***@h/x@y");
-        assert_eq!(redact_url("http://h/x@y"), "http://h/x@y");
+        // Text that did not parse is masked up to its last '@': more than needed, never less.
+        assert_eq!(redact_url("http://u:p@h/x@y"), "http://***@y");
+        assert_eq!(redact_url("http://h/x"), "http://h/x");
         assert_eq!(redact_url("no scheme"), "no scheme");
+        for secret in [
+            "http://admin:pa#ss@h/ok",
+            "http://admin:p/ss@h/ok",
+            "http://a:p?w@h/",
+        ] {
+            let shown = redact_url(secret);
+            assert!(shown.starts_with("http://***@h/"), "{secret} -> {shown}");
+        }
+        assert_eq!(
+            redact_url("from http://u:p@a/x to https://v:q@b/y done"),
+            "from http://***@a/x to https://***@b/y done"
+        );
+        assert_eq!(
+            redact_url("see http://a/b and x@y"),
+            "see http://a/b and x@y"
+        );
     }
 
     #[test]
@@ -73,5 +114,6 @@ mod tests {
         assert_eq!(escape_for_terminal("ok"), "ok");
         assert_eq!(escape_for_terminal("a\x1b[31mb"), "a\\u{1b}[31mb");
         assert_eq!(escape_for_terminal("x\u{202e}y\n"), "x\\u{202e}y\\u{a}");
+        assert_eq!(escape_for_terminal("a\u{ffff}b"), "a\\u{ffff}b");
     }
 }

@@ -1,6 +1,7 @@
 //! Clean cancellation: the first Ctrl-C (or SIGTERM) stops new requests and lets the run
 //! report what completed, marked interrupted; a second one exits at once.
 
+use std::io::Write;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
@@ -29,9 +30,14 @@ impl Signals {
             let first = listener.next().await;
             r.store(first, Ordering::SeqCst);
             t.cancel();
-            eprintln!("urlcheck: interrupted; reporting what completed (again to exit at once)");
+            let _ = writeln!(
+                std::io::stderr(),
+                "urlcheck: interrupted; reporting what completed (again to exit at once)"
+            );
             // The same listeners: a second signal that arrives before this line is not lost.
             let second = listener.next().await;
+            // Exiting skips destructors: take unfinished report files away first.
+            crate::report::file::remove_unfinished();
             std::process::exit(code_of(second).code());
         });
         Signals { token, received }

@@ -168,6 +168,7 @@ mod tests {
         }
         UrlResult {
             id: 0,
+            fingerprint: 0,
             url: "http://x/".into(),
             sources: (1..=lines)
                 .map(|line| Source {

@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::io::Write;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -1040,4 +1041,103 @@ fn credentials_and_header_values_never_reach_the_output() {
         "{head}"
     );
     assert!(!out.all_output().contains("secret"), "{out}");
+}
+
+// ---------------------------------------------------------------------------
+// Found in review
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_repeated_line_of_a_failed_url_keeps_its_error_kind() {
+    let srv = Server::start(1);
+    let refused = format!("http://127.0.0.1:{}/x", refused_port());
+    // The repeat arrives after the first check completed: wait for its line on stdout.
+    let mut child = common::urlcheck_std()
+        .args(FAST)
+        .args(["--format", "jsonl", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    writeln!(stdin, "{refused}").unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    assert!(first.contains("\"connect\""), "{first}");
+    writeln!(stdin, "{refused}").unwrap();
+    drop(stdin);
+    let rest: Vec<Value> = std::io::BufRead::lines(stdout)
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect();
+    common::wait_child(&mut child, Duration::from_secs(20));
+    let repeat = &rest[0];
+    assert_eq!(repeat["duplicate"], true, "{repeat:#}");
+    assert_eq!(repeat["error"]["kind"], "connect", "{repeat:#}");
+    let summary = &rest[1]["summary"];
+    assert_eq!(summary["error"], 2);
+    assert_eq!(summary["errors_by_kind"]["connect"], 2, "{summary:#}");
+    srv.shutdown();
+}
+
+#[test]
+fn a_closed_stderr_does_not_turn_failures_into_success() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    let urls: Vec<String> = (0..200)
+        .map(|i| srv.url(0, &format!("/status/404?i={i}")))
+        .collect();
+    let list = write_list(dir.path(), "dead.txt", lines(&urls));
+    let report = dir.path().join("r.json");
+    // stderr is a pipe whose reader is gone before urlcheck writes its annotations.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let status = common::urlcheck_std()
+        .args(FAST)
+        .args(["--github", "-q", "--report"])
+        .arg(format!("json={}", report.display()))
+        .arg(&list)
+        .stdout(std::process::Stdio::null())
+        .stderr(writer)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(doc["summary"]["down"], 200);
+    srv.shutdown();
+}
+
+#[test]
+fn compare_stops_reading_stdin_on_ctrl_c() {
+    let dir = TempDir::new().unwrap();
+    let report = dir.path().join("c.json");
+    let mut child = common::urlcheck_std()
+        .args(["--compare", "-", "--report"])
+        .arg(format!("json={}", report.display()))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // stdin stays open: urlcheck is waiting for more of the list.
+    let stdin = child.stdin.take().unwrap();
+    let temp_exists = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".tmp"))
+    };
+    common::wait_until(
+        "the report's temporary file",
+        Duration::from_secs(10),
+        temp_exists,
+    );
+    common::send_signal(&child, libc::SIGINT);
+    let status = common::wait_child(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(130));
+    assert!(!temp_exists(), "no temporary file is left behind");
+    assert!(
+        !report.exists(),
+        "nothing completed, so no report replaces anything"
+    );
+    drop(stdin);
 }

@@ -9,11 +9,31 @@
 use std::fs::File;
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
 use tempfile::NamedTempFile;
 
 use crate::config::Format;
+
+/// Temporary files not yet put in place, for the one exit that skips destructors (a second
+/// Ctrl-C). One dropped uncommitted has deleted itself; removing it again is harmless.
+static UNFINISHED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Deletes every report temporary file not yet put in place.
+pub fn remove_unfinished() {
+    if let Ok(list) = UNFINISHED.lock() {
+        for path in list.iter() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+fn forget(path: &Path) {
+    if let Ok(mut list) = UNFINISHED.lock() {
+        list.retain(|p| p != path);
+    }
+}
 
 pub struct ReportFile {
     pub format: Format,
@@ -51,6 +71,9 @@ impl ReportFile {
                     dir.display()
                 )
             })?;
+        if let Ok(mut list) = UNFINISHED.lock() {
+            list.push(temp.path().to_path_buf());
+        }
         Ok(ReportFile {
             format,
             path: path.to_path_buf(),
@@ -72,6 +95,7 @@ impl ReportFile {
 
     /// Makes the report durable, then puts it in place with one rename.
     pub fn commit(self) -> io::Result<()> {
+        forget(self.temp.path());
         let file = self.temp.as_file();
         file.set_permissions(permissions_for(&self.path))?;
         file.sync_all()?;

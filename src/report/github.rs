@@ -40,21 +40,23 @@ impl<W: Write> Reporter for Github<W> {
         let title = format!("urlcheck: {}", r.check.outcome.as_str());
         let message = format!("{} {}", r.url, failure_reason(r));
         for source in &r.sources {
-            writeln!(
+            // Annotations are diagnostics: if stderr is gone, the run and its reports go on.
+            let _ = writeln!(
                 self.annotations,
                 "::error file={},line={},title={}::{}",
                 escape_property(&source.file),
                 source.line,
                 escape_property(&title),
                 escape_data(&message)
-            )?;
+            );
         }
         self.failures.push(r.clone());
         Ok(())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.annotations.flush()
+        let _ = self.annotations.flush();
+        Ok(())
     }
 
     fn finish(&mut self, run: &RunInfo, summary: &Summary) -> io::Result<()> {

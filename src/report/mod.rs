@@ -200,13 +200,13 @@ impl Collect {
         let mut merged: Vec<UrlResult> = Vec::with_capacity(results.len());
         for r in results {
             if r.duplicate {
-                if let Some(&i) = index.get(&r.url) {
+                if let Some(&i) = index.get(&r.fingerprint) {
                     let first: &mut UrlResult = &mut merged[i];
                     first.sources.extend(r.sources);
                     continue;
                 }
-            } else if r.check.outcome != crate::check::Outcome::Invalid {
-                index.insert(r.url.clone(), merged.len());
+            } else if r.fingerprint != 0 {
+                index.insert(r.fingerprint, merged.len());
             }
             merged.push(r);
         }
