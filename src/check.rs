@@ -251,10 +251,6 @@ impl Checker {
         Ok(Checker { client, settings })
     }
 
-    pub fn settings(&self) -> &CheckSettings {
-        &self.settings
-    }
-
     /// Checks one URL: follows redirects, retries transient failures, never panics and never
     /// returns early without a result.
     pub async fn check(&self, url: &Url, gate: &HostGate) -> Check {

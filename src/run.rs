@@ -83,6 +83,8 @@ struct Dispatcher<'r> {
     checker: Arc<Checker>,
     limits: Limits,
     hosts: HashMap<Arc<str>, Host>,
+    /// Reused to look hosts up without allocating.
+    key_buf: String,
     /// Hosts with queued targets and a free host slot, served round-robin.
     ready: VecDeque<Arc<str>>,
     pending: HashMap<u64, Pending>,
@@ -113,6 +115,7 @@ pub async fn execute(
         checker,
         limits,
         hosts: HashMap::new(),
+        key_buf: String::new(),
         ready: VecDeque::new(),
         pending: HashMap::new(),
         in_flight_by_fingerprint: HashMap::new(),
@@ -253,7 +256,7 @@ impl Dispatcher<'_> {
         }
         self.seen.insert(fingerprint);
         self.in_flight_by_fingerprint.insert(fingerprint, id);
-        let host = host_key(&target.url);
+        let host = self.host(&target.url);
         self.pending.insert(
             id,
             Pending {
@@ -263,12 +266,7 @@ impl Dispatcher<'_> {
                 host: host.clone(),
             },
         );
-        let entry = self.hosts.entry(host.clone()).or_insert_with(|| Host {
-            in_flight: 0,
-            queue: VecDeque::new(),
-            gate: Arc::new(HostGate::default()),
-            listed: false,
-        });
+        let entry = self.hosts.get_mut(&host).expect("just looked up");
         entry.queue.push_back((id, target.url));
         self.queued += 1;
         if !entry.listed && entry.in_flight < self.limits.per_host {
@@ -276,6 +274,25 @@ impl Dispatcher<'_> {
             self.ready.push_back(host);
         }
         Ok(())
+    }
+
+    /// The key of `url`'s host:port, made (and the host registered) only the first time:
+    /// most URLs go to a host seen before, and then nothing is allocated.
+    fn host(&mut self, url: &Url) -> Arc<str> {
+        self.key_buf.clear();
+        write_host_key(url, &mut self.key_buf);
+        if let Some((key, _)) = self.hosts.get_key_value(self.key_buf.as_str()) {
+            return key.clone();
+        }
+        let key: Arc<str> = Arc::from(self.key_buf.as_str());
+        let host = Host {
+            in_flight: 0,
+            queue: VecDeque::new(),
+            gate: Arc::new(HostGate::default()),
+            listed: false,
+        };
+        self.hosts.insert(key.clone(), host);
+        key
     }
 
     /// Starts checks while a global slot is free and some host has a free slot and work.
@@ -337,10 +354,11 @@ impl Dispatcher<'_> {
 }
 
 /// `host:port`, the unit of politeness.
-fn host_key(url: &Url) -> Arc<str> {
+fn write_host_key(url: &Url, out: &mut String) {
+    use std::fmt::Write as _;
     let host = url.host_str().unwrap_or_default();
     let port = url.port_or_known_default().unwrap_or(0);
-    Arc::from(format!("{host}:{port}"))
+    let _ = write!(out, "{host}:{port}");
 }
 
 #[cfg(test)]
@@ -349,10 +367,14 @@ mod tests {
 
     #[test]
     fn host_keys_include_default_ports() {
-        let k = |s: &str| host_key(&Url::parse(s).unwrap());
-        assert_eq!(&*k("http://a.test/x"), "a.test:80");
-        assert_eq!(&*k("https://a.test/x"), "a.test:443");
-        assert_eq!(&*k("http://a.test:8080/"), "a.test:8080");
+        let k = |s: &str| {
+            let mut key = String::new();
+            write_host_key(&Url::parse(s).unwrap(), &mut key);
+            key
+        };
+        assert_eq!(k("http://a.test/x"), "a.test:80");
+        assert_eq!(k("https://a.test/x"), "a.test:443");
+        assert_eq!(k("http://a.test:8080/"), "a.test:8080");
         assert_ne!(k("http://a.test/"), k("https://a.test/"));
     }
 }

@@ -67,11 +67,6 @@ impl Summary {
         self.counts.iter().sum()
     }
 
-    /// Requests that reached a conclusion over the network (up, down, error).
-    pub fn fetched(&self) -> u64 {
-        self.latency.len()
-    }
-
     pub fn errors(&self) -> &BTreeMap<ErrorKind, u64> {
         &self.errors
     }

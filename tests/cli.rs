@@ -531,10 +531,7 @@ fn global_and_per_host_limits_hold() {
     out.assert_code(0);
     let stats = srv.stats();
     assert_eq!(stats.requests(), 80);
-    let (global, per_host) = (stats.max_in_flight(), stats.max_in_flight_per_host());
-    assert!(global <= 6, "global limit broken: {global} in flight");
-    assert!(per_host <= 2, "per-host limit broken: {per_host} in flight");
-    assert!(global >= 4, "the pool never filled up: at most {global}");
+    common::assert_limits_held(&stats, 6, 2, 4);
     srv.shutdown();
 }
 
@@ -1140,4 +1137,22 @@ fn compare_stops_reading_stdin_on_ctrl_c() {
         "nothing completed, so no report replaces anything"
     );
     drop(stdin);
+}
+
+#[test]
+fn the_human_failure_list_follows_fail_on() {
+    let srv = Server::start(1);
+    let missing = srv.url(0, "/status/404");
+    let refused = format!("http://127.0.0.1:{}/", refused_port());
+    let out = run(urlcheck()
+        .args(FAST)
+        .args(["-q", "--fail-on", "error"])
+        .args([&missing, &refused]));
+    out.assert_code(1);
+    let text = out.stdout();
+    assert!(text.contains("Failures (1)"), "{text}");
+    assert!(text.contains(&refused), "{text}");
+    // A 404 is not a failure under --fail-on error: -q does not show it.
+    assert!(!text.contains(&missing), "{text}");
+    srv.shutdown();
 }

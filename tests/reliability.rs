@@ -483,12 +483,9 @@ fn global_and_per_host_limits_hold_for_10000_urls_over_16_hosts() {
     assert_eq!(doc["summary"]["up"], 10_000, "{:#}", doc["summary"]);
     let stats = srv.stats();
     assert_eq!(stats.requests(), 10_000);
-    assert!(stats.max_in_flight() <= 64, "{}", stats.max_in_flight());
-    assert!(
-        stats.max_in_flight_per_host() <= 4,
-        "{}",
-        stats.max_in_flight_per_host()
-    );
+    // 16 hosts at 4 each can fill the pool of 64; 16 at once shows real overlap even on a
+    // loaded machine.
+    common::assert_limits_held(&stats, 64, 4, 16);
     eprintln!(
         "10,000 URLs in {:?}: at most {} in flight, {} on one host",
         out.elapsed,

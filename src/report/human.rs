@@ -9,11 +9,14 @@ use console::Style;
 use super::{failure_reason, human_duration, urls, write_flush, Reporter, RunInfo};
 use crate::check::Outcome;
 use crate::run::UrlResult;
+use crate::status::OutcomeSet;
 use crate::summary::Summary;
 
 pub struct Human<W: Write> {
     out: W,
     quiet: bool,
+    /// What counts as a failure: listed at the end, and all that `--quiet` shows.
+    fail_on: OutcomeSet,
     styles: Styles,
     /// Failed results, for the list at the end (failures are few; successes are not kept).
     failures: Vec<UrlResult>,
@@ -54,10 +57,11 @@ impl Styles {
 }
 
 impl<W: Write> Human<W> {
-    pub fn new(out: W, quiet: bool, color: bool) -> Self {
+    pub fn new(out: W, quiet: bool, color: bool, fail_on: OutcomeSet) -> Self {
         Human {
             out,
             quiet,
+            fail_on,
             styles: Styles::new(color),
             failures: Vec::new(),
             line: String::new(),
@@ -124,13 +128,9 @@ impl<W: Write> Human<W> {
     }
 }
 
-fn is_failure(o: Outcome) -> bool {
-    matches!(o, Outcome::Down | Outcome::Error | Outcome::Invalid)
-}
-
 impl<W: Write> Reporter for Human<W> {
     fn result(&mut self, r: &UrlResult) -> io::Result<()> {
-        let failed = is_failure(r.check.outcome);
+        let failed = self.fail_on.contains(r.check.outcome);
         if failed {
             self.failures.push(r.clone());
         }

@@ -30,7 +30,7 @@ pub fn make<'w>(
     color: bool,
 ) -> Box<dyn Reporter + 'w> {
     match format {
-        Format::Human => Box::new(human::Human::new(out, config.quiet, color)),
+        Format::Human => Box::new(human::Human::new(out, config.quiet, color, config.fail_on)),
         Format::Json => Box::new(json::Json::new(out)),
         Format::Jsonl => Box::new(json::Jsonl::new(out)),
         Format::Junit => Box::new(junit::Junit::new(out, config.fail_on)),

@@ -247,6 +247,26 @@ pub fn sources(result: &Value) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// The server never had more than `global` requests in flight, nor more than `per_host` to
+/// one host, and the limits were really reached (at least `filled` at once), so a run that
+/// never overlapped anything cannot pass.
+#[track_caller]
+pub fn assert_limits_held(stats: &Stats, global: u64, per_host: u64, filled: u64) {
+    let (max, max_host) = (stats.max_in_flight(), stats.max_in_flight_per_host());
+    assert!(
+        max <= global,
+        "global limit {global} broken: {max} in flight"
+    );
+    assert!(
+        max_host <= per_host,
+        "per-host limit {per_host} broken: {max_host} in flight"
+    );
+    assert!(
+        max >= filled,
+        "the pool never filled: at most {max} in flight"
+    );
+}
+
 /// Polls `done` until it holds, or panics after `limit` naming `what`.
 #[track_caller]
 pub fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
