@@ -1,15 +1,22 @@
-//! The command line as clap sees it, plus the value parsers for durations, status sets, headers
-//! and `--resolve` overrides. Nothing here is read by the core: [`crate::config::Config`] is.
+//! The command line as clap sees it, the value parsers for durations, status sets, headers
+//! and `--resolve` overrides, and the one conversion into `Config`. Nothing here is read by
+//! the core: the `Config` is.
 
+use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::{Context, Result};
+use clap::builder::PossibleValue;
 use clap::{Parser, ValueEnum};
+use regex::RegexSet;
 use reqwest::header::{HeaderName, HeaderValue};
 
-use crate::check::Outcome;
-use crate::status::{OutcomeSet, StatusSet};
+use crate::config::{CheckSettings, Config, Github};
+use crate::model::{Mode, Outcome, OutcomeSet, StatusSet};
+use crate::report::Format;
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -70,7 +77,7 @@ pub struct Cli {
     pub method: Method,
 
     /// Extra request header 'Name: value' (repeatable). Values never appear in output.
-    // Checked in `Config::from_cli`, not by clap, whose errors would print the value back.
+    // Checked in `Cli::into_config`, not by clap, whose errors would print the value back.
     #[arg(short = 'H', long = "header", value_name = "'Name: value'")]
     pub headers: Vec<String>,
 
@@ -145,15 +152,15 @@ pub enum Method {
     Head,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Human,
-    Json,
-    Jsonl,
-    Junit,
-    Markdown,
-    Csv,
-    Prometheus,
+/// The formats are the reporters' list; clap only learns their names.
+impl ValueEnum for Format {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Format::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.as_str()))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -161,6 +168,80 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+impl Cli {
+    /// Checks what clap could not and settles every choice that depends on the environment
+    /// (colour, progress, GitHub Actions), once.
+    pub(crate) fn into_config(self) -> Result<Config> {
+        let mode = if self.compare {
+            Mode::Compare
+        } else if self.sequential {
+            Mode::Sequential
+        } else {
+            Mode::Concurrent
+        };
+        let color = match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        let exclude = (!self.exclude.is_empty())
+            .then(|| RegexSet::new(&self.exclude))
+            .transpose()
+            .context("invalid --exclude pattern")?;
+        let check = CheckSettings {
+            timeout: self.timeout,
+            connect_timeout: self.connect_timeout.min(self.timeout),
+            retries: self.retries,
+            max_redirects: self.max_redirects,
+            accept: self.accept,
+            method: match self.method {
+                Method::Get => reqwest::Method::GET,
+                Method::Head => reqwest::Method::HEAD,
+            },
+            headers: headers(&self.headers)?,
+            user_agent: self.user_agent,
+            insecure: self.insecure,
+            resolve: self.resolve,
+            dns_server: self.dns_server,
+        };
+        Ok(Config {
+            inputs: self.inputs,
+            exclude,
+            concurrency: self.concurrency as usize,
+            per_host: self.per_host as usize,
+            mode,
+            check: Arc::new(check),
+            format: self.format,
+            reports: self.reports,
+            fail_on: self.fail_on,
+            github: github(self.github, self.no_github),
+            quiet: self.quiet,
+            color,
+            progress: !self.no_progress && std::io::stderr().is_terminal(),
+        })
+    }
+}
+
+/// Every `-H` value, checked; the error names the header but never shows its value.
+fn headers(raw: &[String]) -> Result<Vec<(HeaderName, HeaderValue)>> {
+    raw.iter()
+        .map(|h| parse_header(h).map_err(|e| anyhow::anyhow!("invalid --header: {e}")))
+        .collect()
+}
+
+/// `--github`, or GITHUB_ACTIONS=true without `--no-github`.
+fn github(flag: bool, off: bool) -> Option<Github> {
+    let in_actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
+    (flag || (in_actions && !off)).then(|| Github {
+        step_summary: std::env::var_os("GITHUB_STEP_SUMMARY")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from),
+    })
 }
 
 /// `500ms`, `10s`, `1m`, `1m30s`; a bare number is seconds. Zero and negative are refused.

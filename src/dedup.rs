@@ -1,4 +1,6 @@
-//! The memory of which URLs were already checked, so a URL listed twice is fetched once.
+//! Duplicates, decided in one place: which URLs were already checked (so a URL listed twice
+//! is fetched once), which are being checked now (a repeat joins that check's sources), and,
+//! at the end, how repeats that were reported on their own merge back into the first result.
 //!
 //! This is the one structure that grows with the length of the list, so it is kept to about
 //! 8 bytes per distinct URL: a 64-bit fingerprint in a sorted vector, with recent insertions
@@ -9,15 +11,124 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 
-use crate::check::{Check, CheckError, Outcome};
+use crate::model::{Check, CheckError, Order, Outcome, OutcomeSet, UrlResult};
 
 /// How a check ended, as a repeated line reports it.
-pub type Ending = (Outcome, Option<u16>, Option<CheckError>);
+pub(crate) type Ending = (Outcome, Option<u16>, Option<CheckError>);
+
+/// What to do with a target, given the URLs seen before it.
+#[derive(Debug)]
+pub(crate) enum Verdict {
+    /// The first line with this URL: check it.
+    New { key: u64 },
+    /// The URL is being checked now: the line joins the sources of result `index`.
+    InFlight { index: u64 },
+    /// The URL was checked already: report the line as a repeat that ended so, unfetched.
+    Done { key: u64, ending: Ending },
+}
+
+/// The scheduler's memory of URLs, seen and in flight.
+#[derive(Default)]
+pub(crate) struct Dedup {
+    seen: Seen,
+    /// Key of a URL being checked -> index of its pending result.
+    in_flight: HashMap<u64, u64>,
+}
+
+impl Dedup {
+    /// Decides what the line at `index` with `url` is; a new URL is remembered as in flight.
+    pub(crate) fn admit(&mut self, url: &str, index: u64) -> Verdict {
+        let key = self.seen.fingerprint(url);
+        if let Some(&first) = self.in_flight.get(&key) {
+            return Verdict::InFlight { index: first };
+        }
+        if self.seen.contains(key) {
+            return Verdict::Done {
+                key,
+                ending: self.seen.ending(key),
+            };
+        }
+        self.seen.insert(key);
+        self.in_flight.insert(key, index);
+        Verdict::New { key }
+    }
+
+    /// The check of the URL with `key` finished.
+    pub(crate) fn complete(&mut self, key: u64, check: &Check) {
+        self.in_flight.remove(&key);
+        self.seen.complete(key, check);
+    }
+}
+
+/// Which results a run keeps for its documents: all of them (JSON, JUnit, Prometheus need
+/// every URL), or only the failures (the human and Markdown failure lists), so a plain run's
+/// memory does not grow with the list.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Keep {
+    All,
+    Failures(OutcomeSet),
+}
+
+/// The results a run keeps, as they complete; [`Collection::into_ordered`] makes them the
+/// one ordered, merged list that every document renders.
+pub(crate) struct Collection {
+    keep: Keep,
+    results: Vec<(Order, UrlResult)>,
+}
+
+impl Collection {
+    pub(crate) fn new(keep: Keep) -> Collection {
+        Collection {
+            keep,
+            results: Vec::new(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, order: Order, result: UrlResult) {
+        let kept = match self.keep {
+            Keep::All => true,
+            Keep::Failures(fail_on) => fail_on.contains(result.check.outcome),
+        };
+        if kept {
+            self.results.push((order, result));
+        }
+    }
+
+    /// Results in input order; a repeat reported after its URL had completed is merged into
+    /// that URL's result as another source, and sources are sorted by file and line.
+    pub(crate) fn into_ordered(self) -> Vec<UrlResult> {
+        let mut results = self.results;
+        results.sort_by_key(|(order, _)| order.index);
+        let mut index = HashMap::new();
+        let mut merged: Vec<UrlResult> = Vec::with_capacity(results.len());
+        for (order, r) in results {
+            match order.key {
+                Some(key) if order.repeat => {
+                    if let Some(&i) = index.get(&key) {
+                        let first: &mut UrlResult = &mut merged[i];
+                        first.sources.extend(r.sources);
+                        continue;
+                    }
+                }
+                Some(key) => {
+                    index.insert(key, merged.len());
+                }
+                None => {}
+            }
+            merged.push(r);
+        }
+        for r in &mut merged {
+            r.sources
+                .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        }
+        merged
+    }
+}
 
 /// Insertions held in the hash set before they are merged into the sorted vector.
 const RECENT: usize = 64 * 1024;
 
-pub struct Seen {
+struct Seen {
     hasher: RandomState,
     /// Fingerprints merged so far, sorted.
     sorted: Vec<u64>,
@@ -41,16 +152,16 @@ impl Default for Seen {
 impl Seen {
     /// A 64-bit keyed hash of the URL. With a million distinct URLs the chance that any two
     /// share one is about 3 in 100 million.
-    pub fn fingerprint(&self, url: &str) -> u64 {
+    fn fingerprint(&self, url: &str) -> u64 {
         self.hasher.hash_one(url)
     }
 
-    pub fn contains(&self, fingerprint: u64) -> bool {
+    fn contains(&self, fingerprint: u64) -> bool {
         self.recent.contains(&fingerprint) || self.sorted.binary_search(&fingerprint).is_ok()
     }
 
     /// Remembers a URL as seen (call once, when it is first admitted).
-    pub fn insert(&mut self, fingerprint: u64) {
+    fn insert(&mut self, fingerprint: u64) {
         self.recent.insert(fingerprint);
         if self.recent.len() >= RECENT {
             self.merge();
@@ -58,7 +169,7 @@ impl Seen {
     }
 
     /// Remembers how the check of a seen URL ended.
-    pub fn complete(&mut self, fingerprint: u64, check: &Check) {
+    fn complete(&mut self, fingerprint: u64, check: &Check) {
         if (check.outcome, check.status) != (Outcome::Up, Some(200)) {
             let ending = (check.outcome, check.status, check.error.clone());
             self.unusual.insert(fingerprint, ending);
@@ -66,7 +177,7 @@ impl Seen {
     }
 
     /// How the check of a seen, completed URL ended.
-    pub fn ending(&self, fingerprint: u64) -> Ending {
+    fn ending(&self, fingerprint: u64) -> Ending {
         self.unusual
             .get(&fingerprint)
             .cloned()

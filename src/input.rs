@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use regex::RegexSet;
-use serde::Serialize;
 use tokio::sync::mpsc;
 use url::Url;
 
+use crate::model::Source;
 use crate::sanitize::{escape_for_terminal, redact, redact_url};
 
 /// Lines longer than this are reported invalid without being held in memory.
@@ -27,19 +27,6 @@ pub const BATCH: usize = 256;
 
 /// What the input thread sends.
 pub type Batch = Vec<Item>;
-
-/// Where a URL came from: a file (or `<stdin>`, `<args>`) and a 1-based line number.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Source {
-    pub file: Arc<str>,
-    pub line: u64,
-}
-
-impl std::fmt::Display for Source {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}", self.file, self.line)
-    }
-}
 
 /// One non-blank, non-comment input line.
 #[derive(Debug, Clone)]

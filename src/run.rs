@@ -1,5 +1,6 @@
-//! Scheduling: admits targets under a global limit and a per-host:port limit, de-duplicates
-//! them, and hands every result to a reporter as it completes.
+//! Scheduling: admits targets under a global limit and a per-host:port limit, asks
+//! [`Dedup`] about repeats, and hands every result to a [`Sink`] as it completes, with its
+//! [`Order`] among the run's results.
 //!
 //! One dispatcher task owns all the bookkeeping (no locks on the hot path). A check task is
 //! spawned only when both a global and a per-host slot are free; targets whose host is full
@@ -15,59 +16,32 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures::FutureExt;
-use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::check::{Check, CheckError, Checker, ErrorKind, HostGate, Outcome};
-use crate::dedup::Seen;
-use crate::input::{Batch, Item, Source};
-use crate::report::Reporter;
+use crate::check::{Checker, HostGate};
+use crate::config::Limits;
+use crate::dedup::{Dedup, Verdict};
+use crate::input::{Batch, Item};
+use crate::model::{Check, CheckError, ErrorKind, Order, Outcome, Source, UrlResult};
 use crate::sanitize::redact;
 use crate::summary::Summary;
 
-/// The pool's limits.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Checks in flight at most.
-    pub concurrency: usize,
-    /// Checks in flight per host:port at most.
-    pub per_host: usize,
-}
-
-impl Limits {
-    pub const SEQUENTIAL: Limits = Limits {
-        concurrency: 1,
-        per_host: 1,
-    };
-}
-
-/// One reported URL: the check and every input line that listed it.
-#[derive(Debug, Clone, Serialize)]
-pub struct UrlResult {
-    /// Order of first appearance in the input.
-    #[serde(skip)]
-    pub id: u64,
-    /// Which URL this is, for merging repeats (0 for lines that are not fetched).
-    #[serde(skip)]
-    pub fingerprint: u64,
-    /// The URL as shown: credentials redacted.
-    pub url: String,
-    pub sources: Vec<Source>,
-    #[serde(flatten)]
-    pub check: Check,
-    /// A repeat of a URL already reported: not fetched again, outcome and status copied.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub duplicate: bool,
+/// Where the scheduler hands results, as they complete.
+pub(crate) trait Sink {
+    fn result(&mut self, order: Order, result: UrlResult) -> io::Result<()>;
+    /// Pushes out what was handed over so far. Called when the scheduler is about to wait,
+    /// so a burst of results costs one write, and a lone result is still seen at once.
+    fn flush(&mut self) -> io::Result<()>;
 }
 
 /// A target admitted but not yet reported.
 struct Pending {
     display: String,
     sources: Vec<Source>,
-    fingerprint: u64,
+    key: u64,
     host: Arc<str>,
 }
 
@@ -88,26 +62,24 @@ struct Dispatcher<'r> {
     /// Hosts with queued targets and a free host slot, served round-robin.
     ready: VecDeque<Arc<str>>,
     pending: HashMap<u64, Pending>,
-    /// Fingerprint -> id of the pending check, for repeats that arrive while it runs.
-    in_flight_by_fingerprint: HashMap<u64, u64>,
-    seen: Seen,
+    dedup: Dedup,
     queued: usize,
     tasks: JoinSet<(u64, Check)>,
     next_id: u64,
     summary: Summary,
-    reporter: &'r mut dyn Reporter,
+    sink: &'r mut dyn Sink,
 }
 
 const TASKS_DO_NOT_FAIL: &str = "check tasks catch their panics and are aborted only at the end";
 
-/// Runs every item from `items` through `checker` under `limits`, reporting each result as
-/// it completes. Returns when the input is exhausted and every check has finished, or when
+/// Runs every item from `items` through `checker` under `limits`, handing each result to
+/// `sink` as it completes. Returns when the input is exhausted and every check has finished, or when
 /// `cancel` fires (in-flight checks are dropped and the summary is marked interrupted).
-pub async fn execute(
-    mut items: mpsc::Receiver<Batch>,
+pub(crate) async fn execute(
+    items: mpsc::Receiver<Batch>,
     checker: Arc<Checker>,
     limits: Limits,
-    reporter: &mut dyn Reporter,
+    sink: &mut dyn Sink,
     cancel: &CancellationToken,
 ) -> io::Result<Summary> {
     let started = Instant::now();
@@ -118,18 +90,20 @@ pub async fn execute(
         key_buf: String::new(),
         ready: VecDeque::new(),
         pending: HashMap::new(),
-        in_flight_by_fingerprint: HashMap::new(),
-        seen: Seen::default(),
+        dedup: Dedup::default(),
         queued: 0,
         tasks: JoinSet::new(),
         next_id: 0,
         summary: Summary::default(),
-        reporter,
+        sink,
     };
     // Enough queued targets to keep every host busy, few enough to be small.
     let max_queued = (limits.concurrency * 4).max(1024);
-    let mut input_open = true;
-    let mut batch = Vec::new().into_iter();
+    let mut input = Input {
+        rx: items,
+        batch: Vec::new().into_iter(),
+        open: true,
+    };
     loop {
         d.admit();
         if cancel.is_cancelled() {
@@ -137,67 +111,101 @@ pub async fn execute(
             d.summary.interrupted = true;
             break;
         }
-        if !input_open && d.tasks.is_empty() {
+        if !input.open && d.tasks.is_empty() {
             debug_assert_eq!(d.queued, 0);
             break;
         }
-        let want_input = input_open && d.queued < max_queued;
-        // Whatever is ready now is handled before anything is written out, so a burst of
-        // results costs one write; one of each per turn, so neither starves the other.
-        let mut busy = false;
-        if let Some(joined) = d.tasks.try_join_next() {
-            let (id, check) = joined.expect(TASKS_DO_NOT_FAIL);
-            d.complete(id, check)?;
-            busy = true;
-        }
-        if want_input {
-            if let Some(item) = batch.next() {
-                d.take(item)?;
-                busy = true;
-            } else {
-                match items.try_recv() {
-                    Ok(more) => {
-                        batch = more.into_iter();
-                        busy = true;
-                    }
-                    Err(mpsc::error::TryRecvError::Disconnected) => {
-                        input_open = false;
-                        busy = true;
-                    }
-                    Err(mpsc::error::TryRecvError::Empty) => {}
-                }
-            }
-        }
-        if busy {
+        let want_input = input.open && d.queued < max_queued;
+        if d.step_ready(&mut input, want_input)? {
             continue;
         }
-        d.reporter.flush()?;
+        d.sink.flush()?;
         tokio::select! {
             biased;
             _ = cancel.cancelled() => {}
             Some(joined) = d.tasks.join_next(), if !d.tasks.is_empty() => {
-                let (id, check) = joined.expect(TASKS_DO_NOT_FAIL);
-                d.complete(id, check)?;
+                let (index, check) = joined.expect(TASKS_DO_NOT_FAIL);
+                d.complete(index, check)?;
             }
-            more = items.recv(), if want_input => match more {
-                Some(more) => batch = more.into_iter(),
-                None => input_open = false,
+            more = input.rx.recv(), if want_input => match more {
+                Some(more) => input.batch = more.into_iter(),
+                None => input.open = false,
             },
         }
     }
-    d.reporter.flush()?;
+    d.sink.flush()?;
     d.summary.wall = started.elapsed();
     Ok(d.summary)
 }
 
+/// The input side of the dispatcher: the channel, the batch being taken, and whether more
+/// may come.
+struct Input {
+    rx: mpsc::Receiver<Batch>,
+    batch: std::vec::IntoIter<Item>,
+    open: bool,
+}
+
 impl Dispatcher<'_> {
-    fn emit(&mut self, result: UrlResult) -> io::Result<()> {
+    /// Handles what is ready without waiting: one finished check and one input item (or
+    /// batch), so neither starves the other. Whatever is ready is handled before anything is
+    /// written out, so a burst of results costs one write. False when nothing was ready.
+    fn step_ready(&mut self, input: &mut Input, want_input: bool) -> io::Result<bool> {
+        let mut busy = false;
+        if let Some(joined) = self.tasks.try_join_next() {
+            let (index, check) = joined.expect(TASKS_DO_NOT_FAIL);
+            self.complete(index, check)?;
+            busy = true;
+        }
+        if !want_input {
+            return Ok(busy);
+        }
+        if let Some(item) = input.batch.next() {
+            self.take(item)?;
+            return Ok(true);
+        }
+        match input.rx.try_recv() {
+            Ok(more) => {
+                input.batch = more.into_iter();
+                Ok(true)
+            }
+            Err(mpsc::error::TryRecvError::Disconnected) => {
+                input.open = false;
+                Ok(true)
+            }
+            Err(mpsc::error::TryRecvError::Empty) => Ok(busy),
+        }
+    }
+
+    fn emit(&mut self, order: Order, result: UrlResult) -> io::Result<()> {
         self.summary.record(&result);
-        self.reporter.result(&result)
+        self.sink.result(order, result)
+    }
+
+    /// A result for a line that is never fetched.
+    fn unfetched(
+        &mut self,
+        index: u64,
+        url: String,
+        source: Source,
+        check: Check,
+    ) -> io::Result<()> {
+        let order = Order {
+            index,
+            key: None,
+            repeat: false,
+        };
+        let result = UrlResult {
+            url,
+            sources: vec![source],
+            check,
+            duplicate: false,
+        };
+        self.emit(order, result)
     }
 
     fn take(&mut self, item: Item) -> io::Result<()> {
-        let id = self.next_id;
+        let index = self.next_id;
         self.next_id += 1;
         let target = match item {
             Item::Invalid {
@@ -206,14 +214,8 @@ impl Dispatcher<'_> {
                 reason,
             } => {
                 let error = CheckError::new(ErrorKind::Input, reason);
-                return self.emit(UrlResult {
-                    id,
-                    fingerprint: 0,
-                    url: text,
-                    sources: vec![source],
-                    check: Check::not_fetched(Outcome::Invalid, Some(error)),
-                    duplicate: false,
-                });
+                let check = Check::not_fetched(Outcome::Invalid, Some(error));
+                return self.unfetched(index, text, source, check);
             }
             Item::Skipped {
                 url,
@@ -224,50 +226,47 @@ impl Dispatcher<'_> {
                 check
                     .warnings
                     .push(format!("excluded by --exclude {pattern}"));
-                return self.emit(UrlResult {
-                    id,
-                    fingerprint: 0,
-                    url,
-                    sources: vec![source],
-                    check,
-                    duplicate: false,
-                });
+                return self.unfetched(index, url, source, check);
             }
             Item::Target(t) => t,
         };
-        let fingerprint = self.seen.fingerprint(target.url.as_str());
-        if let Some(first) = self.in_flight_by_fingerprint.get(&fingerprint) {
-            let pending = self.pending.get_mut(first).expect("in flight");
-            pending.sources.push(target.source);
-            return Ok(());
-        }
-        if self.seen.contains(fingerprint) {
-            let (outcome, status, error) = self.seen.ending(fingerprint);
-            let mut check = Check::not_fetched(outcome, error);
-            check.status = status;
-            return self.emit(UrlResult {
-                id,
-                fingerprint,
-                url: redact(&target.url),
-                sources: vec![target.source],
-                check,
-                duplicate: true,
-            });
-        }
-        self.seen.insert(fingerprint);
-        self.in_flight_by_fingerprint.insert(fingerprint, id);
+        let key = match self.dedup.admit(target.url.as_str(), index) {
+            Verdict::New { key } => key,
+            Verdict::InFlight { index: first } => {
+                let pending = self.pending.get_mut(&first).expect("in flight");
+                pending.sources.push(target.source);
+                return Ok(());
+            }
+            Verdict::Done { key, ending } => {
+                let (outcome, status, error) = ending;
+                let mut check = Check::not_fetched(outcome, error);
+                check.status = status;
+                let order = Order {
+                    index,
+                    key: Some(key),
+                    repeat: true,
+                };
+                let result = UrlResult {
+                    url: redact(&target.url),
+                    sources: vec![target.source],
+                    check,
+                    duplicate: true,
+                };
+                return self.emit(order, result);
+            }
+        };
         let host = self.host(&target.url);
         self.pending.insert(
-            id,
+            index,
             Pending {
                 display: redact(&target.url),
                 sources: vec![target.source],
-                fingerprint,
+                key,
                 host: host.clone(),
             },
         );
         let entry = self.hosts.get_mut(&host).expect("just looked up");
-        entry.queue.push_back((id, target.url));
+        entry.queue.push_back((index, target.url));
         self.queued += 1;
         if !entry.listed && entry.in_flight < self.limits.per_host {
             entry.listed = true;
@@ -329,27 +328,30 @@ impl Dispatcher<'_> {
         }
     }
 
-    fn complete(&mut self, id: u64, check: Check) -> io::Result<()> {
+    fn complete(&mut self, index: u64, check: Check) -> io::Result<()> {
         let pending = self
             .pending
-            .remove(&id)
+            .remove(&index)
             .expect("every task has a pending entry");
-        self.in_flight_by_fingerprint.remove(&pending.fingerprint);
-        self.seen.complete(pending.fingerprint, &check);
+        self.dedup.complete(pending.key, &check);
         let host = self.hosts.get_mut(&pending.host).expect("host of a task");
         host.in_flight -= 1;
         if !host.listed && !host.queue.is_empty() {
             host.listed = true;
             self.ready.push_back(pending.host.clone());
         }
-        self.emit(UrlResult {
-            id,
-            fingerprint: pending.fingerprint,
+        let order = Order {
+            index,
+            key: Some(pending.key),
+            repeat: false,
+        };
+        let result = UrlResult {
             url: pending.display,
             sources: pending.sources,
             check,
             duplicate: false,
-        })
+        };
+        self.emit(order, result)
     }
 }
 

@@ -13,15 +13,17 @@ const NONE: u8 = 0;
 const INT: u8 = 1;
 const TERM: u8 = 2;
 
-pub struct Signals {
+pub(crate) struct Signals {
     /// Cancelled on the first signal.
-    pub token: CancellationToken,
+    pub(crate) token: CancellationToken,
     received: Arc<AtomicU8>,
 }
 
 impl Signals {
-    /// Listens for SIGINT and SIGTERM for the rest of the process.
-    pub fn install() -> Signals {
+    /// Listens for SIGINT and SIGTERM for the rest of the process. `cleanup` runs before a
+    /// second signal ends the process at once, skipping destructors: it removes what must not
+    /// outlive the process (temporary report files).
+    pub(crate) fn install(cleanup: impl FnOnce() + Send + 'static) -> Signals {
         let token = CancellationToken::new();
         let received = Arc::new(AtomicU8::new(NONE));
         let (t, r) = (token.clone(), received.clone());
@@ -36,15 +38,14 @@ impl Signals {
             );
             // The same listeners: a second signal that arrives before this line is not lost.
             let second = listener.next().await;
-            // Exiting skips destructors: take unfinished report files away first.
-            crate::report::file::remove_unfinished();
+            cleanup();
             std::process::exit(code_of(second).code());
         });
         Signals { token, received }
     }
 
     /// Interrupted (130), terminated (143), or success when no signal came.
-    pub fn exit_code(&self) -> ExitCode {
+    pub(crate) fn exit_code(&self) -> ExitCode {
         code_of(self.received.load(Ordering::SeqCst))
     }
 }

@@ -5,26 +5,23 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
 
-use crate::check::{millis, ErrorKind, Outcome};
 use crate::exit::ExitCode;
-use crate::run::UrlResult;
-use crate::status::OutcomeSet;
+use crate::model::{ErrorKind, Outcome, OutcomeSet, UrlResult};
 
 /// Latencies are kept in microseconds, up to an hour, with 3 significant digits: a few tens of
 /// kilobytes whatever the number of URLs.
 const MAX_MICROS: u64 = 3_600_000_000;
 
 #[derive(Debug, Clone)]
-pub struct Summary {
+pub(crate) struct Summary {
     counts: [u64; 5],
     errors: BTreeMap<ErrorKind, u64>,
     latency: Histogram<u64>,
     /// Wall time of the run.
-    pub wall: Duration,
+    pub(crate) wall: Duration,
     /// The run was stopped before every URL was checked.
-    pub interrupted: bool,
+    pub(crate) interrupted: bool,
 }
 
 impl Default for Summary {
@@ -41,7 +38,7 @@ impl Default for Summary {
 
 impl Summary {
     /// Counts a result once per source line; its latency once (a duplicate was not fetched).
-    pub fn record(&mut self, r: &UrlResult) {
+    pub(crate) fn record(&mut self, r: &UrlResult) {
         let lines = r.sources.len() as u64;
         self.counts[r.check.outcome as usize] += lines;
         if let (Outcome::Error, Some(e)) = (r.check.outcome, &r.check.error) {
@@ -58,29 +55,29 @@ impl Summary {
         }
     }
 
-    pub fn count(&self, outcome: Outcome) -> u64 {
+    pub(crate) fn count(&self, outcome: Outcome) -> u64 {
         self.counts[outcome as usize]
     }
 
     /// Lines accounted for: every outcome.
-    pub fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.counts.iter().sum()
     }
 
-    pub fn errors(&self) -> &BTreeMap<ErrorKind, u64> {
+    pub(crate) fn errors(&self) -> &BTreeMap<ErrorKind, u64> {
         &self.errors
     }
 
     /// The latency below which `q` (0..=1) of the fetched URLs fall.
-    pub fn percentile(&self, q: f64) -> Option<Duration> {
+    pub(crate) fn percentile(&self, q: f64) -> Option<Duration> {
         (!self.latency.is_empty()).then(|| Duration::from_micros(self.latency.value_at_quantile(q)))
     }
 
-    pub fn max(&self) -> Option<Duration> {
+    pub(crate) fn max(&self) -> Option<Duration> {
         (!self.latency.is_empty()).then(|| Duration::from_micros(self.latency.max()))
     }
 
-    pub fn urls_per_sec(&self) -> f64 {
+    pub(crate) fn urls_per_sec(&self) -> f64 {
         let secs = self.wall.as_secs_f64();
         if secs > 0.0 {
             self.total() as f64 / secs
@@ -91,66 +88,19 @@ impl Summary {
 
     /// 0 when no URL has an outcome in `fail_on` (by default down, error, invalid), else 1.
     /// What stopped a run early (a signal) is the caller's to add.
-    pub fn exit_code(&self, fail_on: OutcomeSet) -> ExitCode {
+    pub(crate) fn exit_code(&self, fail_on: OutcomeSet) -> ExitCode {
         if fail_on.iter().any(|o| self.count(o) > 0) {
             ExitCode::Failures
         } else {
             ExitCode::Success
         }
     }
-
-    /// The machine-readable form used by the JSON and JSONL reports.
-    pub fn to_json(&self) -> SummaryJson {
-        let ms = |d: Option<Duration>| d.map(millis);
-        SummaryJson {
-            total: self.total(),
-            up: self.count(Outcome::Up),
-            down: self.count(Outcome::Down),
-            error: self.count(Outcome::Error),
-            invalid: self.count(Outcome::Invalid),
-            skipped: self.count(Outcome::Skipped),
-            errors_by_kind: self.errors.iter().map(|(k, n)| (k.as_str(), *n)).collect(),
-            latency_ms: Latency {
-                p50: ms(self.percentile(0.50)),
-                p90: ms(self.percentile(0.90)),
-                p95: ms(self.percentile(0.95)),
-                p99: ms(self.percentile(0.99)),
-                max: ms(self.max()),
-            },
-            wall_ms: millis(self.wall),
-            urls_per_sec: (self.urls_per_sec() * 100.0).round() / 100.0,
-        }
-    }
-}
-
-#[derive(Debug, Serialize)]
-pub struct SummaryJson {
-    pub total: u64,
-    pub up: u64,
-    pub down: u64,
-    pub error: u64,
-    pub invalid: u64,
-    pub skipped: u64,
-    pub errors_by_kind: BTreeMap<&'static str, u64>,
-    pub latency_ms: Latency,
-    pub wall_ms: f64,
-    pub urls_per_sec: f64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Latency {
-    pub p50: Option<f64>,
-    pub p90: Option<f64>,
-    pub p95: Option<f64>,
-    pub p99: Option<f64>,
-    pub max: Option<f64>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::{Check, CheckError};
-    use crate::input::Source;
+    use crate::model::{Check, CheckError, Source};
 
     fn result(outcome: Outcome, ms: u64, lines: u64) -> UrlResult {
         let mut check = Check::not_fetched(outcome, None);
@@ -162,8 +112,6 @@ mod tests {
             });
         }
         UrlResult {
-            id: 0,
-            fingerprint: 0,
             url: "http://x/".into(),
             sources: (1..=lines)
                 .map(|line| Source {
@@ -177,7 +125,11 @@ mod tests {
     }
 
     fn default_fail_on() -> OutcomeSet {
-        crate::cli::parse_outcomes("down,error,invalid").unwrap()
+        let mut set = OutcomeSet::default();
+        for o in [Outcome::Down, Outcome::Error, Outcome::Invalid] {
+            set.insert(o);
+        }
+        set
     }
 
     #[test]

@@ -17,8 +17,8 @@ use tempfile::TempDir;
 use common::{lines, refused_port, run, urlcheck, write_list, HeadRecorder, NxDomain, Run, Server};
 use servers::{response, Scripted};
 use urlcheck::cli::parse_duration;
-use urlcheck::input::{parse_all, parse_line, Item, Source};
-use urlcheck::status::StatusSet;
+use urlcheck::input::{parse_all, parse_line, Item};
+use urlcheck::model::{Source, StatusSet};
 
 const FAST: [&str; 4] = ["-t", "2s", "--retries", "0"];
 

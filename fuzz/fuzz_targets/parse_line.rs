@@ -3,7 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use urlcheck::input::{parse_line, Item, Source};
+use urlcheck::input::{parse_line, Item};
+use urlcheck::model::Source;
 
 fuzz_target!(|data: &[u8]| {
     let source = Source {

@@ -1,5 +1,7 @@
 //! `--compare`: the sequential baseline and the concurrent pool side by side, and the speedup
-//! one run has over the other. The reason the tool exists, measured.
+//! one run has over the other. The reason the tool exists, measured. What goes to stdout is
+//! chosen here: the table for people, one JSON document for machines, and any other format
+//! rendered from the concurrent half.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -7,35 +9,41 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::json::{Document, SCHEMA_VERSION, TOOL};
-use super::{human_duration, rfc3339, write_flush, RunInfo};
-use crate::check::Outcome;
-use crate::run::UrlResult;
+use super::json::{pretty, Document, Header};
+use super::{human_duration, make, replay, rfc3339, write_flush, Format, Options, Run, RunInfo};
+use crate::model::Outcome;
 use crate::summary::Summary;
 
-/// One finished half of a comparison.
-pub struct Half {
-    pub run: RunInfo,
-    pub summary: Summary,
-    /// In input order.
-    pub results: Vec<UrlResult>,
+/// Writes the comparison of the two halves to `out` in `format`.
+pub(crate) fn write(
+    format: Format,
+    out: &mut dyn Write,
+    seq: &Run,
+    con: &Run,
+    options: Options,
+) -> io::Result<()> {
+    match format {
+        Format::Json | Format::Jsonl => write_flush(out, &pretty(&document(seq, con))),
+        Format::Human => write_table(out, seq, con),
+        other => replay(&mut *make(other, out, options), con),
+    }
 }
 
 /// A URL whose outcome differs between the halves.
 #[derive(Debug, Serialize)]
-pub struct Difference {
-    pub url: String,
-    pub sequential: Outcome,
-    pub concurrent: Outcome,
+struct Difference {
+    url: String,
+    sequential: Outcome,
+    concurrent: Outcome,
 }
 
 /// Wall time of the baseline over wall time of the pool.
-pub fn speedup(sequential: &Summary, concurrent: &Summary) -> Option<f64> {
+fn speedup(sequential: &Summary, concurrent: &Summary) -> Option<f64> {
     let c = concurrent.wall.as_secs_f64();
     (c > 0.0).then(|| sequential.wall.as_secs_f64() / c)
 }
 
-pub fn differences(seq: &Half, con: &Half) -> Vec<Difference> {
+fn differences(seq: &Run, con: &Run) -> Vec<Difference> {
     let before: HashMap<&str, Outcome> = seq
         .results
         .iter()
@@ -55,7 +63,7 @@ pub fn differences(seq: &Half, con: &Half) -> Vec<Difference> {
 }
 
 /// The table a person reads.
-pub fn write_table(out: &mut dyn Write, seq: &Half, con: &Half) -> io::Result<()> {
+fn write_table(out: &mut dyn Write, seq: &Run, con: &Run) -> io::Result<()> {
     let (s, c) = (&seq.summary, &con.summary);
     let mut t = String::new();
     let row = |t: &mut String, name: &str, a: String, b: String| {
@@ -63,7 +71,7 @@ pub fn write_table(out: &mut dyn Write, seq: &Half, con: &Half) -> io::Result<()
     };
     let pct = |s: &Summary, q| s.percentile(q).map_or("-".into(), human_duration);
     row(&mut t, "", "sequential".into(), "concurrent".into());
-    row(&mut t, "limits", limits(&seq.run), limits(&con.run));
+    row(&mut t, "limits", limits(&seq.info), limits(&con.info));
     row(
         &mut t,
         "wall time",
@@ -130,37 +138,30 @@ fn limits(run: &RunInfo) -> String {
 }
 
 #[derive(Serialize)]
-struct CompareDocument {
-    schema_version: u32,
-    tool: &'static str,
-    version: &'static str,
+struct CompareDocument<'a> {
+    #[serde(flatten)]
+    header: Header,
     mode: &'static str,
     started_at: String,
     finished_at: String,
     interrupted: bool,
     speedup: Option<f64>,
     differences: Vec<Difference>,
-    sequential: Document,
-    concurrent: Document,
+    sequential: Document<'a>,
+    concurrent: Document<'a>,
 }
 
 /// Both reports and the speedup in one JSON document.
-pub fn write_json(out: &mut dyn Write, seq: Half, con: Half) -> io::Result<()> {
-    let differences = differences(&seq, &con);
-    let doc = CompareDocument {
-        schema_version: SCHEMA_VERSION,
-        tool: TOOL,
-        version: env!("CARGO_PKG_VERSION"),
+fn document<'a>(seq: &'a Run, con: &'a Run) -> CompareDocument<'a> {
+    CompareDocument {
+        header: Header::URLCHECK,
         mode: "compare",
-        started_at: rfc3339(seq.run.started_at),
-        finished_at: rfc3339(con.run.finished_at),
+        started_at: rfc3339(seq.info.started_at),
+        finished_at: rfc3339(con.info.finished_at),
         interrupted: seq.summary.interrupted || con.summary.interrupted,
         speedup: speedup(&seq.summary, &con.summary).map(|x| (x * 100.0).round() / 100.0),
-        differences,
-        sequential: Document::new(&seq.run, &seq.summary, seq.results),
-        concurrent: Document::new(&con.run, &con.summary, con.results),
-    };
-    let mut bytes = serde_json::to_vec_pretty(&doc).map_err(io::Error::other)?;
-    bytes.push(b'\n');
-    write_flush(out, &bytes)
+        differences: differences(seq, con),
+        sequential: Document::of(seq),
+        concurrent: Document::of(con),
+    }
 }

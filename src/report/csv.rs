@@ -2,12 +2,10 @@
 
 use std::io::{self, Write};
 
-use super::{Reporter, RunInfo};
-use crate::check::millis;
-use crate::run::UrlResult;
-use crate::summary::Summary;
+use super::{Reporter, Run};
+use crate::model::{millis, UrlResult};
 
-pub const HEADER: [&str; 12] = [
+const HEADER: [&str; 12] = [
     "url",
     "outcome",
     "status",
@@ -22,13 +20,13 @@ pub const HEADER: [&str; 12] = [
     "duplicate",
 ];
 
-pub struct Csv<W: Write> {
+pub(super) struct Csv<W: Write> {
     out: csv::Writer<W>,
     wrote_header: bool,
 }
 
 impl<W: Write> Csv<W> {
-    pub fn new(out: W) -> Self {
+    pub(super) fn new(out: W) -> Self {
         Csv {
             out: csv::WriterBuilder::new()
                 .has_headers(false)
@@ -73,7 +71,7 @@ impl<W: Write> Reporter for Csv<W> {
         self.out.flush()
     }
 
-    fn finish(&mut self, _: &RunInfo, _: &Summary) -> io::Result<()> {
+    fn finish(&mut self, _: &Run) -> io::Result<()> {
         // An empty run is still a valid CSV file: the header alone.
         self.header()?;
         self.out.flush()

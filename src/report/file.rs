@@ -9,40 +9,22 @@
 use std::fs::File;
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
 use tempfile::NamedTempFile;
 
-use crate::config::Format;
+use super::Format;
 
-/// Temporary files not yet put in place, for the one exit that skips destructors (a second
-/// Ctrl-C). One dropped uncommitted has deleted itself; removing it again is harmless.
-static UNFINISHED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
-/// Deletes every report temporary file not yet put in place.
-pub fn remove_unfinished() {
-    if let Ok(list) = UNFINISHED.lock() {
-        for path in list.iter() {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-fn forget(path: &Path) {
-    if let Ok(mut list) = UNFINISHED.lock() {
-        list.retain(|p| p != path);
-    }
-}
-
-pub struct ReportFile {
-    pub format: Format,
+/// A report being written: its format, where it goes, and the temporary file it is written
+/// to until [`ReportFile::commit`].
+pub(crate) struct ReportFile {
+    pub(crate) format: Format,
     path: PathBuf,
     temp: NamedTempFile,
 }
 
 impl ReportFile {
-    pub fn prepare(format: Format, path: &Path) -> Result<ReportFile> {
+    pub(crate) fn prepare(format: Format, path: &Path) -> Result<ReportFile> {
         if path.is_dir() {
             bail!("cannot write report {}: it is a directory", path.display());
         }
@@ -71,9 +53,6 @@ impl ReportFile {
                     dir.display()
                 )
             })?;
-        if let Ok(mut list) = UNFINISHED.lock() {
-            list.push(temp.path().to_path_buf());
-        }
         Ok(ReportFile {
             format,
             path: path.to_path_buf(),
@@ -81,12 +60,18 @@ impl ReportFile {
         })
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
+    /// The temporary file, for the one exit that skips destructors (a second Ctrl-C): the
+    /// caller deletes it then. Once committed it no longer exists, and deleting it is a no-op.
+    pub(crate) fn temp_path(&self) -> &Path {
+        self.temp.path()
+    }
+
     /// Where the reporter writes: the temporary file.
-    pub fn writer(&self) -> io::Result<BufWriter<File>> {
+    pub(crate) fn writer(&self) -> io::Result<BufWriter<File>> {
         Ok(BufWriter::with_capacity(
             64 * 1024,
             self.temp.as_file().try_clone()?,
@@ -94,14 +79,36 @@ impl ReportFile {
     }
 
     /// Makes the report durable, then puts it in place with one rename.
-    pub fn commit(self) -> io::Result<()> {
-        forget(self.temp.path());
+    pub(crate) fn commit(self) -> io::Result<()> {
         let file = self.temp.as_file();
         file.set_permissions(permissions_for(&self.path))?;
         file.sync_all()?;
         self.temp.persist(&self.path).map_err(|e| e.error)?;
         Ok(())
     }
+}
+
+/// Creates every report's temporary file now, so an unwritable folder is exit 2 before any
+/// request is sent.
+pub(crate) fn prepare_all(reports: &[(Format, PathBuf)]) -> Result<Vec<ReportFile>> {
+    let mut files: Vec<ReportFile> = Vec::with_capacity(reports.len());
+    for (format, path) in reports {
+        if files.iter().any(|f| f.path() == path.as_path()) {
+            bail!("--report names {} twice", path.display());
+        }
+        files.push(ReportFile::prepare(*format, path)?);
+    }
+    Ok(files)
+}
+
+/// Puts every report file in place; the first failure is the error.
+pub(crate) fn commit_all(files: Vec<ReportFile>) -> Result<()> {
+    for file in files {
+        let path = file.path().display().to_string();
+        file.commit()
+            .with_context(|| format!("cannot write report {path}"))?;
+    }
+    Ok(())
 }
 
 /// Those of the report being replaced, else rw-r--r-- (temporary files start private).

@@ -9,25 +9,23 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 use super::markdown;
-use super::{failure_reason, Reporter, RunInfo};
-use crate::run::UrlResult;
-use crate::status::OutcomeSet;
-use crate::summary::Summary;
+use super::{failure_reason, Reporter, Run};
+use crate::model::{OutcomeSet, UrlResult};
 
-pub struct Github<W: Write> {
+/// Streams an annotation per failing line; at the end, appends the Markdown document to the
+/// step summary.
+pub(crate) struct Github<W: Write> {
     annotations: W,
     step_summary: Option<PathBuf>,
     fail_on: OutcomeSet,
-    failures: Vec<UrlResult>,
 }
 
 impl<W: Write> Github<W> {
-    pub fn new(annotations: W, step_summary: Option<PathBuf>, fail_on: OutcomeSet) -> Self {
+    pub(crate) fn new(annotations: W, step_summary: Option<PathBuf>, fail_on: OutcomeSet) -> Self {
         Github {
             annotations,
             step_summary,
             fail_on,
-            failures: Vec::new(),
         }
     }
 }
@@ -50,7 +48,6 @@ impl<W: Write> Reporter for Github<W> {
                 escape_data(&message)
             );
         }
-        self.failures.push(r.clone());
         Ok(())
     }
 
@@ -59,12 +56,11 @@ impl<W: Write> Reporter for Github<W> {
         Ok(())
     }
 
-    fn finish(&mut self, run: &RunInfo, summary: &Summary) -> io::Result<()> {
+    fn finish(&mut self, run: &Run) -> io::Result<()> {
         let Some(path) = &self.step_summary else {
             return Ok(());
         };
-        self.failures.sort_by_key(|r| r.id);
-        let text = markdown::render(run, summary, &self.failures);
+        let text = markdown::render_text(run, self.fail_on);
         let mut file = OpenOptions::new().create(true).append(true).open(path)?;
         file.write_all(text.as_bytes())?;
         file.write_all(b"\n")
@@ -72,14 +68,14 @@ impl<W: Write> Reporter for Github<W> {
 }
 
 /// The message of a workflow command: `%`, CR and LF are percent-encoded.
-pub fn escape_data(s: &str) -> String {
+fn escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
 /// A property value additionally encodes `:` and `,`, which delimit properties.
-pub fn escape_property(s: &str) -> String {
+fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 

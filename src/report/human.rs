@@ -6,20 +6,16 @@ use std::io::{self, Write};
 
 use console::Style;
 
-use super::{failure_reason, human_duration, urls, write_flush, Reporter, RunInfo};
-use crate::check::Outcome;
-use crate::run::UrlResult;
-use crate::status::OutcomeSet;
+use super::{failure_reason, human_duration, urls, write_flush, Options, Reporter, Run};
+use crate::model::{Outcome, UrlResult};
 use crate::summary::Summary;
 
-pub struct Human<W: Write> {
+/// Streams a line per result; at the end, renders the failure list (what counts as a failure
+/// is `fail_on`, which is also all that `--quiet` streams) and the summary.
+pub(super) struct Human<W: Write> {
     out: W,
-    quiet: bool,
-    /// What counts as a failure: listed at the end, and all that `--quiet` shows.
-    fail_on: OutcomeSet,
+    options: Options,
     styles: Styles,
-    /// Failed results, for the list at the end (failures are few; successes are not kept).
-    failures: Vec<UrlResult>,
     line: String,
 }
 
@@ -57,13 +53,11 @@ impl Styles {
 }
 
 impl<W: Write> Human<W> {
-    pub fn new(out: W, quiet: bool, color: bool, fail_on: OutcomeSet) -> Self {
+    pub(super) fn new(out: W, options: Options) -> Self {
         Human {
             out,
-            quiet,
-            fail_on,
-            styles: Styles::new(color),
-            failures: Vec::new(),
+            options,
+            styles: Styles::new(options.color),
             line: String::new(),
         }
     }
@@ -130,11 +124,7 @@ impl<W: Write> Human<W> {
 
 impl<W: Write> Reporter for Human<W> {
     fn result(&mut self, r: &UrlResult) -> io::Result<()> {
-        let failed = self.fail_on.contains(r.check.outcome);
-        if failed {
-            self.failures.push(r.clone());
-        }
-        if self.quiet && !failed {
+        if self.options.quiet && !self.options.fail_on.contains(r.check.outcome) {
             return Ok(());
         }
         self.format_result(r);
@@ -145,37 +135,43 @@ impl<W: Write> Reporter for Human<W> {
         self.out.flush()
     }
 
-    fn finish(&mut self, _run: &RunInfo, summary: &Summary) -> io::Result<()> {
-        let mut text = String::new();
-        if !self.failures.is_empty() {
-            self.failures.sort_by_key(|r| r.id);
-            let _ = writeln!(
-                text,
-                "\n{}",
-                self.styles
-                    .bold
-                    .apply_to(format!("Failures ({}):", self.failures.len()))
-            );
-            for r in &self.failures {
-                let c = &r.check;
-                let why = failure_reason(r);
-                let sources: Vec<String> = r.sources.iter().map(|s| s.to_string()).collect();
-                let _ = writeln!(
-                    text,
-                    "  {} {}  {}\n      {}",
-                    self.styles
-                        .outcome(c.outcome)
-                        .apply_to(format!("{:<7}", c.outcome.as_str())),
-                    r.url,
-                    self.styles.dim.apply_to(sources.join(", ")),
-                    why.trim_end()
-                );
-            }
-        }
-        text.push('\n');
-        summary_lines(&mut text, summary, &self.styles);
+    fn finish(&mut self, run: &Run) -> io::Result<()> {
+        let text = render_end(run, self.options, &self.styles);
         write_flush(&mut self.out, text.as_bytes())
     }
+}
+
+/// What follows the streamed lines: the failures gathered together, then the summary.
+fn render_end(run: &Run, options: Options, styles: &Styles) -> String {
+    let mut text = String::new();
+    let failures: Vec<&UrlResult> = run.failures(options.fail_on).collect();
+    if !failures.is_empty() {
+        let _ = writeln!(
+            text,
+            "\n{}",
+            styles
+                .bold
+                .apply_to(format!("Failures ({}):", failures.len()))
+        );
+        for r in failures {
+            let c = &r.check;
+            let why = failure_reason(r);
+            let sources: Vec<String> = r.sources.iter().map(|s| s.to_string()).collect();
+            let _ = writeln!(
+                text,
+                "  {} {}  {}\n      {}",
+                styles
+                    .outcome(c.outcome)
+                    .apply_to(format!("{:<7}", c.outcome.as_str())),
+                r.url,
+                styles.dim.apply_to(sources.join(", ")),
+                why.trim_end()
+            );
+        }
+    }
+    text.push('\n');
+    summary_lines(&mut text, &run.summary, styles);
+    text
 }
 
 fn summary_lines(text: &mut String, s: &Summary, st: &Styles) {

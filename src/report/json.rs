@@ -1,91 +1,150 @@
-//! JSON for machines: `json` is one document written when the run ends (results in input
-//! order); `jsonl` is one object per URL as it completes, then one summary object.
-//! Field names are stable; a change that breaks a consumer bumps [`SCHEMA_VERSION`].
+//! JSON for machines: `json` is one document rendered when the run ends (results in input
+//! order); `jsonl` is one object per URL as it completes, then one summary object. Both, and
+//! the `--compare` document, start with the same [`Header`]. Field names are stable; a change
+//! that breaks a consumer bumps [`SCHEMA_VERSION`].
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
+use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{rfc3339, write_flush, Collect, Reporter, RunInfo, Settings};
-use crate::run::UrlResult;
-use crate::summary::{Summary, SummaryJson};
+use super::{rfc3339, Options, Reporter, Run, RunInfo, Settings};
+use crate::model::{millis, Outcome, UrlResult};
+use crate::summary::Summary;
 
-pub const SCHEMA_VERSION: u32 = 1;
-pub const TOOL: &str = "urlcheck";
+pub(super) const SCHEMA_VERSION: u32 = 1;
 
-/// The whole JSON report of one run.
+/// What every JSON object urlcheck writes at the top level begins with: who wrote it.
 #[derive(Debug, Serialize)]
-pub struct Document {
-    pub schema_version: u32,
-    pub tool: &'static str,
-    pub version: &'static str,
-    pub started_at: String,
-    pub finished_at: String,
-    pub mode: &'static str,
-    pub interrupted: bool,
-    pub settings: Settings,
-    pub summary: SummaryJson,
-    pub results: Vec<UrlResult>,
+pub(super) struct Header {
+    schema_version: u32,
+    tool: &'static str,
+    version: &'static str,
 }
 
-impl Document {
-    pub fn new(run: &RunInfo, summary: &Summary, results: Vec<UrlResult>) -> Document {
+impl Header {
+    pub(super) const URLCHECK: Header = Header {
+        schema_version: SCHEMA_VERSION,
+        tool: "urlcheck",
+        version: env!("CARGO_PKG_VERSION"),
+    };
+}
+
+/// A run's facts, summary and (in a document) results.
+#[derive(Debug, Serialize)]
+pub(super) struct Document<'a> {
+    #[serde(flatten)]
+    header: Header,
+    started_at: String,
+    finished_at: String,
+    mode: &'static str,
+    interrupted: bool,
+    settings: &'a Settings,
+    summary: SummaryJson,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    results: Option<&'a [UrlResult]>,
+}
+
+impl<'a> Document<'a> {
+    fn new(info: &'a RunInfo, summary: &Summary, results: Option<&'a [UrlResult]>) -> Self {
         Document {
-            schema_version: SCHEMA_VERSION,
-            tool: TOOL,
-            version: env!("CARGO_PKG_VERSION"),
-            started_at: rfc3339(run.started_at),
-            finished_at: rfc3339(run.finished_at),
-            mode: run.mode.as_str(),
+            header: Header::URLCHECK,
+            started_at: rfc3339(info.started_at),
+            finished_at: rfc3339(info.finished_at),
+            mode: info.mode.as_str(),
             interrupted: summary.interrupted,
-            settings: run.settings.clone(),
-            summary: summary.to_json(),
+            settings: &info.settings,
+            summary: SummaryJson::new(summary),
             results,
         }
     }
+
+    /// The whole report of a run.
+    pub(super) fn of(run: &'a Run) -> Self {
+        Document::new(&run.info, &run.summary, Some(&run.results))
+    }
 }
 
-/// `--format json`: collects, then writes one document.
-pub struct Json<W: Write> {
-    out: W,
-    collected: Collect,
+/// The summary as JSON reports state it.
+#[derive(Debug, Serialize)]
+struct SummaryJson {
+    total: u64,
+    up: u64,
+    down: u64,
+    error: u64,
+    invalid: u64,
+    skipped: u64,
+    errors_by_kind: BTreeMap<&'static str, u64>,
+    latency_ms: Latency,
+    wall_ms: f64,
+    urls_per_sec: f64,
 }
 
-impl<W: Write> Json<W> {
-    pub fn new(out: W) -> Self {
-        Json {
-            out,
-            collected: Collect::default(),
+#[derive(Debug, Serialize)]
+struct Latency {
+    p50: Option<f64>,
+    p90: Option<f64>,
+    p95: Option<f64>,
+    p99: Option<f64>,
+    max: Option<f64>,
+}
+
+impl SummaryJson {
+    fn new(s: &Summary) -> SummaryJson {
+        let ms = |d: Option<Duration>| d.map(millis);
+        SummaryJson {
+            total: s.total(),
+            up: s.count(Outcome::Up),
+            down: s.count(Outcome::Down),
+            error: s.count(Outcome::Error),
+            invalid: s.count(Outcome::Invalid),
+            skipped: s.count(Outcome::Skipped),
+            errors_by_kind: s.errors().iter().map(|(k, n)| (k.as_str(), *n)).collect(),
+            latency_ms: Latency {
+                p50: ms(s.percentile(0.50)),
+                p90: ms(s.percentile(0.90)),
+                p95: ms(s.percentile(0.95)),
+                p99: ms(s.percentile(0.99)),
+                max: ms(s.max()),
+            },
+            wall_ms: millis(s.wall),
+            urls_per_sec: (s.urls_per_sec() * 100.0).round() / 100.0,
         }
     }
 }
 
-impl<W: Write> Reporter for Json<W> {
-    fn result(&mut self, result: &UrlResult) -> io::Result<()> {
-        self.collected.result(result)
-    }
+/// Pretty JSON and a final newline.
+pub(super) fn pretty(value: &impl Serialize) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(value).expect("reports serialize to JSON");
+    bytes.push(b'\n');
+    bytes
+}
 
-    fn finish(&mut self, run: &RunInfo, summary: &Summary) -> io::Result<()> {
-        let results = std::mem::take(&mut self.collected).into_ordered();
-        let doc = Document::new(run, summary, results);
-        let mut bytes = serde_json::to_vec_pretty(&doc).map_err(io::Error::other)?;
-        bytes.push(b'\n');
-        write_flush(&mut self.out, &bytes)
-    }
+/// `--format json`: one document.
+pub(super) fn render(run: &Run, _: Options) -> Vec<u8> {
+    pretty(&Document::of(run))
 }
 
 /// `--format jsonl`: a line per result as it completes, then a summary line.
-pub struct Jsonl<W: Write> {
+pub(super) struct Jsonl<W: Write> {
     out: W,
     line: Vec<u8>,
 }
 
 impl<W: Write> Jsonl<W> {
-    pub fn new(out: W) -> Self {
+    pub(super) fn new(out: W) -> Self {
         Jsonl {
             out,
             line: Vec::with_capacity(512),
         }
+    }
+
+    fn write_line(&mut self, value: &impl Serialize) -> io::Result<()> {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, value).map_err(io::Error::other)?;
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)
     }
 }
 
@@ -95,28 +154,6 @@ struct Tagged<'a, T> {
     kind: &'static str,
     #[serde(flatten)]
     inner: &'a T,
-}
-
-#[derive(Serialize)]
-struct SummaryLine<'a> {
-    schema_version: u32,
-    tool: &'static str,
-    version: &'static str,
-    started_at: String,
-    finished_at: String,
-    mode: &'static str,
-    interrupted: bool,
-    settings: &'a Settings,
-    summary: SummaryJson,
-}
-
-impl<W: Write> Jsonl<W> {
-    fn write_line(&mut self, value: &impl Serialize) -> io::Result<()> {
-        self.line.clear();
-        serde_json::to_writer(&mut self.line, value).map_err(io::Error::other)?;
-        self.line.push(b'\n');
-        self.out.write_all(&self.line)
-    }
 }
 
 impl<W: Write> Reporter for Jsonl<W> {
@@ -131,21 +168,11 @@ impl<W: Write> Reporter for Jsonl<W> {
         self.out.flush()
     }
 
-    fn finish(&mut self, run: &RunInfo, summary: &Summary) -> io::Result<()> {
-        let line = SummaryLine {
-            schema_version: SCHEMA_VERSION,
-            tool: TOOL,
-            version: env!("CARGO_PKG_VERSION"),
-            started_at: rfc3339(run.started_at),
-            finished_at: rfc3339(run.finished_at),
-            mode: run.mode.as_str(),
-            interrupted: summary.interrupted,
-            settings: &run.settings,
-            summary: summary.to_json(),
-        };
+    fn finish(&mut self, run: &Run) -> io::Result<()> {
+        let summary = Document::new(&run.info, &run.summary, None);
         self.write_line(&Tagged {
             kind: "summary",
-            inner: &line,
+            inner: &summary,
         })?;
         self.out.flush()
     }

@@ -3,53 +3,25 @@
 //! XML escaping.
 
 use std::collections::BTreeMap;
-use std::io::{self, Write};
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::{failure_reason, Collect, Reporter, RunInfo};
-use crate::check::Outcome;
-use crate::run::UrlResult;
-use crate::status::OutcomeSet;
-use crate::summary::Summary;
+use super::{failure_reason, Options, Run};
+use crate::model::{Outcome, OutcomeSet, UrlResult};
 
-pub struct Junit<W: Write> {
-    out: W,
-    fail_on: OutcomeSet,
-    collected: Collect,
-}
-
-impl<W: Write> Junit<W> {
-    pub fn new(out: W, fail_on: OutcomeSet) -> Self {
-        Junit {
-            out,
-            fail_on,
-            collected: Collect::default(),
-        }
-    }
-}
-
-impl<W: Write> Reporter for Junit<W> {
-    fn result(&mut self, result: &UrlResult) -> io::Result<()> {
-        self.collected.result(result)
-    }
-
-    fn finish(&mut self, run: &RunInfo, summary: &Summary) -> io::Result<()> {
-        let results = std::mem::take(&mut self.collected).into_ordered();
-        let report = build(&results, self.fail_on, run, summary);
-        report.serialize(&mut self.out).map_err(io::Error::other)?;
-        self.out.write_all(b"\n")?;
-        self.out.flush()
-    }
+/// The JUnit document of a run.
+pub(super) fn render(run: &Run, options: Options) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    build(run, options.fail_on)
+        .serialize(&mut bytes)
+        .expect("JUnit serializes into memory");
+    bytes.push(b'\n');
+    bytes
 }
 
 /// A URL listed in two files is a testcase in both suites.
-pub fn build(
-    results: &[UrlResult],
-    fail_on: OutcomeSet,
-    run: &RunInfo,
-    summary: &Summary,
-) -> Report {
+fn build(run: &Run, fail_on: OutcomeSet) -> Report {
+    let results = &run.results;
     let mut suites: BTreeMap<&str, TestSuite> = BTreeMap::new();
     let mut order: Vec<&str> = Vec::new();
     for r in results {
@@ -63,8 +35,8 @@ pub fn build(
             suite.add_test_case(test_case(r, file, fail_on));
         }
     }
-    let mut report = Report::new(format!("urlcheck ({})", run.mode.as_str()));
-    report.set_time(summary.wall);
+    let mut report = Report::new(format!("urlcheck ({})", run.info.mode.as_str()));
+    report.set_time(run.summary.wall);
     for file in order {
         let mut suite = suites.remove(file).expect("suite for every listed file");
         let time = results

@@ -2,47 +2,19 @@
 //! table of failures with their file:line.
 
 use std::fmt::Write as _;
-use std::io::{self, Write};
 
-use super::{failure_reason, human_duration, urls, write_flush, Reporter, RunInfo};
-use crate::check::Outcome;
-use crate::run::UrlResult;
-use crate::status::OutcomeSet;
-use crate::summary::Summary;
+use super::{failure_reason, human_duration, urls, Options, Run};
+use crate::model::{Outcome, OutcomeSet, UrlResult};
 
-pub struct Markdown<W: Write> {
-    out: W,
-    fail_on: OutcomeSet,
-    failures: Vec<UrlResult>,
+/// `--format markdown`.
+pub(super) fn render(run: &Run, options: Options) -> Vec<u8> {
+    render_text(run, options.fail_on).into_bytes()
 }
 
-impl<W: Write> Markdown<W> {
-    pub fn new(out: W, fail_on: OutcomeSet) -> Self {
-        Markdown {
-            out,
-            fail_on,
-            failures: Vec::new(),
-        }
-    }
-}
-
-impl<W: Write> Reporter for Markdown<W> {
-    fn result(&mut self, result: &UrlResult) -> io::Result<()> {
-        if self.fail_on.contains(result.check.outcome) {
-            self.failures.push(result.clone());
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self, run: &RunInfo, summary: &Summary) -> io::Result<()> {
-        self.failures.sort_by_key(|r| r.id);
-        let text = render(run, summary, &self.failures);
-        write_flush(&mut self.out, text.as_bytes())
-    }
-}
-
-/// The whole Markdown report; `failures` in input order.
-pub fn render(run: &RunInfo, s: &Summary, failures: &[UrlResult]) -> String {
+/// The whole Markdown report: the counts, then the failures in input order.
+pub(super) fn render_text(run: &Run, fail_on: OutcomeSet) -> String {
+    let failures: Vec<&UrlResult> = run.failures(fail_on).collect();
+    let s = &run.summary;
     let mut t = String::new();
     let verdict = if failures.is_empty() {
         "all good"
@@ -62,9 +34,9 @@ pub fn render(run: &RunInfo, s: &Summary, failures: &[UrlResult]) -> String {
          Latency p50 {}, p90 {}, p99 {}, max {}.",
         human_duration(s.wall),
         s.urls_per_sec(),
-        run.mode.as_str(),
-        run.settings.concurrency,
-        run.settings.per_host,
+        run.info.mode.as_str(),
+        run.info.settings.concurrency,
+        run.info.settings.per_host,
         pct(0.5),
         pct(0.9),
         pct(0.99),
@@ -76,7 +48,7 @@ pub fn render(run: &RunInfo, s: &Summary, failures: &[UrlResult]) -> String {
     if !failures.is_empty() {
         let _ = writeln!(t, "\n### Failures ({})\n", failures.len());
         t.push_str("| outcome | status | URL | listed at | reason |\n|---|---:|---|---|---|\n");
-        for r in failures {
+        for r in &failures {
             let lines: Vec<String> = r.sources.iter().map(|s| s.to_string()).collect();
             let _ = writeln!(
                 t,

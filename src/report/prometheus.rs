@@ -2,43 +2,10 @@
 //! run totals by outcome, the run's duration and when it ran.
 
 use std::fmt::Write as _;
-use std::io::{self, Write};
 use std::time::UNIX_EPOCH;
 
-use super::{write_flush, Collect, Reporter, RunInfo};
-use crate::check::Outcome;
-use crate::run::UrlResult;
-use crate::summary::Summary;
-
-pub struct Prometheus<W: Write> {
-    out: W,
-    collected: Collect,
-}
-
-impl<W: Write> Prometheus<W> {
-    pub fn new(out: W) -> Self {
-        Prometheus {
-            out,
-            collected: Collect::default(),
-        }
-    }
-}
-
-impl<W: Write> Reporter for Prometheus<W> {
-    fn result(&mut self, result: &UrlResult) -> io::Result<()> {
-        // Invalid lines are not URLs: they are counted in the totals, not labelled.
-        if result.check.outcome != Outcome::Invalid {
-            self.collected.result(result)?;
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self, run: &RunInfo, summary: &Summary) -> io::Result<()> {
-        let results = std::mem::take(&mut self.collected).into_ordered();
-        let text = render(run, summary, &results);
-        write_flush(&mut self.out, text.as_bytes())
-    }
-}
+use super::{Options, Run};
+use crate::model::{Outcome, UrlResult};
 
 /// One series per URL label. URLs that differ only in their (redacted) credentials share a
 /// label, and the format forbids repeating a series: such a URL counts as up only if every
@@ -50,8 +17,8 @@ struct Series<'a> {
     seconds: f64,
 }
 
-fn series(results: &[UrlResult]) -> Vec<Series<'_>> {
-    let mut out: Vec<Series> = Vec::with_capacity(results.len());
+fn series<'a>(results: impl Iterator<Item = &'a UrlResult>) -> Vec<Series<'a>> {
+    let mut out: Vec<Series> = Vec::new();
     let mut index = std::collections::HashMap::new();
     for r in results {
         let up = r.check.outcome == Outcome::Up;
@@ -80,9 +47,16 @@ fn series(results: &[UrlResult]) -> Vec<Series<'_>> {
     out
 }
 
-pub fn render(run: &RunInfo, s: &Summary, results: &[UrlResult]) -> String {
+/// `--format prometheus`. Invalid lines are not URLs: they are counted in the totals, not
+/// labelled.
+pub(super) fn render(run: &Run, _: Options) -> Vec<u8> {
+    let s = &run.summary;
     let mut t = String::new();
-    let results = series(results);
+    let urls = run
+        .results
+        .iter()
+        .filter(|r| r.check.outcome != Outcome::Invalid);
+    let results = series(urls);
     let url = |r: &Series| format!("{{url=\"{}\"}}", escape_label(r.url));
     family(
         &mut t,
@@ -126,6 +100,7 @@ pub fn render(run: &RunInfo, s: &Summary, results: &[UrlResult]) -> String {
         &mut std::iter::once((String::new(), u8::from(s.interrupted).to_string())),
     );
     let finished = run
+        .info
         .finished_at
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
@@ -135,7 +110,7 @@ pub fn render(run: &RunInfo, s: &Summary, results: &[UrlResult]) -> String {
         "When the last run finished, in seconds since the Unix epoch.",
         &mut std::iter::once((String::new(), format!("{finished:.3}"))),
     );
-    t
+    t.into_bytes()
 }
 
 /// One metric family: HELP, TYPE, and a sample per (labels, value).
@@ -152,7 +127,7 @@ fn family(
 }
 
 /// Label values escape backslash, double quote and line feed (the exposition format's rules).
-pub fn escape_label(value: &str) -> String {
+fn escape_label(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {

@@ -9,7 +9,7 @@ use hickory_resolver::config::{NameServerConfigGroup, ResolverConfig, ResolverOp
 use hickory_resolver::TokioAsyncResolver;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-/// A failed lookup; its type is what the checker recognises as [`crate::check::ErrorKind::Dns`].
+/// A failed lookup; its type is what the checker recognises as [`crate::model::ErrorKind::Dns`].
 #[derive(Debug, thiserror::Error)]
 #[error("dns error: {0}")]
 pub struct DnsError(String);

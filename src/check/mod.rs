@@ -1,0 +1,307 @@
+//! One check: a URL in, a [`Check`] out. Owns the HTTP client, and with it redirects, retries,
+//! timeouts, timings and the classification of what went wrong. The sequential baseline and
+//! the concurrent pool both call [`Checker::check`], so a comparison measures scheduling only.
+//!
+//! Each layer returns what it found: [`Checker::fetch`] the answer of one URL and the requests
+//! it took, [`Checker::follow`] the end of the redirect chain; [`Checker::check`] builds the
+//! `Check` once from that.
+
+mod classify;
+mod dns;
+mod polite;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, Result};
+use reqwest::header::{HeaderName, AUTHORIZATION, COOKIE, LOCATION};
+use reqwest::{Response, StatusCode};
+use url::Url;
+
+use crate::config::CheckSettings;
+use crate::model::{Check, CheckError, ErrorKind, Hop, Outcome};
+use crate::sanitize::{escape_for_terminal, redact};
+
+pub(crate) use polite::HostGate;
+use polite::{backoff, retry_after};
+
+/// At most this much of a body is read, and only so the connection can be reused.
+const BODY_PREFIX: u64 = 64 * 1024;
+
+/// Makes checks. Cheap to share: one connection pool serves every check.
+pub(crate) struct Checker {
+    client: reqwest::Client,
+    settings: Arc<CheckSettings>,
+}
+
+/// What one successful request answered.
+struct Answer {
+    status: StatusCode,
+    location: Option<String>,
+    ttfb: Duration,
+}
+
+/// One request's answer, and how long the server asked us to wait before the next one.
+struct Attempt {
+    answer: Answer,
+    retry_after: Option<Duration>,
+}
+
+/// The answer for one URL after its retries, and the requests that took.
+struct Fetched {
+    answer: Result<Answer, CheckError>,
+    attempts: u32,
+}
+
+/// Where following a URL's redirects ended.
+struct Followed {
+    /// The final status, or why there is none.
+    end: Result<u16, CheckError>,
+    /// The last URL requested.
+    last: Url,
+    /// Status and time to first byte of the last answer, when the last request had one.
+    answer: Option<(u16, Duration)>,
+    /// 1, plus every retry on any hop of the chain.
+    attempts: u32,
+    redirects: Vec<Hop>,
+    warnings: Vec<String>,
+}
+
+impl Checker {
+    pub(crate) fn new(settings: Arc<CheckSettings>, pool_per_host: usize) -> Result<Checker> {
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(settings.connect_timeout)
+            .user_agent(settings.user_agent.clone())
+            .pool_max_idle_per_host(pool_per_host)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .tcp_nodelay(true)
+            .danger_accept_invalid_certs(settings.insecure);
+        for (host, addr) in &settings.resolve {
+            builder = builder.resolve(host, *addr);
+        }
+        if let Some(server) = settings.dns_server {
+            builder = builder.dns_resolver(Arc::new(dns::Resolver::new(server)));
+        }
+        let client = builder.build().context("cannot set up the HTTP client")?;
+        Ok(Checker { client, settings })
+    }
+
+    /// Checks one URL: follows redirects, retries transient failures, never panics and never
+    /// returns early without a result.
+    pub(crate) async fn check(&self, url: &Url, gate: &HostGate) -> Check {
+        let started = Instant::now();
+        let f = self.follow(url, gate).await;
+        let (outcome, error) = match f.end {
+            Ok(status) if self.settings.accept.contains(status) => (Outcome::Up, None),
+            Ok(_) => (Outcome::Down, None),
+            Err(e) => (Outcome::Error, Some(e)),
+        };
+        Check {
+            outcome,
+            status: f.answer.map(|(status, _)| status),
+            error,
+            elapsed: started.elapsed(),
+            ttfb: f.answer.map(|(_, ttfb)| ttfb),
+            attempts: f.attempts,
+            redirects: f.redirects,
+            final_url: (f.last != *url).then(|| redact(&f.last)),
+            warnings: f.warnings,
+        }
+    }
+
+    /// Requests `url` and follows its redirects to the end of the chain.
+    async fn follow(&self, url: &Url, gate: &HostGate) -> Followed {
+        let mut current = url.clone();
+        let mut redirects = Vec::new();
+        let mut warnings = Vec::new();
+        let mut visited: HashSet<Url> = HashSet::new();
+        let mut retries = 0;
+        let (end, answer) = loop {
+            // Credentials and the host's politeness gate belong to the host the user named.
+            let same_host = same_authority(&current, url);
+            let fetched = self
+                .fetch(&current, same_host, same_host.then_some(gate))
+                .await;
+            retries += fetched.attempts - 1;
+            let answer = match fetched.answer {
+                Ok(answer) => answer,
+                Err(e) => break (Err(e), None),
+            };
+            let status = answer.status.as_u16();
+            let seen = Some((status, answer.ttfb));
+            let Some(location) = answer.location.filter(|_| answer.status.is_redirection()) else {
+                break (Ok(status), seen);
+            };
+            redirects.push(Hop {
+                url: redact(&current),
+                status,
+            });
+            match self.next_hop(&current, &location, redirects.len(), &mut visited) {
+                Ok((next, warning)) => {
+                    warnings.extend(warning);
+                    current = next;
+                }
+                Err(e) => break (Err(e), seen),
+            }
+        };
+        Followed {
+            end,
+            last: current,
+            answer,
+            attempts: 1 + retries,
+            redirects,
+            warnings,
+        }
+    }
+
+    /// Where the redirect from `current` to `location` leads, once it is known to be one to
+    /// follow (http or https, within `--max-redirects`, not back to a URL already visited),
+    /// and a warning when it drops from https to http.
+    fn next_hop(
+        &self,
+        current: &Url,
+        location: &str,
+        hops: usize,
+        visited: &mut HashSet<Url>,
+    ) -> Result<(Url, Option<String>), CheckError> {
+        let fail = |message: String| CheckError::new(ErrorKind::Redirects, message);
+        let next = current
+            .join(location)
+            .map_err(|e| fail(format!("invalid redirect target {location:?}: {e}")))?;
+        if !matches!(next.scheme(), "http" | "https") {
+            return Err(fail(format!(
+                "redirect to {} not followed (only http and https)",
+                redact(&next)
+            )));
+        }
+        if hops > self.settings.max_redirects as usize {
+            return Err(fail(format!(
+                "more than {} redirects (--max-redirects)",
+                self.settings.max_redirects
+            )));
+        }
+        visited.insert(current.clone());
+        if visited.contains(&next) {
+            return Err(fail(format!("redirect loop back to {}", redact(&next))));
+        }
+        let warning = (current.scheme() == "https" && next.scheme() == "http").then(|| {
+            format!(
+                "redirect from https to plain http: {}",
+                escape_for_terminal(&redact(&next))
+            )
+        });
+        Ok((next, warning))
+    }
+
+    /// One URL, with retries of transient failures.
+    async fn fetch(&self, url: &Url, same_host: bool, gate: Option<&HostGate>) -> Fetched {
+        let mut attempts = 0;
+        loop {
+            if let Some(gate) = gate {
+                gate.wait().await;
+            }
+            attempts += 1;
+            let result = self.attempt(url, same_host).await;
+            let wait = match &result {
+                Err(e) if e.kind.is_transient() => Some(backoff(attempts - 1)),
+                Ok(a) if is_transient_status(a.answer.status) => match a.retry_after {
+                    Some(wait) => {
+                        if let Some(gate) = gate {
+                            gate.pause_for(wait);
+                        }
+                        Some(wait)
+                    }
+                    None => Some(backoff(attempts - 1)),
+                },
+                _ => None,
+            };
+            match wait {
+                Some(wait) if attempts <= self.settings.retries => tokio::time::sleep(wait).await,
+                _ => {
+                    return Fetched {
+                        answer: result.map(|a| a.answer),
+                        attempts,
+                    }
+                }
+            }
+        }
+    }
+
+    async fn attempt(&self, url: &Url, same_host: bool) -> Result<Attempt, CheckError> {
+        let s = &self.settings;
+        let sent = Instant::now();
+        let deadline = tokio::time::Instant::from_std(sent + s.timeout);
+        let mut request = self.client.request(s.method.clone(), url.clone());
+        for (name, value) in &s.headers {
+            // Secrets do not follow a redirect to somebody else's host.
+            if same_host || !is_sensitive(name) {
+                request = request.header(name, value);
+            }
+        }
+        let response = match tokio::time::timeout_at(deadline, request.send()).await {
+            Err(_) => {
+                return Err(CheckError::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "no response within {}",
+                        humantime::format_duration(s.timeout)
+                    ),
+                ))
+            }
+            Ok(Err(e)) => return Err(classify::classify(&e)),
+            Ok(Ok(r)) => r,
+        };
+        let ttfb = sent.elapsed();
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let retry_after = matches!(status.as_u16(), 429 | 503)
+            .then(|| retry_after(response.headers(), SystemTime::now()))
+            .flatten();
+        read_prefix(response, deadline).await;
+        Ok(Attempt {
+            answer: Answer {
+                status,
+                location,
+                ttfb,
+            },
+            retry_after,
+        })
+    }
+}
+
+/// Reads at most [`BODY_PREFIX`] bytes so that a small body leaves its connection reusable;
+/// a larger or endless one is dropped, which closes the connection.
+async fn read_prefix(mut response: Response, deadline: tokio::time::Instant) {
+    if response.content_length().is_some_and(|n| n > BODY_PREFIX) {
+        return;
+    }
+    let mut read = 0u64;
+    let _ = tokio::time::timeout_at(deadline, async {
+        while let Ok(Some(chunk)) = response.chunk().await {
+            read += chunk.len() as u64;
+            if read > BODY_PREFIX {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+fn is_transient_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 429 | 502 | 503 | 504)
+}
+
+fn is_sensitive(name: &HeaderName) -> bool {
+    name == AUTHORIZATION || name == COOKIE || name == reqwest::header::PROXY_AUTHORIZATION
+}
+
+fn same_authority(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host() == b.host()
+        && a.port_or_known_default() == b.port_or_known_default()
+}

@@ -1,0 +1,372 @@
+//! The vocabulary every layer shares: what a check concluded ([`Outcome`], [`ErrorKind`],
+//! [`Check`]), one reported URL ([`UrlResult`]) and where it was listed ([`Source`]), the place
+//! of a result in the run ([`Order`]), and the status and outcome sets of `--accept` and
+//! `--fail-on`. It imports nothing of the crate but `sanitize`, so every other module may
+//! import it.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::sanitize::{escape_for_terminal, redact_url};
+
+/// What a check concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// An accepted status after redirects.
+    Up,
+    /// An HTTP answer whose status is not accepted.
+    Down,
+    /// No usable HTTP answer.
+    Error,
+    /// The input line is not a checkable URL.
+    Invalid,
+    /// Excluded on purpose.
+    Skipped,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Up,
+        Outcome::Down,
+        Outcome::Error,
+        Outcome::Invalid,
+        Outcome::Skipped,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Up => "up",
+            Outcome::Down => "down",
+            Outcome::Error => "error",
+            Outcome::Invalid => "invalid",
+            Outcome::Skipped => "skipped",
+        }
+    }
+}
+
+/// Why there was no usable HTTP answer; stable names for machines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ErrorKind {
+    Dns,
+    Connect,
+    Timeout,
+    Tls,
+    Reset,
+    Redirects,
+    Protocol,
+    Other,
+    /// The input line is not a checkable URL (outcome `invalid`).
+    Input,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Dns => "dns",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Tls => "tls",
+            ErrorKind::Reset => "reset",
+            ErrorKind::Redirects => "redirects",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Other => "other",
+            ErrorKind::Input => "input",
+        }
+    }
+
+    /// Worth another attempt: the same request may well succeed a moment later.
+    pub fn is_transient(self) -> bool {
+        matches!(self, ErrorKind::Timeout | ErrorKind::Reset)
+    }
+}
+
+/// A machine-readable kind and a human message (escaped, credentials redacted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl CheckError {
+    pub fn new(kind: ErrorKind, message: impl AsRef<str>) -> Self {
+        CheckError {
+            kind,
+            message: escape_for_terminal(&redact_url(message.as_ref())),
+        }
+    }
+}
+
+/// One redirect: the URL that answered and its 3xx status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hop {
+    pub url: String,
+    pub status: u16,
+}
+
+/// The result of checking one URL.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub outcome: Outcome,
+    /// The final HTTP status, when there was one.
+    pub status: Option<u16>,
+    pub error: Option<CheckError>,
+    /// All attempts, hops and waits.
+    #[serde(rename = "elapsed_ms", serialize_with = "ser_ms")]
+    pub elapsed: Duration,
+    /// Time to the response headers of the final attempt.
+    #[serde(rename = "ttfb_ms", serialize_with = "ser_opt_ms")]
+    pub ttfb: Option<Duration>,
+    /// Tries: 1, plus one for every retry on any hop of the redirect chain (following a
+    /// redirect is not a retry); 0 for a line that was never fetched.
+    pub attempts: u32,
+    pub redirects: Vec<Hop>,
+    /// The last URL requested (redacted), when it differs from the one checked.
+    pub final_url: Option<String>,
+    /// Things worth knowing that do not change the outcome (an https -> http redirect).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl Check {
+    /// A result for something that was never requested: an invalid line, a skipped URL, a
+    /// duplicate whose first line was checked already.
+    pub fn not_fetched(outcome: Outcome, error: Option<CheckError>) -> Check {
+        Check {
+            outcome,
+            status: None,
+            error,
+            elapsed: Duration::ZERO,
+            ttfb: None,
+            attempts: 0,
+            redirects: Vec::new(),
+            final_url: None,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(millis(*d))
+}
+
+fn ser_opt_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_f64(millis(*d)),
+        None => s.serialize_none(),
+    }
+}
+
+/// Milliseconds with microsecond resolution: loopback answers take less than a millisecond.
+pub fn millis(d: Duration) -> f64 {
+    (d.as_micros() as f64 / 1000.0 * 1000.0).round() / 1000.0
+}
+
+/// How the list is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A pool of `concurrency` requests, at most `per_host` per host:port.
+    Concurrent,
+    /// The baseline: the same path with one slot.
+    Sequential,
+    /// Sequential, then concurrent, then a side-by-side table.
+    Compare,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Concurrent => "concurrent",
+            Mode::Sequential => "sequential",
+            Mode::Compare => "compare",
+        }
+    }
+}
+
+/// Where a URL came from: a file (or `<stdin>`, `<args>`) and a 1-based line number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Source {
+    pub file: Arc<str>,
+    pub line: u64,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// One reported URL: the check and every input line that listed it.
+#[derive(Debug, Clone, Serialize)]
+pub struct UrlResult {
+    /// The URL as shown: credentials redacted.
+    pub url: String,
+    pub sources: Vec<Source>,
+    #[serde(flatten)]
+    pub check: Check,
+    /// A repeat of a URL already reported: not fetched again, outcome and status copied.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub duplicate: bool,
+}
+
+/// Where a result belongs among all of a run's results, as the scheduler decided it: what
+/// the ordered, merged collection that documents render is built from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Order {
+    /// Place of the result's first line in the input.
+    pub index: u64,
+    /// Which URL it is (a fingerprint), for results that are fetched or repeat a fetched URL;
+    /// `None` for lines that are never fetched (invalid, skipped).
+    pub key: Option<u64>,
+    /// A repeat reported after its URL had completed: merged into that URL's result.
+    pub repeat: bool,
+}
+
+/// A set of outcomes, e.g. those that fail a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutcomeSet(u8);
+
+impl OutcomeSet {
+    pub fn insert(&mut self, o: Outcome) {
+        self.0 |= 1 << o as u8;
+    }
+
+    pub fn contains(self, o: Outcome) -> bool {
+        self.0 & (1 << o as u8) != 0
+    }
+
+    /// The outcomes in the set, in their natural order.
+    pub fn iter(self) -> impl Iterator<Item = Outcome> {
+        Outcome::ALL.into_iter().filter(move |o| self.contains(*o))
+    }
+}
+
+impl fmt::Display for OutcomeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.iter().map(Outcome::as_str).collect();
+        f.write_str(&names.join(","))
+    }
+}
+
+/// A set of HTTP status codes (100..=599).
+#[derive(Clone, PartialEq, Eq)]
+pub struct StatusSet {
+    bits: [u64; 10],
+    /// The text it was parsed from, normalised, for reports.
+    text: String,
+}
+
+impl StatusSet {
+    pub fn contains(&self, code: u16) -> bool {
+        if !(100..=599).contains(&code) {
+            return false;
+        }
+        let i = usize::from(code - 100);
+        self.bits[i / 64] & (1 << (i % 64)) != 0
+    }
+
+    fn insert(&mut self, code: u16) {
+        let i = usize::from(code - 100);
+        self.bits[i / 64] |= 1 << (i % 64);
+    }
+}
+
+impl Default for StatusSet {
+    fn default() -> Self {
+        "200-299".parse().expect("valid default")
+    }
+}
+
+impl FromStr for StatusSet {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut set = StatusSet {
+            bits: [0; 10],
+            text: String::new(),
+        };
+        let mut parts = Vec::new();
+        for part in s.split(',') {
+            let part = part.trim();
+            if part.is_empty() {
+                return Err(format!("empty item in status list {s:?}"));
+            }
+            let (lo, hi) = match part.split_once('-') {
+                Some((a, b)) => (code(a)?, code(b)?),
+                None => {
+                    let c = code(part)?;
+                    (c, c)
+                }
+            };
+            if lo > hi {
+                return Err(format!("range {part} is backwards (write {hi}-{lo})"));
+            }
+            for c in lo..=hi {
+                set.insert(c);
+            }
+            parts.push(if lo == hi {
+                lo.to_string()
+            } else {
+                format!("{lo}-{hi}")
+            });
+        }
+        set.text = parts.join(",");
+        Ok(set)
+    }
+}
+
+fn code(s: &str) -> Result<u16, String> {
+    let s = s.trim();
+    match s.parse::<u16>() {
+        Ok(c) if (100..=599).contains(&c) => Ok(c),
+        _ => Err(format!(
+            "{s:?} is not an HTTP status code (expected 100-599)"
+        )),
+    }
+}
+
+impl fmt::Display for StatusSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl fmt::Debug for StatusSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StatusSet({})", self.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_and_singles() {
+        let s: StatusSet = "200-299, 403".parse().unwrap();
+        assert!(s.contains(200) && s.contains(299) && s.contains(403));
+        assert!(!s.contains(300) && !s.contains(404) && !s.contains(199));
+        assert_eq!(s.to_string(), "200-299,403");
+    }
+
+    #[test]
+    fn rejects_nonsense() {
+        for bad in [
+            "", "999-100", "99", "600", "abc", "200-", "200,,300", "300-200",
+        ] {
+            assert!(bad.parse::<StatusSet>().is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn out_of_range_codes_are_never_members() {
+        let s: StatusSet = "100-599".parse().unwrap();
+        assert!(s.contains(100) && s.contains(599));
+        assert!(!s.contains(0) && !s.contains(600) && !s.contains(u16::MAX));
+    }
+}

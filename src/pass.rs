@@ -1,0 +1,212 @@
+//! One pass over a list: the scheduler runs it while every stream and the progress bar see
+//! each result, and the results the documents need are kept; the pass ends as a [`Run`]. A
+//! plain run is one pass with its reporters and report files ([`single`]); `--compare` is two
+//! (`compare.rs`).
+
+use std::io;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use anyhow::Result;
+use indicatif::ProgressBar;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::check::Checker;
+use crate::config::Config;
+use crate::dedup::{Collection, Keep};
+use crate::exit::ExitCode;
+use crate::input::{Batch, Inputs};
+use crate::model::{Mode, Order, UrlResult};
+use crate::report::file::{self, ReportFile};
+use crate::report::{
+    self, progress_bar, Github, Options, Reporter, Run, RunInfo, Settings, Stdout,
+};
+use crate::run::{self, Sink};
+
+/// Batches of items waiting between the input thread and the scheduler.
+pub(crate) const INPUT_BUFFER: usize = 8;
+
+/// What a run needs, set up before the first request.
+pub(crate) struct Setup {
+    pub config: Config,
+    pub inputs: Inputs,
+    /// Report files, their temporary files already created.
+    pub files: Vec<ReportFile>,
+    pub checker: Arc<Checker>,
+    /// Cancelled by a signal or a closed stdout.
+    pub cancel: CancellationToken,
+    pub stdout: Stdout,
+}
+
+/// A plain run (concurrent or sequential): one pass, every reporter, the report files.
+pub(crate) async fn single(setup: Setup) -> Result<ExitCode> {
+    let Setup {
+        config,
+        inputs,
+        files,
+        checker,
+        cancel,
+        stdout,
+    } = setup;
+    let total = inputs.count_hint();
+    let (tx, rx) = mpsc::channel(INPUT_BUFFER);
+    inputs.spawn(tx);
+    let stdout = report::make(config.format, stdout, options(&config, config.color));
+    let mut reporters = vec![stdout];
+    reporters.extend(side_reporters(&config, &files)?);
+    let pass = Pass {
+        config: &config,
+        cancel: &cancel,
+        keep: keep(&config),
+    };
+    let feed = Feed { items: rx, total };
+    let run = pass.run(config.mode, feed, checker, &mut reporters).await?;
+    reporters.iter_mut().try_for_each(|r| r.finish(&run))?;
+    drop(reporters);
+    file::commit_all(files)?;
+    Ok(run.summary.exit_code(config.fail_on))
+}
+
+/// The input of a pass: batches from the input thread, and how many lines to expect.
+pub(crate) struct Feed {
+    pub items: mpsc::Receiver<Batch>,
+    pub total: Option<u64>,
+}
+
+/// What stays the same across the passes of one command.
+pub(crate) struct Pass<'a> {
+    pub config: &'a Config,
+    pub cancel: &'a CancellationToken,
+    /// Which results the documents need.
+    pub keep: Keep,
+}
+
+impl Pass<'_> {
+    /// Runs `feed` in `mode`, handing each result to `reporters` as it completes.
+    pub(crate) async fn run(
+        &self,
+        mode: Mode,
+        feed: Feed,
+        checker: Arc<Checker>,
+        reporters: &mut [Box<dyn Reporter + '_>],
+    ) -> Result<Run> {
+        let config = self.config;
+        let mut fan = FanOut {
+            reporters,
+            progress: config
+                .progress
+                .then(|| progress_bar(feed.total, mode.as_str())),
+            collection: Collection::new(self.keep),
+        };
+        let started_at = SystemTime::now();
+        let limits = config.limits(mode);
+        let summary = run::execute(feed.items, checker, limits, &mut fan, self.cancel).await?;
+        if let Some(bar) = fan.progress.take() {
+            bar.finish_and_clear();
+        }
+        let info = RunInfo {
+            mode,
+            started_at,
+            finished_at: SystemTime::now(),
+            settings: settings(config, mode),
+        };
+        Ok(Run {
+            info,
+            summary,
+            results: fan.collection.into_ordered(),
+        })
+    }
+}
+
+/// What the reporters are told of the user's choices; `color` differs between stdout and
+/// report files (never coloured).
+pub(crate) fn options(config: &Config, color: bool) -> Options {
+    Options {
+        quiet: config.quiet,
+        color,
+        fail_on: config.fail_on,
+    }
+}
+
+/// Every result when a document on stdout or in a file lists them all; else the failures.
+fn keep(config: &Config) -> Keep {
+    let mut formats = std::iter::once(config.format).chain(config.reports.iter().map(|r| r.0));
+    if formats.any(|f| f.needs_every_result()) {
+        Keep::All
+    } else {
+        Keep::Failures(config.fail_on)
+    }
+}
+
+/// Reporters for the report files and GitHub, besides the one on stdout.
+pub(crate) fn side_reporters<'a>(
+    config: &Config,
+    files: &'a [ReportFile],
+) -> Result<Vec<Box<dyn Reporter + 'a>>> {
+    let mut list = Vec::new();
+    for file in files {
+        list.push(report::make(
+            file.format,
+            file.writer()?,
+            options(config, false),
+        ));
+    }
+    if let Some(gh) = &config.github {
+        list.push(Box::new(Github::new(
+            io::stderr(),
+            gh.step_summary.clone(),
+            config.fail_on,
+        )) as Box<dyn Reporter>);
+    }
+    Ok(list)
+}
+
+/// The settings a run in `mode` records in its reports (the baseline runs with one slot).
+fn settings(config: &Config, mode: Mode) -> Settings {
+    let limits = config.limits(mode);
+    let c = &config.check;
+    Settings {
+        concurrency: limits.concurrency,
+        per_host: limits.per_host,
+        timeout_ms: c.timeout.as_millis(),
+        connect_timeout_ms: c.connect_timeout.as_millis(),
+        retries: c.retries,
+        max_redirects: c.max_redirects,
+        accept: c.accept.to_string(),
+        method: c.method.to_string(),
+        user_agent: c.user_agent.clone(),
+        insecure: c.insecure,
+        headers: c.headers.iter().map(|(n, _)| n.to_string()).collect(),
+    }
+}
+
+/// The pass's side of the scheduler: results go to every reporter (with the progress bar
+/// suspended, so the two never interleave on a terminal), tick the bar, and are kept.
+struct FanOut<'a, 'r> {
+    reporters: &'a mut [Box<dyn Reporter + 'r>],
+    progress: Option<ProgressBar>,
+    collection: Collection,
+}
+
+impl Sink for FanOut<'_, '_> {
+    fn result(&mut self, order: Order, result: UrlResult) -> io::Result<()> {
+        let lines = result.sources.len() as u64;
+        let reporters = &mut *self.reporters;
+        let mut send = || reporters.iter_mut().try_for_each(|r| r.result(&result));
+        let sent = match &self.progress {
+            Some(bar) => {
+                let sent = bar.suspend(send);
+                bar.inc(lines);
+                sent
+            }
+            None => send(),
+        };
+        self.collection.push(order, result);
+        sent
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.reporters.iter_mut().try_for_each(|r| r.flush())
+    }
+}
