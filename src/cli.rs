@@ -16,7 +16,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::config::{CheckSettings, Config, Github};
 use crate::model::{Mode, Outcome, OutcomeSet, StatusSet};
-use crate::report::Format;
+pub use crate::report::Format;
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -58,7 +58,8 @@ pub struct Cli {
     #[arg(long, default_value = "5s", value_name = "DUR", value_parser = parse_duration)]
     pub connect_timeout: Duration,
 
-    /// Extra attempts for transient failures (timeout, reset, 429, 502, 503, 504).
+    /// Extra attempts for transient failures (timeout, reset, 429, 502, 503, 504), per hop
+    /// of a redirect chain.
     #[arg(long, default_value_t = 2, value_name = "N",
           value_parser = clap::value_parser!(u32).range(0..=20))]
     pub retries: u32,
@@ -189,10 +190,6 @@ impl Cli {
                     && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };
-        let exclude = (!self.exclude.is_empty())
-            .then(|| RegexSet::new(&self.exclude))
-            .transpose()
-            .context("invalid --exclude pattern")?;
         let check = CheckSettings {
             timeout: self.timeout,
             connect_timeout: self.connect_timeout.min(self.timeout),
@@ -209,6 +206,10 @@ impl Cli {
             resolve: self.resolve,
             dns_server: self.dns_server,
         };
+        let exclude = (!self.exclude.is_empty())
+            .then(|| RegexSet::new(&self.exclude))
+            .transpose()
+            .context("invalid --exclude pattern")?;
         Ok(Config {
             inputs: self.inputs,
             exclude,

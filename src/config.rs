@@ -27,7 +27,7 @@ pub(crate) struct CheckSettings {
     pub timeout: Duration,
     /// Deadline for the TCP (and TLS) connection.
     pub connect_timeout: Duration,
-    /// Extra attempts for transient failures.
+    /// Extra attempts for transient failures, per hop of a redirect chain.
     pub retries: u32,
     /// Redirects followed at most.
     pub max_redirects: u32,

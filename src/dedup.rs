@@ -2,7 +2,8 @@
 //! is fetched once), which are being checked now (a repeat joins that check's sources), and,
 //! at the end, how repeats that were reported on their own merge back into the first result.
 //!
-//! This is the one structure that grows with the length of the list, so it is kept to about
+//! The seen set is the one structure that always grows with the length of the list (the kept
+//! results grow with it only when a document lists every URL), so it is kept to about
 //! 8 bytes per distinct URL: a 64-bit fingerprint in a sorted vector, with recent insertions
 //! in a small hash set that is merged in when it fills. A hash set of a million entries would
 //! cost 2-4 times as much and double again while it grows. The outcome of a completed check is
@@ -37,7 +38,7 @@ pub(crate) struct Dedup {
 
 impl Dedup {
     /// Decides what the line at `index` with `url` is; a new URL is remembered as in flight.
-    pub(crate) fn admit(&mut self, url: &str, index: u64) -> Verdict {
+    pub(crate) fn classify(&mut self, url: &str, index: u64) -> Verdict {
         let key = self.seen.fingerprint(url);
         if let Some(&first) = self.in_flight.get(&key) {
             return Verdict::InFlight { index: first };
@@ -61,12 +62,14 @@ impl Dedup {
 }
 
 /// Which results a run keeps for its documents: all of them (JSON, JUnit, Prometheus need
-/// every URL), or only the failures (the human and Markdown failure lists), so a plain run's
-/// memory does not grow with the list.
+/// every URL), only the failures (the human and Markdown failure lists, the step summary), or
+/// none (only streams), so that a run's memory grows with the list only when a document
+/// lists every URL.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Keep {
     All,
     Failures(OutcomeSet),
+    Nothing,
 }
 
 /// The results a run keeps, as they complete; [`Collection::into_ordered`] makes them the
@@ -88,6 +91,7 @@ impl Collection {
         let kept = match self.keep {
             Keep::All => true,
             Keep::Failures(fail_on) => fail_on.contains(result.check.outcome),
+            Keep::Nothing => false,
         };
         if kept {
             self.results.push((order, result));
@@ -103,7 +107,7 @@ impl Collection {
         let mut merged: Vec<UrlResult> = Vec::with_capacity(results.len());
         for (order, r) in results {
             match order.key {
-                Some(key) if order.repeat => {
+                Some(key) if r.duplicate => {
                     if let Some(&i) = index.get(&key) {
                         let first: &mut UrlResult = &mut merged[i];
                         first.sources.extend(r.sources);

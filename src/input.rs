@@ -18,15 +18,15 @@ use crate::model::Source;
 use crate::sanitize::{escape_for_terminal, redact, redact_url};
 
 /// Lines longer than this are reported invalid without being held in memory.
-pub const MAX_LINE: usize = 16 * 1024;
+pub(crate) const MAX_LINE: usize = 16 * 1024;
 
 /// Items are handed over in batches of up to this many: one wake-up of the scheduler per
 /// batch instead of one per line. A batch is also sent whenever reading on might block
 /// (a slow pipe), so a trickle of input is never held back.
-pub const BATCH: usize = 256;
+pub(crate) const BATCH: usize = 256;
 
 /// What the input thread sends.
-pub type Batch = Vec<Item>;
+pub(crate) type Batch = Vec<Item>;
 
 /// One non-blank, non-comment input line.
 #[derive(Debug, Clone)]
@@ -65,7 +65,7 @@ enum Origin {
 }
 
 /// The inputs of a run, opened and ready to be read.
-pub struct Inputs {
+pub(crate) struct Inputs {
     origins: Vec<Origin>,
     exclude: Option<RegexSet>,
 }

@@ -52,7 +52,7 @@ impl Outcome {
 /// Why there was no usable HTTP answer; stable names for machines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ErrorKind {
+pub(crate) enum ErrorKind {
     Dns,
     Connect,
     Timeout,
@@ -81,14 +81,14 @@ impl ErrorKind {
     }
 
     /// Worth another attempt: the same request may well succeed a moment later.
-    pub fn is_transient(self) -> bool {
+    pub(crate) fn is_transient(self) -> bool {
         matches!(self, ErrorKind::Timeout | ErrorKind::Reset)
     }
 }
 
 /// A machine-readable kind and a human message (escaped, credentials redacted).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CheckError {
+pub(crate) struct CheckError {
     pub kind: ErrorKind,
     pub message: String,
 }
@@ -104,14 +104,14 @@ impl CheckError {
 
 /// One redirect: the URL that answered and its 3xx status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Hop {
+pub(crate) struct Hop {
     pub url: String,
     pub status: u16,
 }
 
 /// The result of checking one URL.
 #[derive(Debug, Clone, Serialize)]
-pub struct Check {
+pub(crate) struct Check {
     pub outcome: Outcome,
     /// The final HTTP status, when there was one.
     pub status: Option<u16>,
@@ -163,13 +163,13 @@ fn ser_opt_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok,
 }
 
 /// Milliseconds with microsecond resolution: loopback answers take less than a millisecond.
-pub fn millis(d: Duration) -> f64 {
+pub(crate) fn millis(d: Duration) -> f64 {
     (d.as_micros() as f64 / 1000.0 * 1000.0).round() / 1000.0
 }
 
 /// How the list is run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// A pool of `concurrency` requests, at most `per_host` per host:port.
     Concurrent,
     /// The baseline: the same path with one slot.
@@ -203,7 +203,7 @@ impl fmt::Display for Source {
 
 /// One reported URL: the check and every input line that listed it.
 #[derive(Debug, Clone, Serialize)]
-pub struct UrlResult {
+pub(crate) struct UrlResult {
     /// The URL as shown: credentials redacted.
     pub url: String,
     pub sources: Vec<Source>,
@@ -217,14 +217,13 @@ pub struct UrlResult {
 /// Where a result belongs among all of a run's results, as the scheduler decided it: what
 /// the ordered, merged collection that documents render is built from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Order {
+pub(crate) struct Order {
     /// Place of the result's first line in the input.
     pub index: u64,
     /// Which URL it is (a fingerprint), for results that are fetched or repeat a fetched URL;
-    /// `None` for lines that are never fetched (invalid, skipped).
+    /// `None` for lines that are never fetched (invalid, skipped). A result marked
+    /// [`UrlResult::duplicate`] is merged into the result with the same key.
     pub key: Option<u64>,
-    /// A repeat reported after its URL had completed: merged into that URL's result.
-    pub repeat: bool,
 }
 
 /// A set of outcomes, e.g. those that fail a run.

@@ -20,7 +20,7 @@ use crate::input::{Batch, Inputs};
 use crate::model::{Mode, Order, UrlResult};
 use crate::report::file::{self, ReportFile};
 use crate::report::{
-    self, progress_bar, Github, Options, Reporter, Run, RunInfo, Settings, Stdout,
+    self, progress_bar, Format, Github, Options, Reporter, Run, RunInfo, Settings, Stdout,
 };
 use crate::run::{self, Sink};
 
@@ -129,13 +129,20 @@ pub(crate) fn options(config: &Config, color: bool) -> Options {
     }
 }
 
-/// Every result when a document on stdout or in a file lists them all; else the failures.
+/// Every result when a document on stdout or in a file lists them all; the failures when only
+/// a failure list needs them (human, markdown, the step summary); else nothing.
 fn keep(config: &Config) -> Keep {
-    let mut formats = std::iter::once(config.format).chain(config.reports.iter().map(|r| r.0));
-    if formats.any(|f| f.needs_every_result()) {
+    let formats = || std::iter::once(config.format).chain(config.reports.iter().map(|r| r.0));
+    let step_summary = config
+        .github
+        .as_ref()
+        .is_some_and(|g| g.step_summary.is_some());
+    if formats().any(Format::needs_every_result) {
         Keep::All
-    } else {
+    } else if step_summary || formats().any(Format::lists_failures) {
         Keep::Failures(config.fail_on)
+    } else {
+        Keep::Nothing
     }
 }
 

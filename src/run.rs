@@ -65,7 +65,7 @@ struct Dispatcher<'r> {
     dedup: Dedup,
     queued: usize,
     tasks: JoinSet<(u64, Check)>,
-    next_id: u64,
+    next_index: u64,
     summary: Summary,
     sink: &'r mut dyn Sink,
 }
@@ -93,7 +93,7 @@ pub(crate) async fn execute(
         dedup: Dedup::default(),
         queued: 0,
         tasks: JoinSet::new(),
-        next_id: 0,
+        next_index: 0,
         summary: Summary::default(),
         sink,
     };
@@ -190,11 +190,7 @@ impl Dispatcher<'_> {
         source: Source,
         check: Check,
     ) -> io::Result<()> {
-        let order = Order {
-            index,
-            key: None,
-            repeat: false,
-        };
+        let order = Order { index, key: None };
         let result = UrlResult {
             url,
             sources: vec![source],
@@ -205,8 +201,8 @@ impl Dispatcher<'_> {
     }
 
     fn take(&mut self, item: Item) -> io::Result<()> {
-        let index = self.next_id;
-        self.next_id += 1;
+        let index = self.next_index;
+        self.next_index += 1;
         let target = match item {
             Item::Invalid {
                 text,
@@ -230,7 +226,7 @@ impl Dispatcher<'_> {
             }
             Item::Target(t) => t,
         };
-        let key = match self.dedup.admit(target.url.as_str(), index) {
+        let key = match self.dedup.classify(target.url.as_str(), index) {
             Verdict::New { key } => key,
             Verdict::InFlight { index: first } => {
                 let pending = self.pending.get_mut(&first).expect("in flight");
@@ -244,7 +240,6 @@ impl Dispatcher<'_> {
                 let order = Order {
                     index,
                     key: Some(key),
-                    repeat: true,
                 };
                 let result = UrlResult {
                     url: redact(&target.url),
@@ -301,7 +296,7 @@ impl Dispatcher<'_> {
                 return;
             };
             let host = self.hosts.get_mut(&key).expect("listed hosts exist");
-            let Some((id, url)) = host.queue.pop_front() else {
+            let Some((index, url)) = host.queue.pop_front() else {
                 host.listed = false;
                 continue;
             };
@@ -323,7 +318,7 @@ impl Dispatcher<'_> {
                             CheckError::new(ErrorKind::Other, "internal error: the check panicked");
                         Check::not_fetched(Outcome::Error, Some(error))
                     });
-                (id, check)
+                (index, check)
             });
         }
     }
@@ -343,7 +338,6 @@ impl Dispatcher<'_> {
         let order = Order {
             index,
             key: Some(pending.key),
-            repeat: false,
         };
         let result = UrlResult {
             url: pending.display,

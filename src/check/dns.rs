@@ -12,14 +12,14 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 /// A failed lookup; its type is what the checker recognises as [`crate::model::ErrorKind::Dns`].
 #[derive(Debug, thiserror::Error)]
 #[error("dns error: {0}")]
-pub struct DnsError(String);
+pub(crate) struct DnsError(String);
 
-pub struct Resolver {
+pub(crate) struct Resolver {
     inner: TokioAsyncResolver,
 }
 
 impl Resolver {
-    pub fn new(server: SocketAddr) -> Resolver {
+    pub(crate) fn new(server: SocketAddr) -> Resolver {
         let group = NameServerConfigGroup::from_ips_clear(&[server.ip()], server.port(), true);
         let config = ResolverConfig::from_parts(None, vec![], group);
         let mut opts = ResolverOpts::default();

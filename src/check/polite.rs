@@ -8,7 +8,7 @@ use rand::Rng;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 /// A server's `Retry-After` is honoured up to this long.
-pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 const BACKOFF_BASE: Duration = Duration::from_millis(250);
 const BACKOFF_CAP: Duration = Duration::from_secs(10);
 

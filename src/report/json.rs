@@ -1,7 +1,8 @@
 //! JSON for machines: `json` is one document rendered when the run ends (results in input
-//! order); `jsonl` is one object per URL as it completes, then one summary object. Both, and
-//! the `--compare` document, start with the same [`Header`]. Field names are stable; a change
-//! that breaks a consumer bumps [`SCHEMA_VERSION`].
+//! order); `jsonl` is one object per URL as it completes, then one summary object. The
+//! document, the summary line and the `--compare` document all say who wrote them with the
+//! same [`Header`]. Field names are stable; a change that breaks a consumer bumps
+//! [`SCHEMA_VERSION`].
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -15,7 +16,7 @@ use crate::summary::Summary;
 
 pub(super) const SCHEMA_VERSION: u32 = 1;
 
-/// What every JSON object urlcheck writes at the top level begins with: who wrote it.
+/// Who wrote a report: in the JSON document, the jsonl summary line and the compare document.
 #[derive(Debug, Serialize)]
 pub(super) struct Header {
     schema_version: u32,

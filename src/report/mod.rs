@@ -70,6 +70,11 @@ impl Format {
     pub(crate) fn needs_every_result(self) -> bool {
         matches!(self, Format::Json | Format::Junit | Format::Prometheus)
     }
+
+    /// Ends with a list of the failures: the run must keep those.
+    pub(crate) fn lists_failures(self) -> bool {
+        matches!(self, Format::Human | Format::Markdown)
+    }
 }
 
 /// What reporters are told about the user's choices.
@@ -86,8 +91,8 @@ pub(crate) struct Options {
 pub(crate) struct Run {
     pub info: RunInfo,
     pub summary: Summary,
-    /// In input order, repeats merged. Every result, or only the failures when no document
-    /// needs the rest (see [`Format::needs_every_result`]).
+    /// In input order, repeats merged. Every result, or only the failures, or none: what the
+    /// run's documents need (see [`Format::needs_every_result`], [`Format::lists_failures`]).
     pub results: Vec<UrlResult>,
 }
 
