@@ -10,23 +10,11 @@ use std::time::Duration;
 use serde_json::Value;
 use tempfile::TempDir;
 
+use common::json::{error_kind, outcome};
 use common::{
     lines, refused_port, result, results, run, send_signal, sources, urlcheck, urlcheck_std,
-    wait_child, wait_until, write_list, HeadRecorder, NxDomain, Server,
+    wait_child, wait_until, write_list, HeadRecorder, NxDomain, Server, FAST_500MS,
 };
-
-/// Settings for tests that are not about timeouts or retries: quick and single-shot.
-const FAST: [&str; 4] = ["-t", "500ms", "--retries", "0"];
-
-fn outcome(r: &Value) -> &str {
-    r["outcome"].as_str().unwrap_or_else(|| panic!("{r:#}"))
-}
-
-fn error_kind(r: &Value) -> &str {
-    r["error"]["kind"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no error kind in {r:#}"))
-}
 
 fn has_ansi(bytes: &[u8]) -> bool {
     bytes.contains(&0x1b)
@@ -46,7 +34,7 @@ fn excluded_urls_are_skipped_and_never_requested() {
         lines(&[srv.url(0, "/ok"), srv.url(0, "/status/500?private=1")]),
     );
     let out = run(urlcheck()
-        .args(FAST)
+        .args(FAST_500MS)
         .args(["--exclude", "private=", "--format", "json"])
         .arg(&list));
     // The one URL that would have failed was skipped: everything checked is up.
@@ -64,7 +52,7 @@ fn excluded_urls_are_skipped_and_never_requested() {
     assert_eq!(srv.stats().hits("/ok"), 1);
     // --fail-on can make skipped URLs count.
     let strict = run(urlcheck()
-        .args(FAST)
+        .args(FAST_500MS)
         .args(["--exclude", "private=", "--fail-on", "skipped"])
         .arg(&list));
     strict.assert_code(1);
@@ -93,7 +81,10 @@ fn every_outcome_up_down_error_invalid() {
             "not a url".into(),
         ]),
     );
-    let out = run(urlcheck().args(FAST).args(["--format", "json"]).arg(&list));
+    let out = run(urlcheck()
+        .args(FAST_500MS)
+        .args(["--format", "json"])
+        .arg(&list));
     out.assert_code(1);
     let doc = out.json();
     assert_eq!(outcome(result(&doc, &srv.url(0, "/ok"))), "up");
@@ -130,7 +121,7 @@ fn every_error_kind_is_classified() {
     let too_many = srv.url(0, "/redirect/5");
     let protocol = srv.raw_url(0, "/garbage");
     let out = run(urlcheck()
-        .args(FAST)
+        .args(FAST_500MS)
         .args(["--max-redirects", "2", "--format", "json"])
         .args([
             &connect,
@@ -188,7 +179,10 @@ fn tls_failure_is_kind_tls() {
     let srv = Server::start(1);
     // rustls speaks TLS to the plain-HTTP listener and gets an HTTP answer back.
     let tls = format!("https://127.0.0.1:{}/ok", srv.http_port());
-    let out = run(urlcheck().args(FAST).args(["--format", "json"]).arg(&tls));
+    let out = run(urlcheck()
+        .args(FAST_500MS)
+        .args(["--format", "json"])
+        .arg(&tls));
     out.assert_code(1);
     let doc = out.json();
     let r = result(&doc, &tls);
@@ -225,7 +219,7 @@ fn dns_failure_is_reported_as_soon_as_the_answer_comes() {
 fn exit_0_when_every_url_is_up() {
     let srv = Server::start(1);
     let out = run(urlcheck()
-        .args(FAST)
+        .args(FAST_500MS)
         .args([srv.url(0, "/ok?i=1"), srv.url(0, "/redirect/1")]));
     out.assert_code(0);
     assert_eq!(srv.stats().hits("/ok?i=1"), 1);
@@ -241,10 +235,10 @@ fn exit_1_for_down_for_error_and_for_invalid() {
     let error = format!("http://127.0.0.1:{}/", refused_port());
     let invalid = write_list(dir.path(), "invalid.txt", lines(&[&ok, "ftp://x/"]));
     for (what, failing) in [("down", down), ("error", error)] {
-        let out = run(urlcheck().args(FAST).args([&ok, &failing]));
+        let out = run(urlcheck().args(FAST_500MS).args([&ok, &failing]));
         assert_eq!(out.code, Some(1), "{what}:\n{out}");
     }
-    let out = run(urlcheck().args(FAST).arg(&invalid));
+    let out = run(urlcheck().args(FAST_500MS).arg(&invalid));
     assert_eq!(out.code, Some(1), "invalid:\n{out}");
     srv.shutdown();
 }
@@ -254,7 +248,10 @@ fn exit_2_for_a_missing_input_file_before_any_request() {
     let srv = Server::start(1);
     let dir = TempDir::new().unwrap();
     let missing = dir.path().join("no-such-list.txt");
-    let out = run(urlcheck().args(FAST).arg(srv.url(0, "/ok")).arg(&missing));
+    let out = run(urlcheck()
+        .args(FAST_500MS)
+        .arg(srv.url(0, "/ok"))
+        .arg(&missing));
     out.assert_code(2);
     assert!(
         out.stderr.contains("no-such-list.txt"),
@@ -367,7 +364,7 @@ fn stdin_dash_piped_stdin_and_url_arguments() {
     let d = srv.url(0, "/ok?from=arg2");
 
     let out = run(urlcheck()
-        .args(FAST)
+        .args(FAST_500MS)
         .args(["--format", "json", "-"])
         .write_stdin(lines(&["# a comment", "", &a])));
     out.assert_code(0);
@@ -378,7 +375,7 @@ fn stdin_dash_piped_stdin_and_url_arguments() {
 
     // No inputs at all, and stdin is a pipe: stdin is read.
     let out = run(urlcheck()
-        .args(FAST)
+        .args(FAST_500MS)
         .args(["--format", "json"])
         .write_stdin(lines(&[&b])));
     out.assert_code(0);
@@ -389,7 +386,7 @@ fn stdin_dash_piped_stdin_and_url_arguments() {
 
     // URLs as arguments, next to stdin.
     let out = run(urlcheck()
-        .args(FAST)
+        .args(FAST_500MS)
         .args(["--format", "json", &c, "-", &d])
         .write_stdin(lines(&[&a])));
     out.assert_code(0);
@@ -427,7 +424,10 @@ fn invalid_lines_are_reported_with_file_and_line_and_the_rest_is_checked() {
     let list = write_list(dir.path(), "mixed.txt", content);
     let name = list.to_str().unwrap().to_string();
 
-    let out = run(urlcheck().args(FAST).args(["--format", "json"]).arg(&list));
+    let out = run(urlcheck()
+        .args(FAST_500MS)
+        .args(["--format", "json"])
+        .arg(&list));
     out.assert_code(1);
     let doc = out.json();
     let rs = results(&doc);
@@ -453,7 +453,7 @@ fn invalid_lines_are_reported_with_file_and_line_and_the_rest_is_checked() {
     assert_eq!(doc["summary"]["up"], 2);
 
     // A person sees file:line too.
-    let out = run(urlcheck().args(FAST).arg(&list));
+    let out = run(urlcheck().args(FAST_500MS).arg(&list));
     out.assert_code(1);
     let text = out.stdout();
     for line in [2, 3, 4] {
@@ -487,7 +487,7 @@ fn duplicates_are_fetched_once_and_list_every_line() {
         );
         let name = list.to_str().unwrap().to_string();
         let mut cmd = urlcheck();
-        cmd.args(FAST).args(["--format", "json"]).arg(&list);
+        cmd.args(FAST_500MS).args(["--format", "json"]).arg(&list);
         if mode == "sequential" {
             cmd.arg("--sequential");
         }
@@ -557,7 +557,7 @@ fn sequential_runs_one_request_at_a_time() {
         .map(|i| srv.url(i % 2, &format!("/delay/20?i={i}")))
         .collect();
     let out = run(urlcheck()
-        .args(FAST)
+        .args(FAST_500MS)
         .args(["--sequential", "--format", "json"])
         .args(&urls));
     out.assert_code(0);
@@ -630,7 +630,7 @@ fn compare_prints_both_runs_and_the_speedup() {
     let srv = Server::start(1);
     let dir = TempDir::new().unwrap();
     let list = write_list(dir.path(), "compare.txt", lines(&compare_list(&srv)));
-    let out = run(urlcheck().args(FAST).arg("--compare").arg(&list));
+    let out = run(urlcheck().args(FAST_500MS).arg("--compare").arg(&list));
     out.assert_code(1); // the 404
     let text = out.stdout();
     let header = text
@@ -672,7 +672,7 @@ fn compare_json_holds_both_documents() {
     let dir = TempDir::new().unwrap();
     let list = write_list(dir.path(), "compare.txt", lines(&compare_list(&srv)));
     let out = run(urlcheck()
-        .args(FAST)
+        .args(FAST_500MS)
         .args(["--compare", "--format", "json"])
         .arg(&list));
     out.assert_code(1);
@@ -706,24 +706,30 @@ fn no_ansi_escapes_unless_asked_for() {
         srv.url(0, "/status/404"),
         format!("http://127.0.0.1:{}/", refused_port()),
     ];
-    let out = run(urlcheck().args(FAST).args(["--color", "auto"]).args(&urls));
+    let out = run(urlcheck()
+        .args(FAST_500MS)
+        .args(["--color", "auto"])
+        .args(&urls));
     out.assert_code(1);
     assert!(!has_ansi(&out.stdout), "auto, not a terminal: {out}");
     assert!(out.stdout().contains("404"), "{out}");
 
     let out = run(urlcheck()
         .env("NO_COLOR", "1")
-        .args(FAST)
+        .args(FAST_500MS)
         .args(["--color", "auto"])
         .args(&urls));
     assert!(!has_ansi(&out.stdout), "NO_COLOR=1: {out}");
 
-    let out = run(urlcheck().args(FAST).args(["--color", "never"]).args(&urls));
+    let out = run(urlcheck()
+        .args(FAST_500MS)
+        .args(["--color", "never"])
+        .args(&urls));
     assert!(!has_ansi(&out.stdout), "never: {out}");
 
     // The check above can fail: forced colour does produce escapes.
     let out = run(urlcheck()
-        .args(FAST)
+        .args(FAST_500MS)
         .args(["--color", "always"])
         .args(&urls));
     assert!(has_ansi(&out.stdout), "always: {out}");
@@ -735,7 +741,7 @@ fn on_a_terminal_colour_is_on_unless_no_color() {
     let srv = Server::start(1);
     let urls = [srv.url(0, "/ok"), srv.url(0, "/status/404")];
     let mut cmd = urlcheck_std();
-    cmd.args(FAST).args(["--color", "auto"]).args(&urls);
+    cmd.args(FAST_500MS).args(["--color", "auto"]).args(&urls);
     let (text, status) = common::run_on_pty(cmd);
     assert_eq!(status.code(), Some(1));
     assert!(
@@ -746,7 +752,7 @@ fn on_a_terminal_colour_is_on_unless_no_color() {
 
     let mut cmd = urlcheck_std();
     cmd.env("NO_COLOR", "1")
-        .args(FAST)
+        .args(FAST_500MS)
         .args(["--color", "auto"])
         .args(&urls);
     let (text, status) = common::run_on_pty(cmd);
@@ -804,7 +810,7 @@ fn json_document_holds_every_field() {
         lines(&[&ok, &redirect, &missing, &refused, "ftp://x/"]),
     );
     let out = run(urlcheck()
-        .args(FAST)
+        .args(FAST_500MS)
         .args(["-c", "3", "--format", "json"])
         .arg(&list));
     out.assert_code(1);
@@ -948,7 +954,7 @@ fn jsonl_streams_results_then_one_summary() {
         srv.url(0, "/status/404"),
     ];
     let out = run(urlcheck()
-        .args(FAST)
+        .args(FAST_500MS)
         .args(["--format", "jsonl"])
         .args(&urls));
     out.assert_code(1);
@@ -1007,7 +1013,7 @@ fn credentials_and_header_values_never_reach_the_output() {
     );
     for format in ["human", "json", "jsonl"] {
         let out = run(urlcheck()
-            .args(FAST)
+            .args(FAST_500MS)
             .args(["-H", "X-Token: hunter2", "--format", format])
             .arg(&list));
         out.assert_code(1);
@@ -1028,7 +1034,9 @@ fn credentials_and_header_values_never_reach_the_output() {
     // Kept out of the output, yet really sent.
     let recorder = HeadRecorder::start();
     let url = format!("http://user:secret@127.0.0.1:{}/ok", recorder.port());
-    let out = run(urlcheck().args(FAST).args(["-H", "X-Token: hunter2", &url]));
+    let out = run(urlcheck()
+        .args(FAST_500MS)
+        .args(["-H", "X-Token: hunter2", &url]));
     let head = recorder.head().to_ascii_lowercase();
     out.assert_code(0);
     assert!(head.contains("x-token: hunter2"), "{head}");
@@ -1050,7 +1058,7 @@ fn a_repeated_line_of_a_failed_url_keeps_its_error_kind() {
     let refused = format!("http://127.0.0.1:{}/x", refused_port());
     // The repeat arrives after the first check completed: wait for its line on stdout.
     let mut child = common::urlcheck_std()
-        .args(FAST)
+        .args(FAST_500MS)
         .args(["--format", "jsonl", "-"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -1090,7 +1098,7 @@ fn a_closed_stderr_does_not_turn_failures_into_success() {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
     let status = common::urlcheck_std()
-        .args(FAST)
+        .args(FAST_500MS)
         .args(["--github", "-q", "--report"])
         .arg(format!("json={}", report.display()))
         .arg(&list)
@@ -1145,7 +1153,7 @@ fn the_human_failure_list_follows_fail_on() {
     let missing = srv.url(0, "/status/404");
     let refused = format!("http://127.0.0.1:{}/", refused_port());
     let out = run(urlcheck()
-        .args(FAST)
+        .args(FAST_500MS)
         .args(["-q", "--fail-on", "error"])
         .args([&missing, &refused]));
     out.assert_code(1);

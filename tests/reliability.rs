@@ -12,62 +12,16 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 
+use common::check::{assert_fault, check_one, BOUND, FAULT};
+use common::json::{error_kind, message, outcome};
 use common::{
-    lines, refused_port, result, run, send_signal, urlcheck, urlcheck_std, wait_child, wait_until,
-    write_list, NxDomain, Run, Server,
+    lines, no_panic, refused_port, result, run, send_signal, urlcheck, urlcheck_std, wait_child,
+    wait_until, write_list, NxDomain, Server,
 };
 use servers::{response, run_measured, Cert, Scripted, TlsServer};
 
 /// The per-attempt deadline of the fault tests.
 const TIMEOUT: Duration = Duration::from_secs(1);
-/// Single-shot checks with a one-second deadline, results as JSON.
-const FAULT: [&str; 6] = ["-t", "1s", "--retries", "0", "--format", "json"];
-/// A run that has to stop at the deadline ends within this; generous for a loaded machine,
-/// and still well below what any of the faults would take without a deadline.
-const BOUND: Duration = Duration::from_secs(5);
-
-fn outcome(r: &Value) -> &str {
-    r["outcome"].as_str().unwrap_or_else(|| panic!("{r:#}"))
-}
-
-fn error_kind(r: &Value) -> &str {
-    r["error"]["kind"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no error kind in {r:#}"))
-}
-
-fn message(r: &Value) -> &str {
-    r["error"]["message"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no error message in {r:#}"))
-}
-
-#[track_caller]
-fn no_panic(out: &Run) {
-    assert!(!out.stderr.contains("panicked"), "{out}");
-}
-
-/// Checks `url` alone with [`FAULT`] settings plus `extra`; returns the run and its result.
-fn check_one(url: &str, extra: &[&str]) -> (Run, Value) {
-    let out = run(urlcheck().args(FAULT).args(extra).arg(url));
-    no_panic(&out);
-    let doc = out.json();
-    let r = result(&doc, url).clone();
-    (out, r)
-}
-
-/// The fault ends as `error` of `kind` after one attempt, within [`BOUND`].
-#[track_caller]
-fn assert_fault(url: &str, kind: &str) -> (Run, Value) {
-    let (out, r) = check_one(url, &[]);
-    out.assert_code(1);
-    assert_eq!(outcome(&r), "error", "{url}: {out}");
-    assert_eq!(error_kind(&r), kind, "{url}: {out}");
-    assert!(!message(&r).is_empty(), "{url}: {out}");
-    assert_eq!(r["attempts"], 1, "{url}: {out}");
-    assert!(out.elapsed < BOUND, "{url} took too long: {out}");
-    (out, r)
-}
 
 // ---------------------------------------------------------------------------
 // Faults on the wire

@@ -14,25 +14,21 @@ use proptest::prelude::*;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use common::{lines, refused_port, run, urlcheck, write_list, HeadRecorder, NxDomain, Run, Server};
+use common::{
+    lines, no_panic, refused_port, run, urlcheck, write_list, HeadRecorder, NxDomain, Run, Server,
+    FAST_2S,
+};
 use servers::{response, Scripted};
 use urlcheck::cli::parse_duration;
 use urlcheck::input::{parse_all, parse_line, Item, Source};
 use urlcheck::status::StatusSet;
-
-const FAST: [&str; 4] = ["-t", "2s", "--retries", "0"];
-
-#[track_caller]
-fn no_panic(out: &Run) {
-    assert!(!out.stderr.contains("panicked"), "{out}");
-}
 
 /// A run over the list at `path`: human output on stdout (no colour), and the same results as
 /// a JSON report, which is returned.
 fn check_list(path: &Path, extra: &[&str]) -> (Run, Value) {
     let report = path.with_extension("report.json");
     let out = run(urlcheck()
-        .args(FAST)
+        .args(FAST_2S)
         .args(["--color", "never"])
         .arg("--report")
         .arg(format!("json={}", report.display()))
@@ -254,7 +250,7 @@ fn idn_hosts_are_checked_via_punycode() {
     let port = rec.port();
     let url = format!("http://bücher.test:{port}/idn");
     let out = run(urlcheck()
-        .args(FAST)
+        .args(FAST_2S)
         .args(["--format", "json", "--dns-server", &dns.addr().to_string()])
         .args(["--resolve", &format!("xn--bcher-kva.test:{port}:127.0.0.1")])
         .arg(&url));
@@ -281,7 +277,10 @@ fn ipv6_literals_are_checked() {
     };
     let url = server.url("/v6");
     assert!(url.starts_with("http://[::1]:"), "{url}");
-    let out = run(urlcheck().args(FAST).args(["--format", "json"]).arg(&url));
+    let out = run(urlcheck()
+        .args(FAST_2S)
+        .args(["--format", "json"])
+        .arg(&url));
     no_panic(&out);
     out.assert_code(0);
     assert_eq!(out.json()["results"][0]["outcome"], "up", "{out}");
@@ -300,7 +299,7 @@ fn ipv6_literals_are_checked() {
 #[track_caller]
 fn assert_unusable(input: &Path, says: &str) {
     let srv = Server::start(1);
-    let out = run(urlcheck().args(FAST).arg(srv.url(0, "/ok")).arg(input));
+    let out = run(urlcheck().args(FAST_2S).arg(srv.url(0, "/ok")).arg(input));
     no_panic(&out);
     out.assert_code(2);
     let name = input.file_name().unwrap().to_string_lossy().into_owned();
@@ -357,7 +356,7 @@ fn a_file_without_read_permission_is_exit_2() {
         }
         cmd.uid(65534).gid(65534).current_dir(dir.path());
     }
-    cmd.args(FAST).arg(srv.url(0, "/ok")).arg(&file);
+    cmd.args(FAST_2S).arg(srv.url(0, "/ok")).arg(&file);
     let out = run(&mut assert_cmd::Command::from_std(cmd));
     no_panic(&out);
     out.assert_code(2);

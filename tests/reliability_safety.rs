@@ -16,16 +16,12 @@ use std::time::Duration;
 use serde_json::Value;
 use tempfile::TempDir;
 
+use common::scenario::FORMATS;
 use common::{
-    lines, refused_port, result, run, send_signal, urlcheck, urlcheck_std, wait_child, wait_until,
-    write_list, NxDomain, Server,
+    lines, no_panic_text, refused_port, result, run, send_signal, urlcheck, urlcheck_std,
+    wait_child, wait_until, write_list, NxDomain, Server,
 };
 use servers::{response, Cert, Scripted, TlsServer};
-
-#[track_caller]
-fn no_panic(text: &str) {
-    assert!(!text.contains("panicked"), "{text}");
-}
 
 /// Collects what a child writes to one of its pipes, as it comes.
 struct Collector {
@@ -113,7 +109,7 @@ fn interrupted_run_keeps_every_finished_result(signal: libc::c_int, code: i32) {
     let (stdout, stderr) = (stdout.finish(), stderr.finish());
     let context = format!("{status:?}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}");
     assert_eq!(status.code(), Some(code), "{context}");
-    no_panic(&stderr);
+    no_panic_text(&stderr);
     assert!(stdout.contains("interrupted"), "{context}");
     for ok in &oks {
         assert!(stdout.contains(ok.as_str()), "{ok} missing: {context}");
@@ -229,7 +225,7 @@ fn a_second_sigint_exits_at_once_while_the_first_is_still_being_handled() {
     };
     let stderr = stderr.finish();
     assert_eq!(status.code(), Some(130), "{stderr}");
-    no_panic(&stderr);
+    no_panic_text(&stderr);
     if sent > 1 {
         eprintln!("note: the second SIGINT had to be sent {sent} times");
     }
@@ -264,7 +260,7 @@ fn a_reader_that_goes_away_early_ends_the_run_quietly() {
             matches!(status.code(), Some(0 | 1)),
             "{format}: {status:?}\n{stderr}"
         );
-        no_panic(&stderr);
+        no_panic_text(&stderr);
         assert!(
             !stderr.to_ascii_lowercase().contains("broken pipe"),
             "{format}: {stderr}"
@@ -277,8 +273,6 @@ fn a_reader_that_goes_away_early_ends_the_run_quietly() {
 // ---------------------------------------------------------------------------
 // Nothing leaked
 // ---------------------------------------------------------------------------
-
-const REPORT_FORMATS: [&str; 6] = ["json", "jsonl", "junit", "markdown", "csv", "prometheus"];
 
 /// Texts that must never appear: the password, the username, header values, and Basic auth.
 const SECRETS: [&str; 6] = [
@@ -339,7 +333,7 @@ fn credentials_and_header_values_appear_in_no_output_and_no_error_message() {
     let file = write_list(dir.path(), "creds.txt", lines(&list));
     let step_summary = dir.path().join("step-summary.md");
     for format in ["human", "json", "jsonl"] {
-        let reports: Vec<(&str, PathBuf)> = REPORT_FORMATS
+        let reports: Vec<(&str, PathBuf)> = FORMATS
             .iter()
             .map(|f| (*f, dir.path().join(format!("report.{f}"))))
             .collect();
@@ -356,7 +350,7 @@ fn credentials_and_header_values_appear_in_no_output_and_no_error_message() {
         }
         let out = run(cmd.arg(&file));
         out.assert_code(1);
-        no_panic(&out.stderr);
+        no_panic_text(&out.stderr);
         assert_no_secret(&format!("{format} on stdout and stderr"), &out.all_output());
         for (f, path) in &reports {
             let text = std::fs::read_to_string(path).unwrap();
@@ -392,7 +386,7 @@ fn a_rejected_header_is_not_echoed_in_the_error() {
         "Authorization Bearer tok-nocolon",
     ] {
         let out = run(urlcheck().args(["-H", header, "http://127.0.0.1:1/"]));
-        no_panic(&out.stderr);
+        no_panic_text(&out.stderr);
         out.assert_code(2);
         assert!(out.stderr.contains("--header"), "{out}");
         assert_no_secret("the error for a bad --header", &out.all_output());
@@ -406,7 +400,7 @@ fn credentials_in_an_argument_that_cannot_be_checked_are_not_echoed() {
         " http://alice:secret@127.0.0.1/",
     ] {
         let out = run(urlcheck().arg(arg));
-        no_panic(&out.stderr);
+        no_panic_text(&out.stderr);
         out.assert_code(2);
         assert!(out.stderr.contains("127.0.0.1"), "names the input: {out}");
         assert_no_secret("the error for an unusable argument", &out.all_output());
@@ -537,7 +531,7 @@ fn server_and_file_text_is_escaped_before_it_reaches_a_terminal() {
             .args(["-t", "2s", "--retries", "0", "--color", "never"])
             .args(["--format", format])
             .arg(&file));
-        no_panic(&out.stderr);
+        no_panic_text(&out.stderr);
         assert!(
             matches!(out.code, Some(1)),
             "{format}: some are errors: {out}"

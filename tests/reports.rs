@@ -9,329 +9,28 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
+use common::github::annotations;
+use common::json::json_lines;
+use common::parse::{gauge, markdown_tables, prometheus};
+use common::scenario::{report_name, Line, Scenario, FORMATS};
+use common::validate::{assert_junit_xsd, assert_valid, validator, violations, xsd_check};
 use common::{
     lines, refused_port, run, send_signal, sources, urlcheck, urlcheck_std, wait_child, wait_until,
-    write_list, Run, Server,
+    write_list, Run, Server, FAST_5S,
 };
-
-/// Settings for runs that are not about timeouts: single-shot, with a timeout no healthy
-/// loopback request comes near.
-const FAST: [&str; 4] = ["-t", "5s", "--retries", "0"];
-
-/// The report formats `--report` writes besides `human`.
-const FORMATS: [&str; 6] = ["json", "jsonl", "junit", "markdown", "csv", "prometheus"];
-
-const SCHEMA: &str = include_str!("../schema/report.v1.json");
 
 /// Bounded waits for a run to reach a state before a signal is sent.
 const REACH: Duration = Duration::from_secs(20);
 
-/// File name of the report of `format` in a test's report folder.
-fn report_name(format: &str) -> &'static str {
-    match format {
-        "human" => "report.txt",
-        "json" => "report.json",
-        "jsonl" => "report.jsonl",
-        "junit" => "junit.xml",
-        "markdown" => "report.md",
-        "csv" => "report.csv",
-        "prometheus" => "urlcheck.prom",
-        other => panic!("no such format {other}"),
-    }
-}
-
-// ---------------------------------------------------------------------------
-// The deterministic run: two input files, every outcome, a duplicate
-// ---------------------------------------------------------------------------
-
-/// What one input line must turn into.
-#[derive(Debug, Clone)]
-struct Line {
-    file: &'static str,
-    line: u64,
-    /// The URL as reports show it (for invalid lines, the text of the line).
-    url: String,
-    outcome: &'static str,
-    status: Option<u16>,
-}
-
-/// A fixture, a temporary folder holding `a.txt` and `b.txt`, and what each line must give:
-///
-/// ```text
-/// a.txt  1 /ok            up 200
-///        2 /redirect/1    up 200 (after one redirect)
-///        3 /status/404    down 404
-///        4 refused port   error (connect)
-///        5 not a url      invalid
-///        6 /ok again      up 200 (a duplicate: fetched once)
-/// b.txt  1 /status/410    down 410
-///        2 raw /ok?x\y"z  up 200 (a backslash and a double quote in the query)
-/// ```
-struct Scenario {
-    srv: Server,
-    dir: TempDir,
-    refused: u16,
-    lines: Vec<Line>,
-}
-
-impl Scenario {
-    fn start() -> Scenario {
-        let srv = Server::start(1);
-        let dir = TempDir::new().unwrap();
-        let refused = refused_port();
-        let refused_url = format!("http://127.0.0.1:{refused}/");
-        let ok = srv.url(0, "/ok");
-        // The url crate percent-encodes the quote in a query and keeps the backslash.
-        let escaped_in_file = srv.raw_url(0, r#"/ok?x\y"z"#);
-        let escaped = srv.raw_url(0, r"/ok?x\y%22z");
-        let line = |file, line, url: &str, outcome, status| Line {
-            file,
-            line,
-            url: url.to_string(),
-            outcome,
-            status,
-        };
-        let lines = vec![
-            line("a.txt", 1, &ok, "up", Some(200)),
-            line("a.txt", 2, &srv.url(0, "/redirect/1"), "up", Some(200)),
-            line("a.txt", 3, &srv.url(0, "/status/404"), "down", Some(404)),
-            line("a.txt", 4, &refused_url, "error", None),
-            line("a.txt", 5, "not a url", "invalid", None),
-            line("a.txt", 6, &ok, "up", Some(200)),
-            line("b.txt", 1, &srv.url(0, "/status/410"), "down", Some(410)),
-            line("b.txt", 2, &escaped, "up", Some(200)),
-        ];
-        let text = |file: &str| {
-            let items: Vec<String> = lines
-                .iter()
-                .filter(|l| l.file == file)
-                .map(|l| {
-                    if l.url == escaped {
-                        escaped_in_file.clone()
-                    } else {
-                        l.url.clone()
-                    }
-                })
-                .collect();
-            common::lines(&items)
-        };
-        write_list(dir.path(), "a.txt", text("a.txt"));
-        write_list(dir.path(), "b.txt", text("b.txt"));
-        std::fs::create_dir(dir.path().join("out")).unwrap();
-        Scenario {
-            srv,
-            dir,
-            refused,
-            lines,
-        }
-    }
-
-    /// Distinct URLs in input order (a duplicate line adds none).
-    fn urls(&self) -> Vec<&Line> {
-        let mut seen = BTreeSet::new();
-        self.lines
-            .iter()
-            .filter(|l| seen.insert(l.url.clone()))
-            .collect()
-    }
-
-    /// Every `(file, line)` that lists `url`.
-    fn sources_of(&self, url: &str) -> Vec<(String, u64)> {
-        self.lines
-            .iter()
-            .filter(|l| l.url == url)
-            .map(|l| (l.file.to_string(), l.line))
-            .collect()
-    }
-
-    fn count(&self, outcome: &str) -> usize {
-        self.lines.iter().filter(|l| l.outcome == outcome).count()
-    }
-
-    fn report_path(&self, format: &str) -> PathBuf {
-        self.dir.path().join("out").join(report_name(format))
-    }
-
-    /// urlcheck in the scenario's folder over `a.txt b.txt`, with a report file for each of
-    /// `reports` and `args` before the inputs.
-    fn run(&self, reports: &[&str], args: &[&str]) -> Run {
-        let mut cmd = urlcheck();
-        cmd.current_dir(self.dir.path()).args(FAST).args(args);
-        for format in reports {
-            cmd.arg("--report")
-                .arg(format!("{format}=out/{}", report_name(format)));
-        }
-        let out = run(cmd.args(["a.txt", "b.txt"]));
-        out.assert_code(1);
-        out
-    }
-
-    fn read(&self, format: &str) -> String {
-        let path = self.report_path(format);
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
-    }
-
-    fn shutdown(self) {
-        self.srv.shutdown();
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Validators
-// ---------------------------------------------------------------------------
-
-/// A validator for the whole report, or for one of the schema's `$defs` (the JSONL lines).
-fn validator(def: Option<&str>) -> jsonschema::Validator {
-    let schema: Value = serde_json::from_str(SCHEMA).expect("the schema is JSON");
-    assert_eq!(
-        schema["$schema"], "https://json-schema.org/draft/2020-12/schema",
-        "the validator below assumes draft 2020-12"
-    );
-    let schema = match def {
-        None => schema,
-        Some(def) => {
-            assert!(schema["$defs"][def].is_object(), "no $defs/{def}");
-            json!({
-                "$schema": schema["$schema"],
-                "$defs": schema["$defs"],
-                "$ref": format!("#/$defs/{def}"),
-            })
-        }
-    };
-    jsonschema::draft202012::new(&schema).unwrap_or_else(|e| panic!("schema does not compile: {e}"))
-}
-
-/// Every violation of `validator` by `instance`, one per line; empty when valid.
-fn violations(validator: &jsonschema::Validator, instance: &Value) -> String {
-    validator
-        .iter_errors(instance)
-        .map(|e| format!("  at {}: {e}\n", e.instance_path))
-        .collect()
-}
-
-#[track_caller]
-fn assert_valid(validator: &jsonschema::Validator, instance: &Value, what: &str) {
-    let errors = violations(validator, instance);
-    assert!(
-        errors.is_empty(),
-        "{what} does not match the schema:\n{errors}{instance:#}"
-    );
-}
-
-/// Validates a JUnit file against tests/junit.xsd with xmllint. Without xmllint the check is
-/// skipped on a developer machine and fails under CI, which must install it (libxml2-utils).
-fn xsd_check(file: &Path) -> Option<Result<(), String>> {
-    let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/junit.xsd");
-    match Command::new("xmllint")
-        .arg("--noout")
-        .arg("--schema")
-        .arg(&xsd)
-        .arg(file)
-        .output()
-    {
-        Ok(out) if out.status.success() => Some(Ok(())),
-        Ok(out) => Some(Err(format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "xmllint is not installed, and CI is set: install libxml2-utils so the JUnit \
-                 report is validated against tests/junit.xsd"
-            );
-            eprintln!("xmllint not found: JUnit XSD validation skipped (CI would fail)");
-            None
-        }
-        Err(e) => panic!("run xmllint: {e}"),
-    }
-}
-
-#[track_caller]
-fn assert_junit_xsd(file: &Path) {
-    if let Some(Err(e)) = xsd_check(file) {
-        let text = std::fs::read_to_string(file).unwrap_or_default();
-        panic!(
-            "{} does not validate against tests/junit.xsd:\n{e}\n{text}",
-            file.display()
-        );
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Small parsers
 // ---------------------------------------------------------------------------
-
-/// The JSON lines of a JSONL report.
-fn json_lines(text: &str) -> Vec<Value> {
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}")))
-        .collect()
-}
-
-/// The tables of a Markdown document: each a list of rows (the header first, the separator
-/// row dropped), each row a list of cell texts.
-fn markdown_tables(text: &str) -> Vec<Vec<Vec<String>>> {
-    let mut tables = Vec::new();
-    let mut current: Vec<Vec<String>> = Vec::new();
-    for line in text.lines().chain(std::iter::once("")) {
-        let line = line.trim();
-        if line.starts_with('|') && line.ends_with('|') {
-            let inner = &line[1..line.len() - 1];
-            let cells = table_cells(inner);
-            let separator = cells
-                .iter()
-                .all(|c| !c.is_empty() && c.chars().all(|ch| matches!(ch, '-' | ':')));
-            if !separator {
-                current.push(cells);
-            }
-        } else if !current.is_empty() {
-            tables.push(std::mem::take(&mut current));
-        }
-    }
-    tables
-}
-
-/// The cells of a table row without its outer pipes; `\|` is a pipe inside a cell.
-fn table_cells(inner: &str) -> Vec<String> {
-    let mut cells = vec![String::new()];
-    let mut chars = inner.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if chars.peek() == Some(&'|') => {
-                cells.last_mut().unwrap().push('|');
-                chars.next();
-            }
-            '|' => cells.push(String::new()),
-            c => cells.last_mut().unwrap().push(c),
-        }
-    }
-    cells.iter().map(|c| c.trim().to_string()).collect()
-}
-
-/// Prometheus text, parsed by prometheus-parse; every sample line must have been understood
-/// (the parser skips what it cannot read, so the count is compared).
-fn prometheus(text: &str) -> prometheus_parse::Scrape {
-    let samples = text
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .count();
-    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
-        .expect("parse the Prometheus text");
-    assert_eq!(
-        scrape.samples.len(),
-        samples,
-        "every sample line parses:\n{text}"
-    );
-    scrape
-}
 
 /// The exposition format's label-value escapes undone (prometheus-parse keeps them).
 fn unescape_label(raw: &str) -> String {
@@ -350,13 +49,6 @@ fn unescape_label(raw: &str) -> String {
         }
     }
     out
-}
-
-fn gauge(sample: &prometheus_parse::Sample) -> f64 {
-    match sample.value {
-        prometheus_parse::Value::Gauge(v) => v,
-        ref other => panic!("{} is not a gauge (TYPE line?): {other:?}", sample.metric),
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -808,7 +500,7 @@ fn prometheus_series_stay_unique_when_urls_differ_only_in_credentials() {
     let srv = Server::start(1);
     let port = srv.http_port();
     let out = run(urlcheck()
-        .args(FAST)
+        .args(FAST_5S)
         .args(["--format", "prometheus"])
         .args([
             format!("http://alice:pw1@127.0.0.1:{port}/ok"),
@@ -1224,7 +916,7 @@ fn fail_on_decides_the_exit_code() {
     let srv = Server::start(1);
     let not_found = srv.url(0, "/status/404");
     let ok = srv.url(0, "/ok");
-    let code = |args: &[&str], url: &str| run(urlcheck().args(FAST).args(args).arg(url)).code;
+    let code = |args: &[&str], url: &str| run(urlcheck().args(FAST_5S).args(args).arg(url)).code;
     assert_eq!(code(&[], &not_found), Some(1), "default down,error,invalid");
     assert_eq!(code(&["--fail-on", "error"], &not_found), Some(0));
     assert_eq!(code(&["--fail-on", "down"], &not_found), Some(1));
@@ -1240,7 +932,7 @@ fn junit_and_markdown_failures_follow_fail_on() {
     for fail_on in [None, Some("error"), Some("up,invalid"), Some("down")] {
         let set: Vec<&str> = fail_on.unwrap_or("down,error,invalid").split(',').collect();
         let mut cmd = urlcheck();
-        cmd.current_dir(sc.dir.path()).args(FAST);
+        cmd.current_dir(sc.dir.path()).args(FAST_5S);
         if let Some(f) = fail_on {
             cmd.args(["--fail-on", f]);
         }
@@ -1316,59 +1008,6 @@ fn junit_and_markdown_failures_follow_fail_on() {
 // 5. GitHub Actions
 // ---------------------------------------------------------------------------
 
-/// One `::error` workflow command, its properties decoded.
-#[derive(Debug)]
-struct Annotation {
-    raw_file: String,
-    file: String,
-    line: u64,
-    title: String,
-    message: String,
-}
-
-/// Undoes the workflow-command escapes (`%25`, `%0D`, `%0A`, and in properties `%3A`, `%2C`)
-/// in one pass; any other `%` must not occur unescaped.
-fn unescape_command(s: &str) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(i) = rest.find('%') {
-        out.push_str(&rest[..i]);
-        let code = rest.get(i..i + 3).unwrap_or(&rest[i..]);
-        out.push(match code {
-            "%25" => '%',
-            "%0D" => '\r',
-            "%0A" => '\n',
-            "%3A" => ':',
-            "%2C" => ',',
-            other => panic!("unescaped % in a workflow command: {other:?} in {s:?}"),
-        });
-        rest = &rest[i + 3..];
-    }
-    out.push_str(rest);
-    out
-}
-
-fn annotations(stderr: &str) -> Vec<Annotation> {
-    stderr
-        .lines()
-        .filter_map(|l| l.strip_prefix("::error "))
-        .map(|rest| {
-            let (props, message) = rest.split_once("::").expect("::error props::message");
-            let props: BTreeMap<&str, &str> = props
-                .split(',')
-                .map(|p| p.split_once('=').expect("key=value"))
-                .collect();
-            Annotation {
-                raw_file: props["file"].to_string(),
-                file: unescape_command(props["file"]),
-                line: props["line"].parse().expect("line is a number"),
-                title: unescape_command(props.get("title").copied().unwrap_or("")),
-                message: unescape_command(message),
-            }
-        })
-        .collect()
-}
-
 /// A list named `a,b:c.txt` (a comma and a colon to escape) in a fresh folder: /ok,
 /// /status/404, a refused port, an invalid line, /status/404 again, and a 404 with a `%` in
 /// its URL (to escape in the message).
@@ -1391,7 +1030,7 @@ const PREVIOUS_SUMMARY: &str = "# An earlier step\n\nIts summary stays.\n";
 
 fn github_run(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
     let mut cmd = urlcheck();
-    cmd.current_dir(dir).args(FAST).args(args);
+    cmd.current_dir(dir).args(FAST_5S).args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -1562,7 +1201,7 @@ fn credentials_and_header_values_appear_in_no_format() {
     for format in &all_formats {
         let mut cmd = urlcheck();
         cmd.current_dir(dir.path())
-            .args(FAST)
+            .args(FAST_5S)
             .args(["-H", &header, "--format", format])
             .env("GITHUB_ACTIONS", "true")
             .env("GITHUB_STEP_SUMMARY", &summary);
