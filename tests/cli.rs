@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -243,43 +242,6 @@ fn exit_1_for_down_for_error_and_for_invalid() {
     srv.shutdown();
 }
 
-#[test]
-fn exit_2_for_a_missing_input_file_before_any_request() {
-    let srv = Server::start(1);
-    let dir = TempDir::new().unwrap();
-    let missing = dir.path().join("no-such-list.txt");
-    let out = run(urlcheck()
-        .args(FAST_500MS)
-        .arg(srv.url(0, "/ok"))
-        .arg(&missing));
-    out.assert_code(2);
-    assert!(
-        out.stderr.contains("no-such-list.txt"),
-        "the message names the file: {out}"
-    );
-    assert!(out.stdout.is_empty(), "{out}");
-    assert_eq!(srv.stats().requests(), 0, "no request may be sent: {out}");
-    srv.shutdown();
-}
-
-#[test]
-fn exit_2_for_bad_flags() {
-    let srv = Server::start(1);
-    let url = srv.url(0, "/ok");
-    for (args, flag) in [
-        (vec!["--concurrency", "0"], "--concurrency"),
-        (vec!["--timeout=-1s"], "--timeout"),
-        (vec!["--timeout", "-1s"], "-1"),
-        (vec!["--accept", "999-100"], "--accept"),
-    ] {
-        let out = run(urlcheck().args(&args).arg(&url));
-        assert_eq!(out.code, Some(2), "{args:?}:\n{out}");
-        assert!(out.stderr.contains(flag), "{args:?} names {flag}:\n{out}");
-    }
-    assert_eq!(srv.stats().requests(), 0);
-    srv.shutdown();
-}
-
 /// Starts a run with two hanging URLs around three quick ones, on one host with two slots,
 /// so that the second hang is admitted only after the last quick one has been reported.
 /// Once the server sees it, the signal goes out.
@@ -349,168 +311,6 @@ fn sigint_reports_what_completed_and_exits_130() {
 #[test]
 fn sigterm_reports_what_completed_and_exits_143() {
     interrupt_with(libc::SIGTERM, 143);
-}
-
-// ---------------------------------------------------------------------------
-// 3. Inputs: stdin and arguments
-// ---------------------------------------------------------------------------
-
-#[test]
-fn stdin_dash_piped_stdin_and_url_arguments() {
-    let srv = Server::start(1);
-    let a = srv.url(0, "/ok?from=dash");
-    let b = srv.url(0, "/ok?from=pipe");
-    let c = srv.url(0, "/ok?from=arg1");
-    let d = srv.url(0, "/ok?from=arg2");
-
-    let out = run(urlcheck()
-        .args(FAST_500MS)
-        .args(["--format", "json", "-"])
-        .write_stdin(lines(&["# a comment", "", &a])));
-    out.assert_code(0);
-    assert_eq!(
-        sources(result(&out.json(), &a)),
-        [("<stdin>".to_string(), 3)]
-    );
-
-    // No inputs at all, and stdin is a pipe: stdin is read.
-    let out = run(urlcheck()
-        .args(FAST_500MS)
-        .args(["--format", "json"])
-        .write_stdin(lines(&[&b])));
-    out.assert_code(0);
-    assert_eq!(
-        sources(result(&out.json(), &b)),
-        [("<stdin>".to_string(), 1)]
-    );
-
-    // URLs as arguments, next to stdin.
-    let out = run(urlcheck()
-        .args(FAST_500MS)
-        .args(["--format", "json", &c, "-", &d])
-        .write_stdin(lines(&[&a])));
-    out.assert_code(0);
-    let doc = out.json();
-    assert_eq!(sources(result(&doc, &c)), [("<args>".to_string(), 1)]);
-    assert_eq!(sources(result(&doc, &d)), [("<args>".to_string(), 3)]);
-    assert_eq!(sources(result(&doc, &a)), [("<stdin>".to_string(), 1)]);
-    assert_eq!(doc["summary"]["total"], 3);
-
-    for (path, n) in [
-        ("/ok?from=dash", 2),
-        ("/ok?from=pipe", 1),
-        ("/ok?from=arg1", 1),
-        ("/ok?from=arg2", 1),
-    ] {
-        assert_eq!(srv.stats().hits(path), n, "{path}");
-    }
-    srv.shutdown();
-}
-
-// ---------------------------------------------------------------------------
-// 4. Invalid lines
-// ---------------------------------------------------------------------------
-
-#[test]
-fn invalid_lines_are_reported_with_file_and_line_and_the_rest_is_checked() {
-    let srv = Server::start(1);
-    let dir = TempDir::new().unwrap();
-    let first = srv.url(0, "/ok?line=1");
-    let last = srv.url(0, "/ok?line=7");
-    let mut content = Vec::new();
-    content.extend_from_slice(format!("{first}\nnot a url\nftp://x/\n").as_bytes());
-    content.extend_from_slice(b"http://bad.test/\xff\xfe\n\n# comment\n");
-    content.extend_from_slice(format!("{last}\n").as_bytes());
-    let list = write_list(dir.path(), "mixed.txt", content);
-    let name = list.to_str().unwrap().to_string();
-
-    let out = run(urlcheck()
-        .args(FAST_500MS)
-        .args(["--format", "json"])
-        .arg(&list));
-    out.assert_code(1);
-    let doc = out.json();
-    let rs = results(&doc);
-    assert_eq!(rs.len(), 5, "{doc:#}");
-    let expect = [
-        ("up", 1, ""),
-        ("invalid", 2, ""),
-        ("invalid", 3, "ftp"),
-        ("invalid", 4, "UTF-8"),
-        ("up", 7, ""),
-    ];
-    for (r, (want, line, why)) in rs.iter().zip(expect) {
-        assert_eq!(outcome(r), want, "{r:#}");
-        assert_eq!(sources(r), [(name.clone(), line)], "{r:#}");
-        if want == "invalid" {
-            let message = r["error"]["message"].as_str().unwrap_or("");
-            assert!(message.contains(why), "line {line}: {r:#}");
-        }
-    }
-    assert_eq!(srv.stats().hits("/ok?line=1"), 1);
-    assert_eq!(srv.stats().hits("/ok?line=7"), 1);
-    assert_eq!(doc["summary"]["invalid"], 3);
-    assert_eq!(doc["summary"]["up"], 2);
-
-    // A person sees file:line too.
-    let out = run(urlcheck().args(FAST_500MS).arg(&list));
-    out.assert_code(1);
-    let text = out.stdout();
-    for line in [2, 3, 4] {
-        assert!(text.contains(&format!("{name}:{line}")), "{out}");
-    }
-    srv.shutdown();
-}
-
-// ---------------------------------------------------------------------------
-// 5. Duplicates
-// ---------------------------------------------------------------------------
-
-#[test]
-fn duplicates_are_fetched_once_and_list_every_line() {
-    let srv = Server::start(1);
-    let dir = TempDir::new().unwrap();
-    // Concurrent (the repeats arrive while the first is in flight, typically) and sequential
-    // (the repeats arrive after it completed): both must merge.
-    for mode in ["concurrent", "sequential"] {
-        let dup = srv.url(0, &format!("/delay/50?dup={mode}"));
-        let list = write_list(
-            dir.path(),
-            &format!("{mode}.txt"),
-            lines(&[
-                dup.clone(),
-                srv.url(0, &format!("/ok?{mode}=2")),
-                dup.clone(),
-                srv.url(0, &format!("/ok?{mode}=4")),
-                dup.clone(),
-            ]),
-        );
-        let name = list.to_str().unwrap().to_string();
-        let mut cmd = urlcheck();
-        cmd.args(FAST_500MS).args(["--format", "json"]).arg(&list);
-        if mode == "sequential" {
-            cmd.arg("--sequential");
-        }
-        let out = run(&mut cmd);
-        out.assert_code(0);
-        let doc = out.json();
-        assert_eq!(
-            srv.stats().hits(&format!("/delay/50?dup={mode}")),
-            1,
-            "{mode}: fetched once"
-        );
-        let r = result(&doc, &dup);
-        assert_eq!(outcome(r), "up");
-        assert_eq!(
-            sources(r),
-            [(name.clone(), 1), (name.clone(), 3), (name.clone(), 5)],
-            "{mode}: {r:#}"
-        );
-        assert_eq!(results(&doc).len(), 3, "{mode}: {doc:#}");
-        assert_eq!(doc["summary"]["total"], 5, "{mode}: lines are counted");
-        assert_eq!(doc["summary"]["up"], 5, "{mode}");
-    }
-    srv.shutdown();
 }
 
 // ---------------------------------------------------------------------------
@@ -1051,39 +851,6 @@ fn credentials_and_header_values_never_reach_the_output() {
 // ---------------------------------------------------------------------------
 // Found in review
 // ---------------------------------------------------------------------------
-
-#[test]
-fn a_repeated_line_of_a_failed_url_keeps_its_error_kind() {
-    let srv = Server::start(1);
-    let refused = format!("http://127.0.0.1:{}/x", refused_port());
-    // The repeat arrives after the first check completed: wait for its line on stdout.
-    let mut child = common::urlcheck_std()
-        .args(FAST_500MS)
-        .args(["--format", "jsonl", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    writeln!(stdin, "{refused}").unwrap();
-    let mut first = String::new();
-    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
-    assert!(first.contains("\"connect\""), "{first}");
-    writeln!(stdin, "{refused}").unwrap();
-    drop(stdin);
-    let rest: Vec<Value> = std::io::BufRead::lines(stdout)
-        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
-        .collect();
-    common::wait_child(&mut child, Duration::from_secs(20));
-    let repeat = &rest[0];
-    assert_eq!(repeat["duplicate"], true, "{repeat:#}");
-    assert_eq!(repeat["error"]["kind"], "connect", "{repeat:#}");
-    let summary = &rest[1]["summary"];
-    assert_eq!(summary["error"], 2);
-    assert_eq!(summary["errors_by_kind"]["connect"], 2, "{summary:#}");
-    srv.shutdown();
-}
 
 #[test]
 fn a_closed_stderr_does_not_turn_failures_into_success() {
