@@ -12,7 +12,7 @@ use tempfile::TempDir;
 use common::json::{error_kind, outcome};
 use common::{
     lines, refused_port, result, results, run, send_signal, sources, urlcheck, urlcheck_std,
-    wait_child, wait_until, write_list, HeadRecorder, NxDomain, Server, FAST_500MS,
+    wait_child, wait_until, write_list, HeadRecorder, Server, FAST_500MS,
 };
 
 fn has_ansi(bytes: &[u8]) -> bool {
@@ -22,156 +22,6 @@ fn has_ansi(bytes: &[u8]) -> bool {
 // ---------------------------------------------------------------------------
 // 1. Outcomes and error kinds
 // ---------------------------------------------------------------------------
-
-#[test]
-fn excluded_urls_are_skipped_and_never_requested() {
-    let srv = Server::start(1);
-    let dir = TempDir::new().unwrap();
-    let list = write_list(
-        dir.path(),
-        "urls.txt",
-        lines(&[srv.url(0, "/ok"), srv.url(0, "/status/500?private=1")]),
-    );
-    let out = run(urlcheck()
-        .args(FAST_500MS)
-        .args(["--exclude", "private=", "--format", "json"])
-        .arg(&list));
-    // The one URL that would have failed was skipped: everything checked is up.
-    out.assert_code(0);
-    let doc = out.json();
-    let skipped = result(&doc, &srv.url(0, "/status/500?private=1"));
-    assert_eq!(outcome(skipped), "skipped");
-    assert_eq!(skipped["attempts"], 0);
-    assert_eq!(doc["summary"]["skipped"], 1);
-    assert_eq!(
-        srv.stats().hits("/status/500?private=1"),
-        0,
-        "skipped URLs are not requested"
-    );
-    assert_eq!(srv.stats().hits("/ok"), 1);
-    // --fail-on can make skipped URLs count.
-    let strict = run(urlcheck()
-        .args(FAST_500MS)
-        .args(["--exclude", "private=", "--fail-on", "skipped"])
-        .arg(&list));
-    strict.assert_code(1);
-    let bad = run(urlcheck().args(["--exclude", "(unclosed"]).arg(&list));
-    bad.assert_code(2);
-    assert!(
-        bad.all_output().contains("--exclude"),
-        "{}",
-        bad.all_output()
-    );
-    srv.shutdown();
-}
-
-#[test]
-fn every_outcome_up_down_error_invalid() {
-    let srv = Server::start(1);
-    let dir = TempDir::new().unwrap();
-    let refused = format!("http://127.0.0.1:{}/", refused_port());
-    let list = write_list(
-        dir.path(),
-        "urls.txt",
-        lines(&[
-            srv.url(0, "/ok"),
-            srv.url(0, "/status/404"),
-            refused.clone(),
-            "not a url".into(),
-        ]),
-    );
-    let out = run(urlcheck()
-        .args(FAST_500MS)
-        .args(["--format", "json"])
-        .arg(&list));
-    out.assert_code(1);
-    let doc = out.json();
-    assert_eq!(outcome(result(&doc, &srv.url(0, "/ok"))), "up");
-    let down = result(&doc, &srv.url(0, "/status/404"));
-    assert_eq!(outcome(down), "down");
-    assert_eq!(down["status"], 404);
-    assert_eq!(down["error"], Value::Null);
-    let error = result(&doc, &refused);
-    assert_eq!(outcome(error), "error");
-    assert_eq!(error["status"], Value::Null);
-    assert_eq!(outcome(&results(&doc)[3]), "invalid");
-    let s = &doc["summary"];
-    assert_eq!(
-        [
-            &s["total"],
-            &s["up"],
-            &s["down"],
-            &s["error"],
-            &s["invalid"]
-        ],
-        [4, 1, 1, 1, 1],
-        "{s:#}"
-    );
-    srv.shutdown();
-}
-
-#[test]
-fn every_error_kind_is_classified() {
-    let srv = Server::start(1);
-    let connect = format!("http://127.0.0.1:{}/", refused_port());
-    let timeout = srv.raw_url(0, "/hang");
-    let reset = srv.raw_url(0, "/reset");
-    let redirect_loop = srv.url(0, "/loop");
-    let too_many = srv.url(0, "/redirect/5");
-    let protocol = srv.raw_url(0, "/garbage");
-    let out = run(urlcheck()
-        .args(FAST_500MS)
-        .args(["--max-redirects", "2", "--format", "json"])
-        .args([
-            &connect,
-            &timeout,
-            &reset,
-            &redirect_loop,
-            &too_many,
-            &protocol,
-        ]));
-    out.assert_code(1);
-    let doc = out.json();
-    for (url, kind) in [
-        (&connect, "connect"),
-        (&timeout, "timeout"),
-        (&reset, "reset"),
-        (&redirect_loop, "redirects"),
-        (&too_many, "redirects"),
-        (&protocol, "protocol"),
-    ] {
-        let r = result(&doc, url);
-        assert_eq!(outcome(r), "error", "{url}: {r:#}");
-        assert_eq!(error_kind(r), kind, "{url}: {r:#}");
-        assert!(
-            !r["error"]["message"].as_str().unwrap_or("").is_empty(),
-            "{url}: an error needs a message: {r:#}"
-        );
-        assert_eq!(r["attempts"], 1, "--retries 0: {r:#}");
-    }
-    let message = |url: &str| {
-        result(&doc, url)["error"]["message"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    assert!(message(&redirect_loop).contains("loop"), "{doc:#}");
-    assert!(message(&too_many).contains('2'), "{doc:#}");
-    let hops = result(&doc, &too_many)["redirects"]
-        .as_array()
-        .unwrap()
-        .len();
-    assert!(
-        hops >= 2,
-        "the hops seen before giving up are recorded: {doc:#}"
-    );
-    let by_kind = &doc["summary"]["errors_by_kind"];
-    assert_eq!(by_kind["redirects"], 2, "{by_kind:#}");
-    // The hang is bounded by the timeout (one 500ms attempt), with a generous margin.
-    assert!(out.elapsed < Duration::from_millis(500 + 5000), "{out}");
-    assert!(srv.stats().hits("/hang") >= 1 && srv.stats().hits("/reset") == 1);
-    srv.shutdown();
-}
 
 #[test]
 fn tls_failure_is_kind_tls() {
@@ -190,57 +40,9 @@ fn tls_failure_is_kind_tls() {
     srv.shutdown();
 }
 
-#[test]
-fn dns_failure_is_reported_as_soon_as_the_answer_comes() {
-    let dns = NxDomain::start();
-    let url = format!("http://no-such-host.test:{}/", refused_port());
-    let out = run(urlcheck()
-        .args(["-t", "10s", "--retries", "0", "--format", "json"])
-        .args(["--dns-server", &dns.addr().to_string()])
-        .arg(&url));
-    out.assert_code(1);
-    let doc = out.json();
-    let r = result(&doc, &url);
-    assert_eq!(outcome(r), "error");
-    assert_eq!(error_kind(r), "dns", "{r:#}");
-    assert!(dns.queries() >= 1, "the stub DNS server was never asked");
-    assert!(
-        out.elapsed < Duration::from_secs(5),
-        "NXDOMAIN must end the check, not the 10s timeout: {out}"
-    );
-}
-
 // ---------------------------------------------------------------------------
 // 2. Exit codes
 // ---------------------------------------------------------------------------
-
-#[test]
-fn exit_0_when_every_url_is_up() {
-    let srv = Server::start(1);
-    let out = run(urlcheck()
-        .args(FAST_500MS)
-        .args([srv.url(0, "/ok?i=1"), srv.url(0, "/redirect/1")]));
-    out.assert_code(0);
-    assert_eq!(srv.stats().hits("/ok?i=1"), 1);
-    srv.shutdown();
-}
-
-#[test]
-fn exit_1_for_down_for_error_and_for_invalid() {
-    let srv = Server::start(1);
-    let dir = TempDir::new().unwrap();
-    let ok = srv.url(0, "/ok");
-    let down = srv.url(0, "/status/500");
-    let error = format!("http://127.0.0.1:{}/", refused_port());
-    let invalid = write_list(dir.path(), "invalid.txt", lines(&[&ok, "ftp://x/"]));
-    for (what, failing) in [("down", down), ("error", error)] {
-        let out = run(urlcheck().args(FAST_500MS).args([&ok, &failing]));
-        assert_eq!(out.code, Some(1), "{what}:\n{out}");
-    }
-    let out = run(urlcheck().args(FAST_500MS).arg(&invalid));
-    assert_eq!(out.code, Some(1), "invalid:\n{out}");
-    srv.shutdown();
-}
 
 /// Starts a run with two hanging URLs around three quick ones, on one host with two slots,
 /// so that the second hang is admitted only after the last quick one has been reported.
@@ -311,51 +113,6 @@ fn sigint_reports_what_completed_and_exits_130() {
 #[test]
 fn sigterm_reports_what_completed_and_exits_143() {
     interrupt_with(libc::SIGTERM, 143);
-}
-
-// ---------------------------------------------------------------------------
-// 7. Retry-After
-// ---------------------------------------------------------------------------
-
-#[test]
-fn retry_after_is_honoured() {
-    let srv = Server::start(1);
-    let url = srv.url(0, "/retry-after/1?key=honoured&times=1");
-    let out = run(urlcheck()
-        .args(["-t", "5s", "--retries", "2", "--format", "json"])
-        .arg(&url));
-    out.assert_code(0);
-    let doc = out.json();
-    let r = result(&doc, &url);
-    assert_eq!(outcome(r), "up", "{r:#}");
-    assert_eq!(r["status"], 200);
-    assert_eq!(r["attempts"], 2, "{r:#}");
-    let arrivals = srv.stats().arrivals("honoured");
-    assert_eq!(arrivals.len(), 2);
-    let gap = arrivals[1] - arrivals[0];
-    assert!(
-        gap >= Duration::from_millis(950),
-        "the retry came {gap:?} after a Retry-After of 1s"
-    );
-    assert!(r["elapsed_ms"].as_f64().unwrap() >= 950.0, "{r:#}");
-    srv.shutdown();
-}
-
-#[test]
-fn retry_after_without_retries_is_down_after_one_attempt() {
-    let srv = Server::start(1);
-    let url = srv.url(0, "/retry-after/1?key=once&times=1");
-    let out = run(urlcheck()
-        .args(["-t", "5s", "--retries", "0", "--format", "json"])
-        .arg(&url));
-    out.assert_code(1);
-    let doc = out.json();
-    let r = result(&doc, &url);
-    assert_eq!(outcome(r), "down", "{r:#}");
-    assert_eq!(r["status"], 429);
-    assert_eq!(r["attempts"], 1);
-    assert_eq!(srv.stats().arrivals("once").len(), 1);
-    srv.shutdown();
 }
 
 // ---------------------------------------------------------------------------
