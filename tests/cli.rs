@@ -20,27 +20,6 @@ fn has_ansi(bytes: &[u8]) -> bool {
 }
 
 // ---------------------------------------------------------------------------
-// 1. Outcomes and error kinds
-// ---------------------------------------------------------------------------
-
-#[test]
-fn tls_failure_is_kind_tls() {
-    let srv = Server::start(1);
-    // rustls speaks TLS to the plain-HTTP listener and gets an HTTP answer back.
-    let tls = format!("https://127.0.0.1:{}/ok", srv.http_port());
-    let out = run(urlcheck()
-        .args(FAST_500MS)
-        .args(["--format", "json"])
-        .arg(&tls));
-    out.assert_code(1);
-    let doc = out.json();
-    let r = result(&doc, &tls);
-    assert_eq!(outcome(r), "error", "{r:#}");
-    assert_eq!(error_kind(r), "tls", "{r:#}");
-    srv.shutdown();
-}
-
-// ---------------------------------------------------------------------------
 // 2. Exit codes
 // ---------------------------------------------------------------------------
 

@@ -1,7 +1,10 @@
-//! Issue 5, faults from servers and politeness under load: every fault the network can throw
-//! ends in the right outcome and error kind within the timeout and a margin; a busy host is
-//! paused as a whole; the limits hold at 10,000 URLs. Servers are the fixture (HTTP and raw
-//! TCP), and for TLS and hand-made answers the servers in `servers/`; all on loopback.
+//! Faults: servers and connections that misbehave (README: Reliability, "It never hangs", "The
+//! right error, quickly", "Memory stays bounded"). A server that accepts and never answers,
+//! trickles its headers, resets before or after the status line, answers garbage or a mebibyte
+//! of headers, or refuses the connection; an endless body and a gzip bomb; TLS that fails: the
+//! wrong protocol, self-signed and expired certificates, a handshake that never completes. Each
+//! ends in the right error kind within the timeout and a margin, and memory stays bounded.
+//! Servers are the fixture (HTTP and raw TCP) and, for TLS and hand-made answers, `servers/`.
 
 mod common;
 mod servers;
@@ -12,8 +15,11 @@ use std::time::Duration;
 use serde_json::Value;
 
 use common::check::{assert_fault, check_one, FAULT};
-use common::json::{message, outcome};
-use common::{refused_port, result, send_signal, urlcheck_std, wait_child, wait_until, Server};
+use common::json::{error_kind, message, outcome};
+use common::{
+    refused_port, result, run, send_signal, urlcheck, urlcheck_std, wait_child, wait_until, Server,
+    FAST_500MS,
+};
 use servers::{response, run_measured, Cert, Scripted, TlsServer};
 
 /// The per-attempt deadline of the fault tests.
@@ -72,6 +78,10 @@ fn connection_refused_is_kind_connect() {
     let url = format!("http://127.0.0.1:{}/", refused_port());
     assert_fault(&url, "connect");
 }
+
+// ---------------------------------------------------------------------------
+// Bodies
+// ---------------------------------------------------------------------------
 
 #[test]
 fn an_endless_body_is_not_read_to_its_end() {
@@ -162,8 +172,25 @@ fn no_compressed_encoding_is_asked_for() {
 }
 
 // ---------------------------------------------------------------------------
-// Names and certificates
+// TLS
 // ---------------------------------------------------------------------------
+
+#[test]
+fn tls_failure_is_kind_tls() {
+    let srv = Server::start(1);
+    // rustls speaks TLS to the plain-HTTP listener and gets an HTTP answer back.
+    let tls = format!("https://127.0.0.1:{}/ok", srv.http_port());
+    let out = run(urlcheck()
+        .args(FAST_500MS)
+        .args(["--format", "json"])
+        .arg(&tls));
+    out.assert_code(1);
+    let doc = out.json();
+    let r = result(&doc, &tls);
+    assert_eq!(outcome(r), "error", "{r:#}");
+    assert_eq!(error_kind(r), "tls", "{r:#}");
+    srv.shutdown();
+}
 
 #[test]
 fn a_self_signed_certificate_is_kind_tls_and_up_with_insecure() {
