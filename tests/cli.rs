@@ -4,94 +4,17 @@
 
 mod common;
 
-use std::time::Duration;
-
 use serde_json::Value;
 use tempfile::TempDir;
 
 use common::json::{error_kind, outcome};
 use common::{
-    lines, refused_port, result, results, run, send_signal, sources, urlcheck, urlcheck_std,
-    wait_child, wait_until, write_list, HeadRecorder, Server, FAST_500MS,
+    lines, refused_port, results, run, sources, urlcheck, urlcheck_std, write_list, HeadRecorder,
+    Server, FAST_500MS,
 };
 
 fn has_ansi(bytes: &[u8]) -> bool {
     bytes.contains(&0x1b)
-}
-
-// ---------------------------------------------------------------------------
-// 2. Exit codes
-// ---------------------------------------------------------------------------
-
-/// Starts a run with two hanging URLs around three quick ones, on one host with two slots,
-/// so that the second hang is admitted only after the last quick one has been reported.
-/// Once the server sees it, the signal goes out.
-fn interrupt_with(signal: libc::c_int, expected_code: i32) {
-    let srv = Server::start(1);
-    let oks: Vec<String> = (1..=3)
-        .map(|i| srv.raw_url(0, &format!("/ok?i={i}")))
-        .collect();
-    let mut args = vec![srv.raw_url(0, "/hang?i=1")];
-    args.extend(oks.iter().cloned());
-    args.push(srv.raw_url(0, "/hang?i=2"));
-    let mut child = urlcheck_std()
-        .args(["-c", "2", "-t", "30s", "--retries", "0", "--format", "json"])
-        .args(&args)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn urlcheck");
-    let stats = srv.stats();
-    wait_until(
-        "the second hang to reach the server",
-        Duration::from_secs(20),
-        || stats.hits("/hang?i=2") == 1,
-    );
-    for i in 1..=3 {
-        assert_eq!(stats.hits(&format!("/ok?i={i}")), 1);
-    }
-    let signalled = std::time::Instant::now();
-    send_signal(&child, signal);
-    let status = wait_child(&mut child, Duration::from_secs(10));
-    let waited = signalled.elapsed();
-    let mut stdout = Vec::new();
-    let mut stderr = String::new();
-    std::io::Read::read_to_end(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
-    let context = format!(
-        "status {status:?}\n--- stdout ---\n{}\n--- stderr ---\n{stderr}",
-        String::from_utf8_lossy(&stdout)
-    );
-    assert_eq!(status.code(), Some(expected_code), "{context}");
-    assert!(
-        waited < Duration::from_secs(10),
-        "stops without waiting for the hangs: {context}"
-    );
-    let doc: Value = serde_json::from_slice(&stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {context}"));
-    assert_eq!(doc["interrupted"], true, "{context}");
-    for ok in &oks {
-        assert_eq!(outcome(result(&doc, ok)), "up", "{context}");
-    }
-    for r in results(&doc) {
-        let url = r["url"].as_str().unwrap();
-        assert!(
-            !(url.contains("/hang") && outcome(r) == "up"),
-            "a hang cannot have completed: {context}"
-        );
-    }
-    srv.shutdown();
-}
-
-#[test]
-fn sigint_reports_what_completed_and_exits_130() {
-    interrupt_with(libc::SIGINT, 130);
-}
-
-#[test]
-fn sigterm_reports_what_completed_and_exits_143() {
-    interrupt_with(libc::SIGTERM, 143);
 }
 
 // ---------------------------------------------------------------------------
@@ -451,68 +374,6 @@ fn credentials_and_header_values_never_reach_the_output() {
 // ---------------------------------------------------------------------------
 // Found in review
 // ---------------------------------------------------------------------------
-
-#[test]
-fn a_closed_stderr_does_not_turn_failures_into_success() {
-    let srv = Server::start(1);
-    let dir = TempDir::new().unwrap();
-    let urls: Vec<String> = (0..200)
-        .map(|i| srv.url(0, &format!("/status/404?i={i}")))
-        .collect();
-    let list = write_list(dir.path(), "dead.txt", lines(&urls));
-    let report = dir.path().join("r.json");
-    // stderr is a pipe whose reader is gone before urlcheck writes its annotations.
-    let (reader, writer) = std::io::pipe().unwrap();
-    drop(reader);
-    let status = common::urlcheck_std()
-        .args(FAST_500MS)
-        .args(["--github", "-q", "--report"])
-        .arg(format!("json={}", report.display()))
-        .arg(&list)
-        .stdout(std::process::Stdio::null())
-        .stderr(writer)
-        .status()
-        .unwrap();
-    assert_eq!(status.code(), Some(1));
-    let doc: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
-    assert_eq!(doc["summary"]["down"], 200);
-    srv.shutdown();
-}
-
-#[test]
-fn compare_stops_reading_stdin_on_ctrl_c() {
-    let dir = TempDir::new().unwrap();
-    let report = dir.path().join("c.json");
-    let mut child = common::urlcheck_std()
-        .args(["--compare", "-", "--report"])
-        .arg(format!("json={}", report.display()))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // stdin stays open: urlcheck is waiting for more of the list.
-    let stdin = child.stdin.take().unwrap();
-    let temp_exists = || {
-        std::fs::read_dir(dir.path())
-            .unwrap()
-            .any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".tmp"))
-    };
-    common::wait_until(
-        "the report's temporary file",
-        Duration::from_secs(10),
-        temp_exists,
-    );
-    common::send_signal(&child, libc::SIGINT);
-    let status = common::wait_child(&mut child, Duration::from_secs(10));
-    assert_eq!(status.code(), Some(130));
-    assert!(!temp_exists(), "no temporary file is left behind");
-    assert!(
-        !report.exists(),
-        "nothing completed, so no report replaces anything"
-    );
-    drop(stdin);
-}
 
 #[test]
 fn the_human_failure_list_follows_fail_on() {
