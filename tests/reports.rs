@@ -1,9 +1,9 @@
-//! Acceptance tests of issue 3 (reports for cron and CI), driving the built `urlcheck` binary
-//! against the fixture each test starts on loopback. Every format is parsed back, not
-//! string-matched: JSON and JSONL against `schema/report.v1.json`, JUnit with roxmltree and
-//! against `tests/junit.xsd` (xmllint), CSV with the `csv` crate, Prometheus with
-//! `prometheus-parse`, Markdown by its table rows. Layout is pinned by insta snapshots with
-//! timings, ports and paths normalised.
+//! Report files and CI (README: Report files, GitHub Actions). `--report FORMAT=PATH` files
+//! are replaced atomically: SIGKILL mid-run leaves the old report intact, SIGINT and SIGTERM
+//! write every report complete and marked interrupted, a run that fails before checking leaves
+//! the old report alone, and a missing report folder is exit 2 before any request. `--fail-on`
+//! decides the exit code and which failures the human list, JUnit and Markdown show. GitHub
+//! Actions: an annotation per failing line, and the step summary appended.
 
 mod common;
 
@@ -21,14 +21,14 @@ use common::scenario::{report_name, Scenario, FORMATS};
 use common::validate::{assert_junit_xsd, assert_valid, validator};
 use common::{
     lines, refused_port, run, send_signal, urlcheck, urlcheck_std, wait_child, wait_until,
-    write_list, Run, Server, FAST_5S,
+    write_list, Run, Server, FAST_500MS, FAST_5S,
 };
 
 /// Bounded waits for a run to reach a state before a signal is sent.
 const REACH: Duration = Duration::from_secs(20);
 
 // ---------------------------------------------------------------------------
-// 3. Atomic report files
+// Atomic report files
 // ---------------------------------------------------------------------------
 
 /// Temporary report files (`.{name}.*.tmp`) in `dir`.
@@ -318,7 +318,7 @@ fn a_missing_report_folder_is_exit_2_before_any_request() {
 }
 
 // ---------------------------------------------------------------------------
-// 4. --fail-on
+// --fail-on
 // ---------------------------------------------------------------------------
 
 #[test]
@@ -414,8 +414,26 @@ fn junit_and_markdown_failures_follow_fail_on() {
     sc.shutdown();
 }
 
+#[test]
+fn the_human_failure_list_follows_fail_on() {
+    let srv = Server::start(1);
+    let missing = srv.url(0, "/status/404");
+    let refused = format!("http://127.0.0.1:{}/", refused_port());
+    let out = run(urlcheck()
+        .args(FAST_500MS)
+        .args(["-q", "--fail-on", "error"])
+        .args([&missing, &refused]));
+    out.assert_code(1);
+    let text = out.stdout();
+    assert!(text.contains("Failures (1)"), "{text}");
+    assert!(text.contains(&refused), "{text}");
+    // A 404 is not a failure under --fail-on error: -q does not show it.
+    assert!(!text.contains(&missing), "{text}");
+    srv.shutdown();
+}
+
 // ---------------------------------------------------------------------------
-// 5. GitHub Actions
+// GitHub Actions
 // ---------------------------------------------------------------------------
 
 /// A list named `a,b:c.txt` (a comma and a colon to escape) in a fresh folder: /ok,
