@@ -2,12 +2,23 @@
 //! built binary with a clean environment, a stub DNS server that answers NXDOMAIN, a
 //! pseudo-terminal for colour tests, and small JSON helpers.
 //!
+//! Helpers that more than one test file uses live here once: [`json`] (fields of a result),
+//! [`check`] (one URL checked single-shot against a fault), [`scenario`] (the deterministic
+//! run of the report tests), [`validate`] (JSON Schema and JUnit XSD), [`parse`] (Markdown
+//! tables, Prometheus text) and [`github`] (workflow-command annotations).
+//!
 //! Tests are plain `#[test]` functions: the fixture runs on a multi-threaded runtime held by
 //! [`Server`], while the binary runs as an ordinary child process on the test's own thread.
 #![allow(dead_code)]
 
+pub mod check;
 #[path = "../../examples/fixture/mod.rs"]
 pub mod fixture;
+pub mod github;
+pub mod json;
+pub mod parse;
+pub mod scenario;
+pub mod validate;
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -44,6 +55,20 @@ const SCRUBBED_ENV: &[&str] = &[
 /// No run of the binary in these tests should come near this; it only turns a hang into a
 /// failure instead of a stuck test suite.
 pub const RUN_LIMIT: Duration = Duration::from_secs(60);
+
+// Single-shot settings for runs that are not about timeouts or retries. The test files these
+// came from each had a `FAST` of their own, with different deadlines; they keep distinct names
+// here so that every test runs with exactly the deadline it was written with.
+
+/// Settings for tests that are not about timeouts or retries: quick and single-shot.
+pub const FAST_500MS: [&str; 4] = ["-t", "500ms", "--retries", "0"];
+
+/// Single-shot with a two-second deadline: the bad-input tests.
+pub const FAST_2S: [&str; 4] = ["-t", "2s", "--retries", "0"];
+
+/// Settings for runs that are not about timeouts: single-shot, with a timeout no healthy
+/// loopback request comes near.
+pub const FAST_5S: [&str; 4] = ["-t", "5s", "--retries", "0"];
 
 /// The fixture server, running on a runtime that belongs to the test. Shut down by
 /// [`Server::shutdown`], or on drop if the test panics first.
@@ -185,6 +210,18 @@ impl std::fmt::Display for Run {
             self.stderr
         )
     }
+}
+
+/// The run did not panic: no panic message on its stderr.
+#[track_caller]
+pub fn no_panic(out: &Run) {
+    assert!(!out.stderr.contains("panicked"), "{out}");
+}
+
+/// The same for text read from a child's stderr.
+#[track_caller]
+pub fn no_panic_text(text: &str) {
+    assert!(!text.contains("panicked"), "{text}");
 }
 
 /// Runs the command to completion and records what it printed.

@@ -1,11 +1,15 @@
-//! Issue 5, bad input: every line a user can give either becomes a result (an `invalid` one
-//! with its file and line, while the rest of the list is still checked) or, for input that
-//! cannot be used at all, exit 2 with a message; never a panic. Then property tests of the
-//! parsers: the line parser, `--accept` and durations.
+//! Input: what urlcheck is given and how it reads it (README: Input). URL lists in files, on
+//! stdin and as arguments, each result remembering its file:line; blank lines, comments, CRLF
+//! and a byte-order mark; lines that are not URLs (bad syntax, other schemes, invalid UTF-8, NUL
+//! bytes, 1 MiB lines, binary files, spaces, ports 0 and 70000) reported `invalid` with their
+//! file:line while the rest is checked; the same URL on several lines fetched once; IDN and IPv6
+//! hosts; and input or flag values that cannot be used at all, which are exit 2 before any
+//! request. Then property tests of the parsers: the line parser, `--accept` and durations.
 
 mod common;
 mod servers;
 
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,25 +18,22 @@ use proptest::prelude::*;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use common::{lines, refused_port, run, urlcheck, write_list, HeadRecorder, NxDomain, Run, Server};
+use common::json::outcome;
+use common::{
+    lines, no_panic, refused_port, result, results, run, sources, urlcheck, write_list,
+    HeadRecorder, NxDomain, Run, Server, FAST_2S, FAST_500MS,
+};
 use servers::{response, Scripted};
 use urlcheck::cli::parse_duration;
 use urlcheck::input::{parse_all, parse_line, Item};
 use urlcheck::model::{Source, StatusSet};
-
-const FAST: [&str; 4] = ["-t", "2s", "--retries", "0"];
-
-#[track_caller]
-fn no_panic(out: &Run) {
-    assert!(!out.stderr.contains("panicked"), "{out}");
-}
 
 /// A run over the list at `path`: human output on stdout (no colour), and the same results as
 /// a JSON report, which is returned.
 fn check_list(path: &Path, extra: &[&str]) -> (Run, Value) {
     let report = path.with_extension("report.json");
     let out = run(urlcheck()
-        .args(FAST)
+        .args(FAST_2S)
         .args(["--color", "never"])
         .arg("--report")
         .arg(format!("json={}", report.display()))
@@ -80,8 +81,143 @@ fn assert_up(doc: &Value, line: u64) {
 }
 
 // ---------------------------------------------------------------------------
+// Lists: files, stdin and arguments
+// ---------------------------------------------------------------------------
+
+#[test]
+fn stdin_dash_piped_stdin_and_url_arguments() {
+    let srv = Server::start(1);
+    let a = srv.url(0, "/ok?from=dash");
+    let b = srv.url(0, "/ok?from=pipe");
+    let c = srv.url(0, "/ok?from=arg1");
+    let d = srv.url(0, "/ok?from=arg2");
+
+    let out = run(urlcheck()
+        .args(FAST_500MS)
+        .args(["--format", "json", "-"])
+        .write_stdin(lines(&["# a comment", "", &a])));
+    out.assert_code(0);
+    assert_eq!(
+        sources(result(&out.json(), &a)),
+        [("<stdin>".to_string(), 3)]
+    );
+
+    // No inputs at all, and stdin is a pipe: stdin is read.
+    let out = run(urlcheck()
+        .args(FAST_500MS)
+        .args(["--format", "json"])
+        .write_stdin(lines(&[&b])));
+    out.assert_code(0);
+    assert_eq!(
+        sources(result(&out.json(), &b)),
+        [("<stdin>".to_string(), 1)]
+    );
+
+    // URLs as arguments, next to stdin.
+    let out = run(urlcheck()
+        .args(FAST_500MS)
+        .args(["--format", "json", &c, "-", &d])
+        .write_stdin(lines(&[&a])));
+    out.assert_code(0);
+    let doc = out.json();
+    assert_eq!(sources(result(&doc, &c)), [("<args>".to_string(), 1)]);
+    assert_eq!(sources(result(&doc, &d)), [("<args>".to_string(), 3)]);
+    assert_eq!(sources(result(&doc, &a)), [("<stdin>".to_string(), 1)]);
+    assert_eq!(doc["summary"]["total"], 3);
+
+    for (path, n) in [
+        ("/ok?from=dash", 2),
+        ("/ok?from=pipe", 1),
+        ("/ok?from=arg1", 1),
+        ("/ok?from=arg2", 1),
+    ] {
+        assert_eq!(srv.stats().hits(path), n, "{path}");
+    }
+    srv.shutdown();
+}
+
+#[test]
+fn crlf_and_a_byte_order_mark_are_not_part_of_the_urls() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    let data = format!(
+        "\u{feff}{}\r\n\r\n# comment\r\n{}\r\n",
+        srv.url(0, "/ok?bom=1"),
+        srv.url(0, "/ok?crlf=1")
+    );
+    let file = write_list(dir.path(), "crlf.txt", data);
+    let (out, doc) = check_list(&file, &[]);
+    out.assert_code(0);
+    assert_eq!(at_line(&doc, 1)["url"], srv.url(0, "/ok?bom=1"));
+    assert_eq!(at_line(&doc, 4)["url"], srv.url(0, "/ok?crlf=1"));
+    assert_eq!(srv.stats().hits("/ok?bom=1"), 1);
+    assert_eq!(srv.stats().hits("/ok?crlf=1"), 1);
+    srv.shutdown();
+}
+
+#[test]
+fn an_empty_file_is_a_run_of_nothing() {
+    let dir = TempDir::new().unwrap();
+    let file = write_list(dir.path(), "empty.txt", "");
+    let (out, doc) = check_list(&file, &[]);
+    out.assert_code(0);
+    assert_eq!(doc["summary"]["total"], 0, "{doc:#}");
+}
+
+// ---------------------------------------------------------------------------
 // Lines that are not URLs
 // ---------------------------------------------------------------------------
+
+#[test]
+fn invalid_lines_are_reported_with_file_and_line_and_the_rest_is_checked() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    let first = srv.url(0, "/ok?line=1");
+    let last = srv.url(0, "/ok?line=7");
+    let mut content = Vec::new();
+    content.extend_from_slice(format!("{first}\nnot a url\nftp://x/\n").as_bytes());
+    content.extend_from_slice(b"http://bad.test/\xff\xfe\n\n# comment\n");
+    content.extend_from_slice(format!("{last}\n").as_bytes());
+    let list = write_list(dir.path(), "mixed.txt", content);
+    let name = list.to_str().unwrap().to_string();
+
+    let out = run(urlcheck()
+        .args(FAST_500MS)
+        .args(["--format", "json"])
+        .arg(&list));
+    out.assert_code(1);
+    let doc = out.json();
+    let rs = results(&doc);
+    assert_eq!(rs.len(), 5, "{doc:#}");
+    let expect = [
+        ("up", 1, ""),
+        ("invalid", 2, ""),
+        ("invalid", 3, "ftp"),
+        ("invalid", 4, "UTF-8"),
+        ("up", 7, ""),
+    ];
+    for (r, (want, line, why)) in rs.iter().zip(expect) {
+        assert_eq!(outcome(r), want, "{r:#}");
+        assert_eq!(sources(r), [(name.clone(), line)], "{r:#}");
+        if want == "invalid" {
+            let message = r["error"]["message"].as_str().unwrap_or("");
+            assert!(message.contains(why), "line {line}: {r:#}");
+        }
+    }
+    assert_eq!(srv.stats().hits("/ok?line=1"), 1);
+    assert_eq!(srv.stats().hits("/ok?line=7"), 1);
+    assert_eq!(doc["summary"]["invalid"], 3);
+    assert_eq!(doc["summary"]["up"], 2);
+
+    // A person sees file:line too.
+    let out = run(urlcheck().args(FAST_500MS).arg(&list));
+    out.assert_code(1);
+    let text = out.stdout();
+    for line in [2, 3, 4] {
+        assert!(text.contains(&format!("{name}:{line}")), "{out}");
+    }
+    srv.shutdown();
+}
 
 #[test]
 fn invalid_utf8_is_reported_with_its_line_and_the_rest_is_checked() {
@@ -178,34 +314,6 @@ fn a_binary_file_is_all_invalid_lines_except_the_good_one() {
 }
 
 #[test]
-fn an_empty_file_is_a_run_of_nothing() {
-    let dir = TempDir::new().unwrap();
-    let file = write_list(dir.path(), "empty.txt", "");
-    let (out, doc) = check_list(&file, &[]);
-    out.assert_code(0);
-    assert_eq!(doc["summary"]["total"], 0, "{doc:#}");
-}
-
-#[test]
-fn crlf_and_a_byte_order_mark_are_not_part_of_the_urls() {
-    let srv = Server::start(1);
-    let dir = TempDir::new().unwrap();
-    let data = format!(
-        "\u{feff}{}\r\n\r\n# comment\r\n{}\r\n",
-        srv.url(0, "/ok?bom=1"),
-        srv.url(0, "/ok?crlf=1")
-    );
-    let file = write_list(dir.path(), "crlf.txt", data);
-    let (out, doc) = check_list(&file, &[]);
-    out.assert_code(0);
-    assert_eq!(at_line(&doc, 1)["url"], srv.url(0, "/ok?bom=1"));
-    assert_eq!(at_line(&doc, 4)["url"], srv.url(0, "/ok?crlf=1"));
-    assert_eq!(srv.stats().hits("/ok?bom=1"), 1);
-    assert_eq!(srv.stats().hits("/ok?crlf=1"), 1);
-    srv.shutdown();
-}
-
-#[test]
 fn port_0_and_port_70000_are_invalid_with_their_lines() {
     let srv = Server::start(1);
     let dir = TempDir::new().unwrap();
@@ -244,6 +352,90 @@ fn spaces_and_tabs_inside_a_line_are_invalid_but_around_it_are_not() {
 }
 
 // ---------------------------------------------------------------------------
+// Duplicates
+// ---------------------------------------------------------------------------
+
+#[test]
+fn duplicates_are_fetched_once_and_list_every_line() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    // Concurrent (the repeats arrive while the first is in flight, typically) and sequential
+    // (the repeats arrive after it completed): both must merge.
+    for mode in ["concurrent", "sequential"] {
+        let dup = srv.url(0, &format!("/delay/50?dup={mode}"));
+        let list = write_list(
+            dir.path(),
+            &format!("{mode}.txt"),
+            lines(&[
+                dup.clone(),
+                srv.url(0, &format!("/ok?{mode}=2")),
+                dup.clone(),
+                srv.url(0, &format!("/ok?{mode}=4")),
+                dup.clone(),
+            ]),
+        );
+        let name = list.to_str().unwrap().to_string();
+        let mut cmd = urlcheck();
+        cmd.args(FAST_500MS).args(["--format", "json"]).arg(&list);
+        if mode == "sequential" {
+            cmd.arg("--sequential");
+        }
+        let out = run(&mut cmd);
+        out.assert_code(0);
+        let doc = out.json();
+        assert_eq!(
+            srv.stats().hits(&format!("/delay/50?dup={mode}")),
+            1,
+            "{mode}: fetched once"
+        );
+        let r = result(&doc, &dup);
+        assert_eq!(outcome(r), "up");
+        assert_eq!(
+            sources(r),
+            [(name.clone(), 1), (name.clone(), 3), (name.clone(), 5)],
+            "{mode}: {r:#}"
+        );
+        assert_eq!(results(&doc).len(), 3, "{mode}: {doc:#}");
+        assert_eq!(doc["summary"]["total"], 5, "{mode}: lines are counted");
+        assert_eq!(doc["summary"]["up"], 5, "{mode}");
+    }
+    srv.shutdown();
+}
+
+#[test]
+fn a_repeated_line_of_a_failed_url_keeps_its_error_kind() {
+    let srv = Server::start(1);
+    let refused = format!("http://127.0.0.1:{}/x", refused_port());
+    // The repeat arrives after the first check completed: wait for its line on stdout.
+    let mut child = common::urlcheck_std()
+        .args(FAST_500MS)
+        .args(["--format", "jsonl", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    writeln!(stdin, "{refused}").unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    assert!(first.contains("\"connect\""), "{first}");
+    writeln!(stdin, "{refused}").unwrap();
+    drop(stdin);
+    let rest: Vec<Value> = std::io::BufRead::lines(stdout)
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect();
+    common::wait_child(&mut child, Duration::from_secs(20));
+    let repeat = &rest[0];
+    assert_eq!(repeat["duplicate"], true, "{repeat:#}");
+    assert_eq!(repeat["error"]["kind"], "connect", "{repeat:#}");
+    let summary = &rest[1]["summary"];
+    assert_eq!(summary["error"], 2);
+    assert_eq!(summary["errors_by_kind"]["connect"], 2, "{summary:#}");
+    srv.shutdown();
+}
+
+// ---------------------------------------------------------------------------
 // Hosts: IDN and IPv6
 // ---------------------------------------------------------------------------
 
@@ -254,7 +446,7 @@ fn idn_hosts_are_checked_via_punycode() {
     let port = rec.port();
     let url = format!("http://bücher.test:{port}/idn");
     let out = run(urlcheck()
-        .args(FAST)
+        .args(FAST_2S)
         .args(["--format", "json", "--dns-server", &dns.addr().to_string()])
         .args(["--resolve", &format!("xn--bcher-kva.test:{port}:127.0.0.1")])
         .arg(&url));
@@ -281,7 +473,10 @@ fn ipv6_literals_are_checked() {
     };
     let url = server.url("/v6");
     assert!(url.starts_with("http://[::1]:"), "{url}");
-    let out = run(urlcheck().args(FAST).args(["--format", "json"]).arg(&url));
+    let out = run(urlcheck()
+        .args(FAST_2S)
+        .args(["--format", "json"])
+        .arg(&url));
     no_panic(&out);
     out.assert_code(0);
     assert_eq!(out.json()["results"][0]["outcome"], "up", "{out}");
@@ -296,11 +491,30 @@ fn ipv6_literals_are_checked() {
 // Input that cannot be used: exit 2
 // ---------------------------------------------------------------------------
 
+#[test]
+fn exit_2_for_a_missing_input_file_before_any_request() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    let missing = dir.path().join("no-such-list.txt");
+    let out = run(urlcheck()
+        .args(FAST_500MS)
+        .arg(srv.url(0, "/ok"))
+        .arg(&missing));
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains("no-such-list.txt"),
+        "the message names the file: {out}"
+    );
+    assert!(out.stdout.is_empty(), "{out}");
+    assert_eq!(srv.stats().requests(), 0, "no request may be sent: {out}");
+    srv.shutdown();
+}
+
 /// Runs with one good URL besides `input`: exit 2, a message naming the input, no request.
 #[track_caller]
 fn assert_unusable(input: &Path, says: &str) {
     let srv = Server::start(1);
-    let out = run(urlcheck().args(FAST).arg(srv.url(0, "/ok")).arg(input));
+    let out = run(urlcheck().args(FAST_2S).arg(srv.url(0, "/ok")).arg(input));
     no_panic(&out);
     out.assert_code(2);
     let name = input.file_name().unwrap().to_string_lossy().into_owned();
@@ -357,7 +571,7 @@ fn a_file_without_read_permission_is_exit_2() {
         }
         cmd.uid(65534).gid(65534).current_dir(dir.path());
     }
-    cmd.args(FAST).arg(srv.url(0, "/ok")).arg(&file);
+    cmd.args(FAST_2S).arg(srv.url(0, "/ok")).arg(&file);
     let out = run(&mut assert_cmd::Command::from_std(cmd));
     no_panic(&out);
     out.assert_code(2);
@@ -365,6 +579,24 @@ fn a_file_without_read_permission_is_exit_2() {
     assert!(out.stderr.contains("ermission denied"), "says why: {out}");
     assert!(out.stdout.is_empty(), "{out}");
     assert_eq!(srv.stats().requests(), 0, "nothing is checked: {out}");
+    srv.shutdown();
+}
+
+#[test]
+fn exit_2_for_bad_flags() {
+    let srv = Server::start(1);
+    let url = srv.url(0, "/ok");
+    for (args, flag) in [
+        (vec!["--concurrency", "0"], "--concurrency"),
+        (vec!["--timeout=-1s"], "--timeout"),
+        (vec!["--timeout", "-1s"], "-1"),
+        (vec!["--accept", "999-100"], "--accept"),
+    ] {
+        let out = run(urlcheck().args(&args).arg(&url));
+        assert_eq!(out.code, Some(2), "{args:?}:\n{out}");
+        assert!(out.stderr.contains(flag), "{args:?} names {flag}:\n{out}");
+    }
+    assert_eq!(srv.stats().requests(), 0);
     srv.shutdown();
 }
 

@@ -1,0 +1,88 @@
+//! Validators that parse reports back: the JSON Schema `schema/report.v1.json` (whole document
+//! or one of its `$defs`, for JSONL lines) and, with xmllint, `tests/junit.xsd`.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::{json, Value};
+
+const SCHEMA: &str = include_str!("../../schema/report.v1.json");
+
+/// A validator for the whole report, or for one of the schema's `$defs` (the JSONL lines).
+pub fn validator(def: Option<&str>) -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(SCHEMA).expect("the schema is JSON");
+    assert_eq!(
+        schema["$schema"], "https://json-schema.org/draft/2020-12/schema",
+        "the validator below assumes draft 2020-12"
+    );
+    let schema = match def {
+        None => schema,
+        Some(def) => {
+            assert!(schema["$defs"][def].is_object(), "no $defs/{def}");
+            json!({
+                "$schema": schema["$schema"],
+                "$defs": schema["$defs"],
+                "$ref": format!("#/$defs/{def}"),
+            })
+        }
+    };
+    jsonschema::draft202012::new(&schema).unwrap_or_else(|e| panic!("schema does not compile: {e}"))
+}
+
+/// Every violation of `validator` by `instance`, one per line; empty when valid.
+pub fn violations(validator: &jsonschema::Validator, instance: &Value) -> String {
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("  at {}: {e}\n", e.instance_path))
+        .collect()
+}
+
+#[track_caller]
+pub fn assert_valid(validator: &jsonschema::Validator, instance: &Value, what: &str) {
+    let errors = violations(validator, instance);
+    assert!(
+        errors.is_empty(),
+        "{what} does not match the schema:\n{errors}{instance:#}"
+    );
+}
+
+/// Validates a JUnit file against tests/junit.xsd with xmllint. Without xmllint the check is
+/// skipped on a developer machine and fails under CI, which must install it (libxml2-utils).
+pub fn xsd_check(file: &Path) -> Option<Result<(), String>> {
+    let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/junit.xsd");
+    match Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&xsd)
+        .arg(file)
+        .output()
+    {
+        Ok(out) if out.status.success() => Some(Ok(())),
+        Ok(out) => Some(Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "xmllint is not installed, and CI is set: install libxml2-utils so the JUnit \
+                 report is validated against tests/junit.xsd"
+            );
+            eprintln!("xmllint not found: JUnit XSD validation skipped (CI would fail)");
+            None
+        }
+        Err(e) => panic!("run xmllint: {e}"),
+    }
+}
+
+#[track_caller]
+pub fn assert_junit_xsd(file: &Path) {
+    if let Some(Err(e)) = xsd_check(file) {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        panic!(
+            "{} does not validate against tests/junit.xsd:\n{e}\n{text}",
+            file.display()
+        );
+    }
+}

@@ -1,0 +1,230 @@
+//! Faults: servers and connections that misbehave (README: Reliability, "It never hangs", "The
+//! right error, quickly", "Memory stays bounded"). A server that accepts and never answers,
+//! trickles its headers, resets before or after the status line, answers garbage or a mebibyte
+//! of headers, or refuses the connection; an endless body and a gzip bomb; TLS that fails: the
+//! wrong protocol, self-signed and expired certificates, a handshake that never completes. Each
+//! ends in the right error kind within the timeout and a margin, and memory stays bounded.
+//! Servers are the fixture (HTTP and raw TCP) and, for TLS and hand-made answers, `servers/`.
+
+mod common;
+mod servers;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use common::check::{assert_fault, check_one, FAULT};
+use common::json::{error_kind, message, outcome};
+use common::{
+    refused_port, result, run, send_signal, urlcheck, urlcheck_std, wait_child, wait_until, Server,
+    FAST_500MS,
+};
+use servers::{response, run_measured, Cert, Scripted, TlsServer};
+
+/// The per-attempt deadline of the fault tests.
+const TIMEOUT: Duration = Duration::from_secs(1);
+
+// ---------------------------------------------------------------------------
+// Faults on the wire
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_server_that_accepts_and_never_answers_times_out() {
+    let srv = Server::start(1);
+    let (out, r) = assert_fault(&srv.raw_url(0, "/hang"), "timeout");
+    assert!(out.elapsed >= TIMEOUT, "cannot time out early: {out}");
+    assert!(message(&r).contains("1s"), "{r:#}");
+    assert_eq!(srv.stats().hits("/hang"), 1);
+    srv.shutdown();
+}
+
+#[test]
+fn the_deadline_is_total_even_while_header_bytes_keep_coming() {
+    let srv = Server::start(1);
+    // 66 bytes of head and body, one every 100ms: 6.6s in all, never 100ms idle.
+    let url = srv.raw_url(0, "/trickle?ms=100");
+    let (out, _) = assert_fault(&url, "timeout");
+    assert!(out.elapsed >= TIMEOUT, "{out}");
+    assert_eq!(srv.stats().hits("/trickle?ms=100"), 1);
+    srv.shutdown();
+}
+
+#[test]
+fn a_reset_before_or_after_the_status_line_is_kind_reset() {
+    let srv = Server::start(1);
+    assert_fault(&srv.raw_url(0, "/reset"), "reset");
+    assert_fault(&srv.raw_url(0, "/reset-after-status"), "reset");
+    srv.shutdown();
+}
+
+#[test]
+fn an_answer_that_is_not_http_is_kind_protocol() {
+    let srv = Server::start(1);
+    assert_fault(&srv.raw_url(0, "/garbage"), "protocol");
+    srv.shutdown();
+}
+
+#[test]
+fn a_mebibyte_of_headers_is_kind_protocol() {
+    let srv = Server::start(1);
+    let (_, r) = assert_fault(&srv.raw_url(0, "/big-headers"), "protocol");
+    assert!(r["status"].is_null(), "{r:#}");
+    srv.shutdown();
+}
+
+#[test]
+fn connection_refused_is_kind_connect() {
+    let url = format!("http://127.0.0.1:{}/", refused_port());
+    assert_fault(&url, "connect");
+}
+
+// ---------------------------------------------------------------------------
+// Bodies
+// ---------------------------------------------------------------------------
+
+#[test]
+fn an_endless_body_is_not_read_to_its_end() {
+    let srv = Server::start(1);
+    let body = srv.url(0, "/big-body");
+    // The hang keeps urlcheck running after the body's check, so the fixture can watch
+    // urlcheck itself (not its exit) close the endless response.
+    let hang = srv.raw_url(0, "/hang");
+    let mut child = urlcheck_std()
+        .args(["-t", "30s", "--retries", "0", "--format", "json"])
+        .args([&body, &hang])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn urlcheck");
+    let stats = srv.stats();
+    wait_until(
+        "urlcheck to close the endless body",
+        Duration::from_secs(20),
+        || stats.endless_started() == 1 && stats.endless_open() == 0,
+    );
+    assert!(
+        child.try_wait().expect("poll the child").is_none(),
+        "urlcheck must still be running (waiting for the hang)"
+    );
+    wait_until(
+        "the hang to reach the server",
+        Duration::from_secs(20),
+        || stats.hits("/hang") == 1,
+    );
+    send_signal(&child, libc::SIGINT);
+    let status = wait_child(&mut child, Duration::from_secs(10));
+    let mut stdout = Vec::new();
+    std::io::Read::read_to_end(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+    assert_eq!(status.code(), Some(130));
+    let doc: Value = serde_json::from_slice(&stdout).expect("JSON on stdout");
+    let r = result(&doc, &body);
+    assert_eq!(outcome(r), "up", "{r:#}");
+    assert_eq!(r["status"], 200, "{r:#}");
+    srv.shutdown();
+}
+
+#[test]
+fn an_endless_body_and_a_gzip_bomb_leave_memory_bounded() {
+    let srv = Server::start(1);
+    let body = srv.url(0, "/big-body");
+    let bomb = srv.url(0, "/gzip-bomb");
+    let mut cmd = urlcheck_std();
+    cmd.args(FAULT).args([&body, &bomb]);
+    let out = run_measured(cmd, Duration::from_secs(60));
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(!out.stderr.contains("panicked"), "{out}");
+    let doc: Value = serde_json::from_str(&out.stdout).expect("JSON on stdout");
+    for url in [&body, &bomb] {
+        let r = result(&doc, url);
+        assert_eq!(outcome(r), "up", "{url}: {r:#}");
+    }
+    // Every 64 KiB of the bomb unpack to 64 MiB: one decompressed chunk would exceed this.
+    assert!(
+        out.max_rss_kib < 64 * 1024,
+        "peak RSS {} KiB: {out}",
+        out.max_rss_kib
+    );
+    assert_eq!(srv.stats().endless_started(), 2);
+    wait_until(
+        "both endless bodies to be closed",
+        Duration::from_secs(10),
+        || srv.stats().endless_open() == 0,
+    );
+    srv.shutdown();
+}
+
+#[test]
+fn no_compressed_encoding_is_asked_for() {
+    // urlcheck enables no decompression: it must not invite a server to compress.
+    let rec = Scripted::start("127.0.0.1:0", |_| response("200 OK", &[])).unwrap();
+    let url = rec.url("/encoding");
+    let (out, r) = check_one(&url, &[]);
+    out.assert_code(0);
+    assert_eq!(outcome(&r), "up");
+    let head = rec.head_for("/encoding");
+    if let Some(accepted) = head.header("accept-encoding") {
+        for coding in ["gzip", "br", "deflate", "zstd"] {
+            assert!(!accepted.contains(coding), "{}", head.text);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// TLS
+// ---------------------------------------------------------------------------
+
+#[test]
+fn tls_failure_is_kind_tls() {
+    let srv = Server::start(1);
+    // rustls speaks TLS to the plain-HTTP listener and gets an HTTP answer back.
+    let tls = format!("https://127.0.0.1:{}/ok", srv.http_port());
+    let out = run(urlcheck()
+        .args(FAST_500MS)
+        .args(["--format", "json"])
+        .arg(&tls));
+    out.assert_code(1);
+    let doc = out.json();
+    let r = result(&doc, &tls);
+    assert_eq!(outcome(r), "error", "{r:#}");
+    assert_eq!(error_kind(r), "tls", "{r:#}");
+    srv.shutdown();
+}
+
+#[test]
+fn a_self_signed_certificate_is_kind_tls_and_up_with_insecure() {
+    let tls = TlsServer::start(Cert::SelfSigned, |_| response("200 OK", &[]));
+    let url = tls.url("/ok");
+    let (_, r) = assert_fault(&url, "tls");
+    assert!(r["status"].is_null(), "{r:#}");
+    for flag in ["--insecure", "-k"] {
+        let (out, r) = check_one(&url, &[flag]);
+        out.assert_code(0);
+        assert_eq!(outcome(&r), "up", "{flag}: {r:#}");
+    }
+}
+
+#[test]
+fn an_expired_certificate_says_expired() {
+    let tls = TlsServer::start(Cert::Expired, |_| response("200 OK", &[]));
+    let url = tls.url("/ok");
+    let (_, r) = assert_fault(&url, "tls");
+    assert!(
+        message(&r).to_ascii_lowercase().contains("expired"),
+        "{r:#}"
+    );
+    let (out, r) = check_one(&url, &["--insecure"]);
+    out.assert_code(0);
+    assert_eq!(outcome(&r), "up", "{r:#}");
+}
+
+#[test]
+fn a_tls_handshake_that_never_completes_times_out() {
+    let srv = Server::start(1);
+    // The raw listener waits for an HTTP head that a ClientHello never completes.
+    let url = srv.raw_url(0, "/hang").replacen("http://", "https://", 1);
+    let (out, _) = assert_fault(&url, "timeout");
+    assert!(out.elapsed >= TIMEOUT, "{out}");
+    srv.shutdown();
+}
