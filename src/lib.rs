@@ -23,7 +23,7 @@ mod summary;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 
@@ -41,18 +41,25 @@ pub use crate::cli::Cli;
 /// Runs urlcheck as the command line asks and returns the exit code. Errors are for
 /// "could not run at all" (exit 2); a dead link is a result, not an error.
 pub async fn run(cli: Cli) -> Result<ExitCode> {
+    // Listening starts before anything is made that a signal must clean up. A second signal
+    // exits at once, skipping destructors: the report files' temporary files go first.
+    let temps: Arc<Mutex<Vec<PathBuf>>> = Arc::default();
+    let signals = Signals::install({
+        let temps = temps.clone();
+        move || {
+            for temp in temps.lock().map(|t| t.clone()).unwrap_or_default() {
+                let _ = std::fs::remove_file(temp);
+            }
+        }
+    });
     let mut config = cli.into_config()?;
     fit_descriptors(&mut config);
     let inputs = Inputs::open(&config.inputs, config.exclude.clone())?;
     let files = file::prepare_all(&config.reports)?;
+    if let Ok(mut list) = temps.lock() {
+        list.extend(files.iter().map(|f| f.temp_path().to_owned()));
+    }
     let checker = Arc::new(Checker::new(config.check.clone(), config.per_host.max(1))?);
-    // A second signal exits at once, skipping destructors: temporary files go first.
-    let temps: Vec<PathBuf> = files.iter().map(|f| f.temp_path().to_owned()).collect();
-    let signals = Signals::install(move || {
-        for temp in &temps {
-            let _ = std::fs::remove_file(temp);
-        }
-    });
     // A reader that goes away (`| head`) stops the run like a signal, but is no failure:
     // the exit code is then the one the results call for.
     let stdout = Stdout::new(signals.token.clone());

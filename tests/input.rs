@@ -402,6 +402,55 @@ fn duplicates_are_fetched_once_and_list_every_line() {
     srv.shutdown();
 }
 
+/// A failing URL listed again after its check finished is reported on its own line as it
+/// arrives (a stream shows what happened), but the failure list at the end has it once, with
+/// both lines, as the JSON report does. The second line is written only after the first
+/// result was read, so the repeat really arrives after the check completed.
+#[test]
+fn a_repeat_after_completion_joins_its_url_in_the_failure_list() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+
+    let srv = Server::start(1);
+    let url = srv.url(0, "/status/404");
+    let mut child = common::urlcheck_std()
+        .args(["-t", "5s", "--retries", "0", "--color", "never", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start urlcheck");
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    writeln!(stdin, "{url}").unwrap();
+    stdin.flush().unwrap();
+    let first = rx
+        .recv_timeout(common::RUN_LIMIT)
+        .expect("the first result streams before more input");
+    assert!(first.starts_with("down") && first.contains(&url), "{first}");
+    writeln!(stdin, "{url}").unwrap();
+    drop(stdin);
+    let status = common::wait_child(&mut child, common::RUN_LIMIT);
+    reader.join().unwrap();
+    let rest: Vec<String> = rx.try_iter().collect();
+    let text = rest.join("\n");
+    assert_eq!(status.code(), Some(1), "{first}\n{text}");
+    assert!(text.contains("(duplicate at <stdin>:2)"), "{text}");
+    assert!(text.contains("Failures (1):"), "{text}");
+    assert!(text.contains("<stdin>:1, <stdin>:2"), "{text}");
+    assert_eq!(srv.stats().hits("/status/404"), 1, "fetched once");
+    srv.shutdown();
+}
+
 #[test]
 fn a_repeated_line_of_a_failed_url_keeps_its_error_kind() {
     let srv = Server::start(1);

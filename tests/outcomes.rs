@@ -366,6 +366,37 @@ fn a_chain_of_20_hops_needs_max_redirects_20() {
     srv.shutdown();
 }
 
+/// `attempts` counts tries: 1, plus every retry on any hop of the redirect chain. Here the
+/// first hop is told to wait once (429 with `Retry-After: 0`) before it redirects, and the
+/// hop it redirects to is told the same before it answers 200: two retries, one redirect,
+/// three tries. Following the redirect is not a retry.
+#[test]
+fn attempts_count_retries_on_every_hop_of_a_redirect_chain() {
+    let srv = Server::start(1);
+    let to = "%2Fretry-after%2F0%3Fkey%3Dattempts-final%26times%3D1";
+    let url = srv.url(
+        0,
+        &format!("/retry-after-redirect/0?key=attempts-hop&times=1&to={to}"),
+    );
+    let out = run(urlcheck().args(["-t", "5s", "--retries", "2", "--format", "json", &url]));
+    out.assert_code(0);
+    let doc = out.json();
+    let r = result(&doc, &url);
+    assert_eq!(r["outcome"], "up", "{r:#}");
+    assert_eq!(r["status"], 200, "{r:#}");
+    assert_eq!(r["redirects"].as_array().map(Vec::len), Some(1), "{r:#}");
+    assert_eq!(r["attempts"], 3, "{r:#}");
+    let stats = srv.stats();
+    assert_eq!(
+        stats.hits(&format!(
+            "/retry-after-redirect/0?key=attempts-hop&times=1&to={to}"
+        )),
+        2
+    );
+    assert_eq!(stats.hits("/retry-after/0?key=attempts-final&times=1"), 2);
+    srv.shutdown();
+}
+
 #[test]
 fn redirects_to_ftp_and_file_are_not_followed() {
     let srv = Server::start(1);
