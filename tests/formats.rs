@@ -815,22 +815,10 @@ fn timing_filters(settings: &mut insta::Settings) {
     settings.add_filter(r"\d+(?:\.\d+)? URLs/s", "[RATE] URLs/s");
 }
 
-/// Regex-escapes a literal for an insta filter.
-fn literal(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        if "\\.+*?()|[]{}^$#&-~".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn snapshot_settings(sc: &Scenario) -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     let dir = sc.dir.path().to_string_lossy().into_owned();
-    settings.add_filter(&literal(&dir), "[TMP]");
+    settings.add_filter(&regex::escape(&dir), "[TMP]");
     for (port, name) in [
         (sc.srv.http_port(), "[HTTP_PORT]"),
         (raw_port(&sc.srv), "[RAW_PORT]"),

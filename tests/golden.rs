@@ -88,7 +88,7 @@ impl Golden {
     /// before streamed lines are sorted, so the order does not depend on a timing.
     fn mask(&self, text: &str) -> String {
         let dir = self.dir.path().to_string_lossy().into_owned();
-        let mut rules: Vec<(String, String)> = vec![(regex_literal(&dir), "[TMP]".into())];
+        let mut rules: Vec<(String, String)> = vec![(regex::escape(&dir), "[TMP]".into())];
         for (port, name) in [
             (self.srv.http_port(), "[PORT]"),
             (self.refused, "[REFUSED]"),
@@ -128,17 +128,6 @@ impl Golden {
         }
         text
     }
-}
-
-fn regex_literal(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        if "\\.+*?()|[]{}^$#&-~".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The human output with its streamed block (everything before the first blank line) sorted.
