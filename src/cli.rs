@@ -134,7 +134,7 @@ pub struct Cli {
     #[arg(long, overrides_with = "github")]
     pub no_github: bool,
 
-    /// Human format: only failures and the summary.
+    /// Human format: each failure once and one summary line; nothing when nothing failed.
     #[arg(short = 'q', long)]
     pub quiet: bool,
 

@@ -95,6 +95,19 @@ fn excluded_urls_are_skipped_and_never_requested() {
         "skipped URLs are not requested"
     );
     assert_eq!(srv.stats().hits("/ok"), 1);
+    // The human line of a skipped URL says where it was listed, as every other line does.
+    let human = run(urlcheck()
+        .args(FAST_500MS)
+        .args(["--exclude", "private=", "--color", "never"])
+        .arg(&list));
+    human.assert_code(0);
+    let line = human
+        .stdout()
+        .lines()
+        .find(|l| l.starts_with("skipped"))
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("a skipped line:\n{human}"));
+    assert!(line.contains("urls.txt:2"), "{line}");
     // --fail-on can make skipped URLs count.
     let strict = run(urlcheck()
         .args(FAST_500MS)

@@ -96,7 +96,7 @@ impl<W: Write> Human<W> {
                     .apply_to(format!("{}: {}", e.kind.as_str(), e.message))
             );
         }
-        if c.outcome == Outcome::Invalid || r.duplicate {
+        if matches!(c.outcome, Outcome::Invalid | Outcome::Skipped) || r.duplicate {
             let what = if r.duplicate { "duplicate at " } else { "" };
             let _ = write!(
                 line,
@@ -124,7 +124,8 @@ impl<W: Write> Human<W> {
 
 impl<W: Write> Reporter for Human<W> {
     fn result(&mut self, r: &UrlResult) -> io::Result<()> {
-        if self.options.quiet && !self.options.fail_on.contains(r.check.outcome) {
+        // Quiet shows each failure once, in the list at the end.
+        if self.options.quiet {
             return Ok(());
         }
         self.format_result(r);
@@ -141,19 +142,27 @@ impl<W: Write> Reporter for Human<W> {
     }
 }
 
-/// What follows the streamed lines: the failures gathered together, then the summary.
+/// What follows the streamed lines: the failures gathered together, then the summary. Quiet
+/// (for cron, which mails whatever is printed): nothing at all when nothing failed, else the
+/// failures and one summary line.
 fn render_end(run: &Run, options: Options, styles: &Styles) -> String {
     let mut text = String::new();
     let failures: Vec<&UrlResult> = run.failures(options.fail_on).collect();
+    if options.quiet && failures.is_empty() && !run.summary.interrupted {
+        return text;
+    }
     if !failures.is_empty() {
+        if !options.quiet {
+            text.push('\n');
+        }
         let _ = writeln!(
             text,
-            "\n{}",
+            "{}",
             styles
                 .bold
                 .apply_to(format!("Failures ({}):", failures.len()))
         );
-        for r in failures {
+        for r in &failures {
             let c = &r.check;
             let why = failure_reason(r);
             let sources: Vec<String> = r.sources.iter().map(|s| s.to_string()).collect();
@@ -169,12 +178,15 @@ fn render_end(run: &Run, options: Options, styles: &Styles) -> String {
             );
         }
     }
-    text.push('\n');
-    summary_lines(&mut text, &run.summary, styles);
+    if !failures.is_empty() || !options.quiet {
+        text.push('\n');
+    }
+    summary_lines(&mut text, &run.summary, styles, !options.quiet);
     text
 }
 
-fn summary_lines(text: &mut String, s: &Summary, st: &Styles) {
+/// The counts line; with `detail`, the latency and error lines too.
+fn summary_lines(text: &mut String, s: &Summary, st: &Styles, detail: bool) {
     let mut counts = Vec::new();
     for o in Outcome::ALL {
         let n = s.count(o);
@@ -194,6 +206,9 @@ fn summary_lines(text: &mut String, s: &Summary, st: &Styles) {
         human_duration(s.wall),
         s.urls_per_sec()
     );
+    if !detail {
+        return interrupted_line(text, s, st);
+    }
     if let (Some(p50), Some(p90), Some(p99), Some(max)) = (
         s.percentile(0.5),
         s.percentile(0.9),
@@ -217,6 +232,10 @@ fn summary_lines(text: &mut String, s: &Summary, st: &Styles) {
             .collect();
         let _ = writeln!(text, "errors: {}", kinds.join(", "));
     }
+    interrupted_line(text, s, st);
+}
+
+fn interrupted_line(text: &mut String, s: &Summary, st: &Styles) {
     if s.interrupted {
         let _ = writeln!(
             text,
