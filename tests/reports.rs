@@ -285,15 +285,17 @@ fn a_run_that_fails_before_checking_leaves_the_old_report_alone() {
 }
 
 #[test]
-fn a_missing_report_folder_is_exit_2_before_any_request() {
+fn a_report_folder_that_cannot_be_made_is_exit_2_before_any_request() {
     let srv = Server::start(1);
     let dir = TempDir::new().unwrap();
     std::fs::write(dir.path().join("kept.json"), "old\n").unwrap();
+    // A file where the folder should be: no folder can be made there.
+    std::fs::write(dir.path().join("not-a-folder"), "").unwrap();
     let out = run(urlcheck()
         .current_dir(dir.path())
         // The first report's folder exists: its temporary file must not outlive the failure.
         .args(["--report", "json=kept.json"])
-        .args(["--report", "junit=no-such-folder/junit.xml"])
+        .args(["--report", "junit=not-a-folder/no-such-folder/junit.xml"])
         .arg(srv.url(0, "/ok")));
     out.assert_code(2);
     assert!(
@@ -311,9 +313,27 @@ fn a_missing_report_folder_is_exit_2_before_any_request() {
         any_temp_files(dir.path())
     );
     assert!(
-        !dir.path().join("no-such-folder").exists(),
-        "not created behind the user's back"
+        dir.path().join("not-a-folder").is_file(),
+        "what stood in the way is left alone"
     );
+    srv.shutdown();
+}
+
+/// The README's CI step writes `--report junit=reports/links.xml` on a fresh checkout, where
+/// `reports/` does not exist: the folder is made, as `mkdir -p` would.
+#[test]
+fn a_missing_report_folder_is_made() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    let out = run(urlcheck()
+        .current_dir(dir.path())
+        .args(["--report", "junit=reports/ci/links.xml"])
+        .arg(srv.url(0, "/ok")));
+    out.assert_code(0);
+    let junit = std::fs::read_to_string(dir.path().join("reports/ci/links.xml"))
+        .unwrap_or_else(|e| panic!("the report was written ({e}):\n{out}"));
+    assert!(junit.contains("<testsuites"), "{junit}");
+    assert_eq!(srv.stats().hits("/ok"), 1);
     srv.shutdown();
 }
 

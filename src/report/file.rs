@@ -2,9 +2,9 @@
 //! folder and renamed over the target when complete, so a reader sees the previous complete
 //! report or the new complete one, never part of one.
 //!
-//! The temporary file is created before the run starts, which proves the folder exists and is
-//! writable before any request is sent; a run that fails early deletes it and leaves an
-//! existing report untouched.
+//! The temporary file is created before the run starts (and the report's folder with it, when
+//! missing), which proves the folder is writable before any request is sent; a run that fails
+//! early deletes it and leaves an existing report untouched.
 
 use std::fs::File;
 use std::io::{self, BufWriter};
@@ -32,13 +32,15 @@ impl ReportFile {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        if !dir.is_dir() {
-            bail!(
-                "cannot write report {}: folder {} does not exist (create it first)",
+        // A CI step's `--report junit=reports/links.xml` on a fresh checkout: make the folder,
+        // as `mkdir -p` would; what cannot be made is still exit 2 before any request.
+        std::fs::create_dir_all(dir).with_context(|| {
+            format!(
+                "cannot write report {}: cannot create folder {}",
                 path.display(),
                 dir.display()
-            );
-        }
+            )
+        })?;
         let name = path
             .file_name()
             .map_or("report".into(), |n| n.to_string_lossy());
@@ -135,7 +137,7 @@ mod tests {
     use std::io::Write;
 
     #[test]
-    fn replaces_in_one_piece_and_refuses_missing_folders() {
+    fn replaces_in_one_piece_and_makes_missing_folders() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.json");
         std::fs::write(&path, "old").unwrap();
@@ -157,9 +159,14 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 
-        let err = ReportFile::prepare(Format::Json, &dir.path().join("nope/r.json"))
+        let made =
+            ReportFile::prepare(Format::Json, &dir.path().join("new/deeper/r.json")).unwrap();
+        made.commit().unwrap();
+        assert!(dir.path().join("new/deeper/r.json").is_file());
+
+        let err = ReportFile::prepare(Format::Json, &path.join("r.json"))
             .err()
             .unwrap();
-        assert!(err.to_string().contains("does not exist"), "{err}");
+        assert!(err.to_string().contains("cannot create folder"), "{err}");
     }
 }
