@@ -22,7 +22,10 @@ pub fn redact(url: &Url) -> String {
 /// The same for text that may not parse as a URL (an invalid input line, a Location header,
 /// an error message). After each `://`, everything up to the last `@` before whitespace is
 /// masked: a password may hold an unencoded `/`, `?` or `#`, and masking a little too much of
-/// a bad line is better than showing a secret.
+/// a bad line is better than showing a secret. When whitespace comes before the `@`
+/// (`http://alice:s3cret @host`, `http:// alice:s3cret@host`), the first word after `://` is
+/// empty or has a `:` before any `/`: that looks like userinfo, and the mask reaches past the
+/// whitespace to the last `@` before the next `://`.
 pub fn redact_url(text: &str) -> Cow<'_, str> {
     if !text.contains("://") || !text.contains('@') {
         return Cow::Borrowed(text);
@@ -34,7 +37,11 @@ pub fn redact_url(text: &str) -> Cow<'_, str> {
         out.push_str(head);
         let word_end = tail.find(char::is_whitespace).unwrap_or(tail.len());
         // Up to the next scheme, so one URL's path does not hide the next one's credentials.
-        let end = tail[..word_end].find("://").unwrap_or(word_end);
+        let next_scheme = tail.find("://").unwrap_or(tail.len());
+        let mut end = word_end.min(next_scheme);
+        if !tail[..end].contains('@') && looks_like_userinfo(&tail[..end]) {
+            end = next_scheme;
+        }
         match tail[..end].rfind('@') {
             Some(at) => {
                 out.push_str("***");
@@ -50,6 +57,14 @@ pub fn redact_url(text: &str) -> Cow<'_, str> {
     }
     out.push_str(rest);
     Cow::Owned(out)
+}
+
+/// The first word after `://` is empty, or has a `:` before any `/` (`alice:s3cret`): what a
+/// user name and password look like, and also `host:port`, which is masked only when an `@`
+/// follows later in the text.
+fn looks_like_userinfo(word: &str) -> bool {
+    let authority = word.split('/').next().unwrap_or(word);
+    word.is_empty() || authority.contains(':')
 }
 
 /// Escapes control characters (C0, DEL, C1, and the bidi overrides) as `\u{..}` so that text
@@ -106,6 +121,14 @@ mod tests {
         assert_eq!(
             redact_url("see http://a/b and x@y"),
             "see http://a/b and x@y"
+        );
+        // Whitespace before the `@` does not hide the password from the mask.
+        assert_eq!(redact_url("http://alice:s3cr3t @h/x"), "http://***@h/x");
+        assert_eq!(redact_url("http:// alice:s3cr3t@h/x"), "http://***@h/x");
+        assert_eq!(redact_url("http://alice:s3 cr3t@h/x"), "http://***@h/x");
+        assert_eq!(
+            redact_url("http://alice:s3cr3t host"),
+            "http://alice:s3cr3t host"
         );
     }
 

@@ -314,6 +314,56 @@ fn credentials_in_an_argument_that_cannot_be_checked_are_not_echoed() {
     }
 }
 
+/// An invalid line whose password is followed (or preceded) by whitespace before the `@`
+/// still looks like a user and a password: it is masked in every format and annotation,
+/// as the line is echoed with its file:line.
+#[test]
+fn a_password_before_whitespace_and_an_at_is_masked_in_every_output() {
+    let dir = TempDir::new().unwrap();
+    let list = write_list(
+        dir.path(),
+        "bad.txt",
+        lines(&[
+            "http://alice:s3cr3t @127.0.0.1:1/x",
+            "http:// bob:hunter22@127.0.0.1:1/y",
+        ]),
+    );
+    let reports: Vec<String> = ["json", "jsonl", "csv", "junit", "markdown", "prometheus"]
+        .iter()
+        .map(|f| {
+            format!(
+                "--report={f}={}",
+                dir.path().join(format!("r.{f}")).display()
+            )
+        })
+        .collect();
+    let summary = dir.path().join("summary.md");
+    let out = run(urlcheck()
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .args(["--github", "--color", "never"])
+        .args(&reports)
+        .arg(&list));
+    out.assert_code(1);
+    assert!(
+        out.stdout().contains("bad.txt:1"),
+        "the line is reported: {out}"
+    );
+    let mut texts = vec![("output".to_string(), out.all_output())];
+    for f in ["json", "jsonl", "csv", "junit", "markdown", "prometheus"] {
+        let text = std::fs::read_to_string(dir.path().join(format!("r.{f}"))).unwrap();
+        texts.push((format!("the {f} report"), text));
+    }
+    texts.push((
+        "the step summary".into(),
+        std::fs::read_to_string(&summary).unwrap(),
+    ));
+    for (what, text) in texts {
+        for secret in ["s3cr3t", "hunter22"] {
+            assert!(!text.contains(secret), "{secret} in {what}:\n{text}");
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Sensitive headers and redirects
 // ---------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 //! The input line parser takes bytes from any file a user hands over: it must never panic,
-//! and whatever it accepts must be a checkable http(s) URL.
+//! whatever it accepts must be a checkable http(s) URL, and what it echoes of a bad line never
+//! shows the password of a `user:pass@` in it.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -22,7 +23,24 @@ fuzz_target!(|data: &[u8]| {
             assert!(!reason.is_empty());
             // Shown on terminals: no raw control characters may survive.
             assert!(!text.chars().any(|c| c.is_control()));
+            if let Some(pass) = std::str::from_utf8(data).ok().and_then(password) {
+                assert!(!text.contains(pass), "{pass:?} shown in {text:?}");
+            }
         }
         Item::Skipped { .. } => unreachable!("parse_line applies no --exclude"),
     }
 });
+
+/// The password of the first `scheme://user:pass@` in `line` (whitespace allowed before the
+/// user and around the password), when it is a token of 4 or more letters and digits that
+/// appears nowhere else in the line: finding it in the output can then only mean a leak.
+fn password(line: &str) -> Option<&str> {
+    let rest = &line[line.find("://")? + 3..];
+    let colon = rest.find(':')?;
+    let at = colon + rest[colon..].find('@')?;
+    let user = rest[..colon].trim_start();
+    let pass = rest[colon + 1..at].trim();
+    let is_user = !user.is_empty() && !user.contains(|c: char| c.is_whitespace() || "/@".contains(c));
+    let is_token = pass.len() >= 4 && pass.chars().all(|c| c.is_ascii_alphanumeric());
+    (is_user && is_token && line.matches(pass).count() == 1).then_some(pass)
+}
