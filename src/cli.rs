@@ -121,7 +121,8 @@ pub struct Cli {
     #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report)]
     pub reports: Vec<(Format, PathBuf)>,
 
-    /// Which outcomes make the exit code 1 (and count as failures in JUnit and annotations).
+    /// Which outcomes make the exit code 1 (and count as failures in JUnit and annotations);
+    /// `empty` adds a run with no URL at all, e.g. down,error,invalid,empty.
     #[arg(long, value_name = "OUTCOMES", default_value = "down,error,invalid", value_parser = parse_outcomes)]
     pub fail_on: OutcomeSet,
 
@@ -328,11 +329,18 @@ pub fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
 pub fn parse_outcomes(s: &str) -> Result<OutcomeSet, String> {
     let mut set = OutcomeSet::default();
     for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if name == "empty" {
+            set.insert_empty();
+            continue;
+        }
         let outcome = Outcome::ALL
             .into_iter()
             .find(|o| o.as_str() == name)
             .ok_or_else(|| {
-                format!("unknown outcome {name:?} (one of up, down, error, invalid, skipped)")
+                format!(
+                    "unknown outcome {name:?} (one of up, down, error, invalid, skipped, or \
+                     empty for a run with no URL)"
+                )
             })?;
         set.insert(outcome);
     }

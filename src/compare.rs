@@ -48,6 +48,9 @@ pub(crate) async fn run(setup: Setup) -> Result<ExitCode> {
         };
         halves.push(pass.run(mode, feed(&items), checker, &mut []).await?);
     }
+    if let Some(first) = halves.first() {
+        pass::note_if_empty(first, &config);
+    }
     let code = halves
         .iter()
         .map(|h| h.summary.exit_code(config.fail_on))

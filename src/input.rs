@@ -197,6 +197,12 @@ fn open_file(name: &str) -> Result<File> {
     let path = Path::new(name);
     // An argument that is not a file may be a mistyped URL with credentials in it.
     let name = &*redact_url(name);
+    if !path.exists() && looks_like_host(name) {
+        bail!(
+            "cannot read input {name}: there is no such file, and a URL needs its scheme: \
+             urlcheck https://{name}"
+        );
+    }
     let meta = std::fs::metadata(path).with_context(|| match name.split_once("://") {
         Some((scheme, _)) => format!(
             "cannot read input {name}: it is not a file, and only http:// and https:// URLs \
@@ -208,6 +214,20 @@ fn open_file(name: &str) -> Result<File> {
         bail!("cannot read input {name}: it is a directory (give the file of URLs inside it)");
     }
     File::open(path).with_context(|| format!("cannot read input file {name}"))
+}
+
+/// `example.com`, `www.example.org/docs`: a name with a dot that would be a URL with a scheme
+/// in front, and does not end like a file of URLs (`urls.txt`, `links.md`).
+fn looks_like_host(name: &str) -> bool {
+    const LIST_ENDINGS: [&str; 12] = [
+        "txt", "list", "lst", "urls", "md", "markdown", "csv", "tsv", "html", "htm", "xml", "json",
+    ];
+    let host = name.split('/').next().unwrap_or(name);
+    let ending = host.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    host.contains('.')
+        && !host.starts_with('.')
+        && !LIST_ENDINGS.contains(&ending.as_str())
+        && Url::parse(&format!("https://{name}")).is_ok_and(|u| u.domain().is_some())
 }
 
 /// Reads lines of at most [`MAX_LINE`] bytes; longer lines are reported without being

@@ -226,11 +226,24 @@ pub(crate) struct Order {
     pub key: Option<u64>,
 }
 
-/// A set of outcomes, e.g. those that fail a run.
+/// A set of outcomes, e.g. those that fail a run (`--fail-on`), and whether a run with no URL
+/// at all fails too (`empty`, which is not an outcome of any URL).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OutcomeSet(u8);
 
 impl OutcomeSet {
+    /// The bit of `empty`, above every outcome's.
+    const EMPTY: u8 = 1 << 7;
+
+    /// A run that checked no URL at all fails too.
+    pub fn insert_empty(&mut self) {
+        self.0 |= Self::EMPTY;
+    }
+
+    pub fn fails_empty(self) -> bool {
+        self.0 & Self::EMPTY != 0
+    }
+
     pub fn insert(&mut self, o: Outcome) {
         self.0 |= 1 << o as u8;
     }
@@ -247,7 +260,10 @@ impl OutcomeSet {
 
 impl fmt::Display for OutcomeSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.iter().map(Outcome::as_str).collect();
+        let mut names: Vec<&str> = self.iter().map(Outcome::as_str).collect();
+        if self.fails_empty() {
+            names.push("empty");
+        }
         f.write_str(&names.join(","))
     }
 }

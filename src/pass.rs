@@ -3,7 +3,7 @@
 //! plain run is one pass with its reporters and report files ([`single`]); `--compare` is two
 //! (`compare.rs`).
 
-use std::io;
+use std::io::{self, Write};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -62,6 +62,7 @@ pub(crate) async fn single(setup: Setup) -> Result<ExitCode> {
     };
     let feed = Feed { items: rx, total };
     let run = pass.run(config.mode, feed, checker, &mut reporters).await?;
+    note_if_empty(&run, &config);
     reporters.iter_mut().try_for_each(|r| r.finish(&run))?;
     drop(reporters);
     file::commit_all(files)?;
@@ -117,6 +118,23 @@ impl Pass<'_> {
             results: fan.collection.into_ordered(),
         })
     }
+}
+
+/// Says on stderr that the inputs held no URL at all: a run that checked nothing passes
+/// silently otherwise (exit 0), which a CI step may want to fail (`--fail-on ...,empty`).
+pub(crate) fn note_if_empty(run: &Run, config: &Config) {
+    if run.summary.total() > 0 || run.summary.interrupted {
+        return;
+    }
+    let what = if config.fail_on.fails_empty() {
+        "which --fail-on empty makes a failure"
+    } else {
+        "add empty to --fail-on to make that a failure"
+    };
+    let _ = writeln!(
+        io::stderr(),
+        "urlcheck: no URLs in the input: nothing was checked ({what})"
+    );
 }
 
 /// What the reporters are told of the user's choices; `color` differs between stdout and

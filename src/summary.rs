@@ -86,10 +86,12 @@ impl Summary {
         }
     }
 
-    /// 0 when no URL has an outcome in `fail_on` (by default down, error, invalid), else 1.
-    /// What stopped a run early (a signal) is the caller's to add.
+    /// 0 when no URL has an outcome in `fail_on` (by default down, error, invalid), else 1;
+    /// also 1 for a run that found no URL at all when `fail_on` says `empty`. What stopped a
+    /// run early (a signal) is the caller's to add.
     pub(crate) fn exit_code(&self, fail_on: OutcomeSet) -> ExitCode {
-        if fail_on.iter().any(|o| self.count(o) > 0) {
+        let empty = self.total() == 0 && !self.interrupted;
+        if fail_on.iter().any(|o| self.count(o) > 0) || (empty && fail_on.fails_empty()) {
             ExitCode::Failures
         } else {
             ExitCode::Success
@@ -149,6 +151,19 @@ mod tests {
         let mut only_down = OutcomeSet::default();
         only_down.insert(Outcome::Down);
         assert_eq!(s.exit_code(only_down), ExitCode::Success);
+    }
+
+    #[test]
+    fn an_empty_run_fails_only_when_asked() {
+        let empty = Summary::default();
+        assert_eq!(empty.exit_code(default_fail_on()), ExitCode::Success);
+        let mut strict = default_fail_on();
+        strict.insert_empty();
+        assert_eq!(empty.exit_code(strict), ExitCode::Failures);
+        assert_eq!(strict.to_string(), "down,error,invalid,empty");
+        let mut s = Summary::default();
+        s.record(&result(Outcome::Up, 5, 1));
+        assert_eq!(s.exit_code(strict), ExitCode::Success);
     }
 
     #[test]

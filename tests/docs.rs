@@ -31,7 +31,10 @@ fn every_relative_link_leads_to_a_file() {
     let link = Regex::new(r"\]\(([^)#\s]+)(#[^)]*)?\)").unwrap();
     let mut broken = Vec::new();
     let mut seen = 0;
-    for page in pages().iter().filter(|p| p.extension().is_some_and(|e| e == "md")) {
+    for page in pages()
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+    {
         let text = std::fs::read_to_string(page).unwrap();
         let dir = page.parent().unwrap_or(Path::new("."));
         for c in link.captures_iter(&text) {

@@ -80,6 +80,50 @@ fn assert_up(doc: &Value, line: u64) {
     assert_eq!(r["outcome"], "up", "line {line}: {r:#}");
 }
 
+/// `urlcheck example.com` is a URL without its scheme far more often than a missing file: the
+/// error says how to write it. A missing file that looks like a list says only that.
+#[test]
+fn a_host_without_a_scheme_is_told_how_to_write_the_url() {
+    let dir = TempDir::new().unwrap();
+    for (arg, hint) in [
+        ("example.com", Some("urlcheck https://example.com")),
+        (
+            "www.example.org/docs",
+            Some("urlcheck https://www.example.org/docs"),
+        ),
+        ("urls.txt", None),
+    ] {
+        let out = run(urlcheck().current_dir(dir.path()).arg(arg));
+        out.assert_code(2);
+        assert!(out.stderr.contains(arg), "names the input: {out}");
+        match hint {
+            Some(hint) => assert!(out.stderr.contains(hint), "{out}"),
+            None => assert!(!out.stderr.contains("https://"), "{out}"),
+        }
+    }
+}
+
+/// An input with no URL at all (blank lines and comments) is said on stderr; it passes unless
+/// `--fail-on` holds `empty`, which a CI step uses to catch a list that went missing.
+#[test]
+fn an_input_without_urls_says_so_and_can_fail() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    let empty = write_list(dir.path(), "empty.txt", "# nothing yet\n\n   \n");
+    let lenient = run(urlcheck().arg(&empty));
+    lenient.assert_code(0);
+    assert!(lenient.stderr.contains("no URLs in the input"), "{lenient}");
+    let strict = ["--fail-on", "down,error,invalid,empty"];
+    let failed = run(urlcheck().args(strict).arg(&empty));
+    failed.assert_code(1);
+    assert!(failed.stderr.contains("no URLs in the input"), "{failed}");
+    let one = write_list(dir.path(), "one.txt", lines(&[srv.url(0, "/ok")]));
+    let fine = run(urlcheck().args(FAST_2S).args(strict).arg(&one));
+    fine.assert_code(0);
+    assert!(!fine.stderr.contains("no URLs"), "{fine}");
+    srv.shutdown();
+}
+
 // ---------------------------------------------------------------------------
 // Lists: files, stdin and arguments
 // ---------------------------------------------------------------------------
