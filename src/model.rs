@@ -189,7 +189,7 @@ impl Mode {
 }
 
 /// Where a URL came from: a file (or `<stdin>`, `<args>`) and a 1-based line number.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Source {
     pub file: Arc<str>,
     pub line: u64,

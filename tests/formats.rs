@@ -705,6 +705,38 @@ fn prometheus_report_parses_back_with_every_family() {
     sc.shutdown();
 }
 
+/// Two URLs that differ only in their credentials are two results, one up and one down, and
+/// each keeps its own series: the second also carries the line that lists it.
+#[test]
+fn prometheus_keeps_each_url_that_differs_only_in_credentials() {
+    let gate = servers::alice_only();
+    let port = gate.port();
+    let out = run(urlcheck()
+        .args(FAST_500MS)
+        .args(["--format", "prometheus"])
+        .args([
+            format!("http://alice:pw1@127.0.0.1:{port}/x"),
+            format!("http://bob:pw2@127.0.0.1:{port}/x"),
+        ]));
+    out.assert_code(1);
+    let text = out.stdout();
+    let scrape = prometheus(&text);
+    let up: Vec<(String, f64)> = scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == "urlcheck_up")
+        .map(|s| (s.labels.to_string(), gauge(s)))
+        .collect();
+    assert_eq!(up.len(), 2, "a series for each URL:\n{text}");
+    assert_eq!(up[0].1, 1.0, "alice is let in:\n{text}");
+    assert_eq!(up[1].1, 0.0, "bob is not:\n{text}");
+    assert!(
+        up[1].0.contains("<args>:2"),
+        "the second names its line:\n{text}"
+    );
+    assert!(!text.contains("pw1") && !text.contains("pw2"), "{text}");
+}
+
 /// The exposition format allows one sample per metric name and label set, and node_exporter's
 /// textfile collector rejects a file that repeats one. Two URLs that differ only in their
 /// credentials look alike once redacted, yet must not become two series with equal labels.

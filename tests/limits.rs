@@ -5,10 +5,12 @@
 //! concurrency to fit the open-file limit is exercised by `bench/soak`, not by this suite.)
 
 mod common;
+mod servers;
 
 use tempfile::TempDir;
 
 use common::{lines, no_panic, results, run, urlcheck, write_list, Server, FAST_500MS};
+use servers::alice_only;
 
 // ---------------------------------------------------------------------------
 // --concurrency and --per-host
@@ -110,6 +112,28 @@ fn compare_list(srv: &Server) -> Vec<String> {
     urls.push(srv.url(0, "/status/404"));
     urls.extend((0..3).map(|i| srv.url(0, &format!("/delay/50?i={i}"))));
     urls
+}
+
+/// Two URLs that differ only in their credentials (one let in, one not) are different URLs:
+/// `--compare` matches each to itself, not to the other, and finds no difference.
+#[test]
+fn compare_tells_apart_urls_that_differ_only_in_credentials() {
+    let gate = alice_only();
+    let port = gate.port();
+    let out = run(urlcheck()
+        .args(FAST_500MS)
+        .args(["--compare", "--format", "json"])
+        .args([
+            format!("http://alice:pw1@127.0.0.1:{port}/x"),
+            format!("http://bob:pw2@127.0.0.1:{port}/x"),
+        ]));
+    out.assert_code(1);
+    let doc = out.json();
+    assert_eq!(doc["differences"], serde_json::json!([]), "{doc:#}");
+    for half in ["sequential", "concurrent"] {
+        assert_eq!(doc[half]["summary"]["up"], 1, "{doc:#}");
+        assert_eq!(doc[half]["summary"]["down"], 1, "{doc:#}");
+    }
 }
 
 #[test]

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::json::{pretty, Document, Header};
 use super::{human_duration, make, replay, rfc3339, write_flush, Format, Options, Run, RunInfo};
-use crate::model::Outcome;
+use crate::model::{Outcome, Source};
 use crate::summary::Summary;
 
 /// Writes the comparison of the two halves to `out` in `format`.
@@ -43,16 +43,19 @@ fn speedup(sequential: &Summary, concurrent: &Summary) -> Option<f64> {
     (c > 0.0).then(|| sequential.wall.as_secs_f64() / c)
 }
 
+/// URLs whose outcome differs, matched by the line that lists them first (a result's first
+/// source is its own), not by the URL as shown: two URLs that differ only in their
+/// credentials look alike once redacted.
 fn differences(seq: &Run, con: &Run) -> Vec<Difference> {
-    let before: HashMap<&str, Outcome> = seq
+    let before: HashMap<&Source, Outcome> = seq
         .results
         .iter()
-        .map(|r| (r.url.as_str(), r.check.outcome))
+        .map(|r| (&r.sources[0], r.check.outcome))
         .collect();
     con.results
         .iter()
         .filter_map(|r| {
-            let was = *before.get(r.url.as_str())?;
+            let was = *before.get(&r.sources[0])?;
             (was != r.check.outcome).then(|| Difference {
                 url: r.url.clone(),
                 sequential: was,

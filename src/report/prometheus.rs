@@ -7,44 +7,41 @@ use std::time::UNIX_EPOCH;
 use super::{Options, Run};
 use crate::model::{Outcome, UrlResult};
 
-/// One series per URL label. URLs that differ only in their (redacted) credentials share a
-/// label, and the format forbids repeating a series: such a URL counts as up only if every
-/// variant was, with the first failing variant's status and the longest duration.
+/// One series per result. Two URLs that differ only in their credentials look alike once
+/// redacted, and the format forbids repeating a series: the second and later of them also carry
+/// the `source` label (the file:line that lists them), so no result is lost or merged.
 struct Series<'a> {
     url: &'a str,
+    source: Option<String>,
     up: bool,
     status: u16,
     seconds: f64,
 }
 
-fn series<'a>(results: impl Iterator<Item = &'a UrlResult>) -> Vec<Series<'a>> {
-    let mut out: Vec<Series> = Vec::new();
-    let mut index = std::collections::HashMap::new();
-    for r in results {
-        let up = r.check.outcome == Outcome::Up;
-        let status = r.check.status.unwrap_or(0);
-        let seconds = r.check.elapsed.as_secs_f64();
-        match index.get(r.url.as_str()) {
-            Some(&i) => {
-                let s: &mut Series = &mut out[i];
-                if s.up && !up {
-                    s.status = status;
-                }
-                s.up &= up;
-                s.seconds = s.seconds.max(seconds);
-            }
-            None => {
-                index.insert(r.url.as_str(), out.len());
-                out.push(Series {
-                    url: &r.url,
-                    up,
-                    status,
-                    seconds,
-                });
-            }
+impl Series<'_> {
+    fn labels(&self) -> String {
+        match &self.source {
+            None => format!("{{url=\"{}\"}}", escape_label(self.url)),
+            Some(source) => format!(
+                "{{url=\"{}\",source=\"{}\"}}",
+                escape_label(self.url),
+                escape_label(source)
+            ),
         }
     }
-    out
+}
+
+fn series<'a>(results: impl Iterator<Item = &'a UrlResult>) -> Vec<Series<'a>> {
+    let mut seen = std::collections::HashSet::new();
+    results
+        .map(|r| Series {
+            url: &r.url,
+            source: (!seen.insert(r.url.as_str())).then(|| r.sources[0].to_string()),
+            up: r.check.outcome == Outcome::Up,
+            status: r.check.status.unwrap_or(0),
+            seconds: r.check.elapsed.as_secs_f64(),
+        })
+        .collect()
 }
 
 /// `--format prometheus`. Invalid lines are not URLs: they are counted in the totals, not
@@ -57,7 +54,7 @@ pub(super) fn render(run: &Run, _: Options) -> Vec<u8> {
         .iter()
         .filter(|r| r.check.outcome != Outcome::Invalid);
     let results = series(urls);
-    let url = |r: &Series| format!("{{url=\"{}\"}}", escape_label(r.url));
+    let url = Series::labels;
     family(
         &mut t,
         "urlcheck_up",

@@ -373,3 +373,16 @@ pub fn run_measured(mut cmd: Command, limit: Duration) -> Measured {
         max_rss_kib: usage.ru_maxrss,
     }
 }
+
+/// A server that lets in only the user alice (HTTP basic auth; `YWxpY2U6` is base64 of
+/// `alice:`), for two URLs that differ only in their credentials.
+pub fn alice_only() -> Scripted {
+    Scripted::start("127.0.0.1:0", |head| {
+        if head.text.contains("authorization: basic ywxpy2u6") {
+            response("200 OK", &[])
+        } else {
+            response("401 Unauthorized", &[])
+        }
+    })
+    .unwrap()
+}
