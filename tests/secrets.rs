@@ -409,6 +409,50 @@ fn authorization_and_cookie_do_not_follow_a_redirect_to_another_host() {
     srv.shutdown();
 }
 
+/// `user:password@` in the URL goes on after an absolute redirect back to the same origin
+/// (scheme, host and port), as curl does, and never to another origin.
+#[test]
+fn url_credentials_follow_an_absolute_redirect_to_the_same_origin_only() {
+    let other = servers::alice_only();
+    let elsewhere = other.url("/elsewhere");
+    let server = Scripted::start("127.0.0.1:0", move |head| match head.target.as_str() {
+        "/start" => {
+            // An absolute Location naming this very server, as the Host header says.
+            let inside = format!("http://{}/inside", head.header("host").unwrap_or(""));
+            response("302 Found", &[("Location", inside.as_str())])
+        }
+        "/away" => response("302 Found", &[("Location", elsewhere.as_str())]),
+        _ if head.text.contains("authorization: basic ywxpy2u6") => response("200 OK", &[]),
+        _ => response("401 Unauthorized", &[]),
+    })
+    .unwrap();
+    let port = server.port();
+    let start = format!("http://alice:pw1@127.0.0.1:{port}/start");
+    let away = format!("http://alice:pw1@127.0.0.1:{port}/away");
+    let out = run(urlcheck()
+        .args(["-t", "2s", "--retries", "0", "--format", "json"])
+        .args([&start, &away]));
+    out.assert_code(1);
+    let doc = out.json();
+    let shown = |url: &str| url.replace("alice:pw1@", "***@");
+    let inside = common::result(&doc, &shown(&start));
+    assert_eq!(inside["outcome"], "up", "{inside:#}");
+    assert_eq!(
+        inside["redirects"].as_array().map(Vec::len),
+        Some(1),
+        "{inside:#}"
+    );
+    let outside = common::result(&doc, &shown(&away));
+    assert_eq!(outside["status"], 401, "{outside:#}");
+    let heads = other.heads();
+    assert!(!heads.is_empty(), "the other origin was asked");
+    assert!(
+        heads.iter().all(|h| h.header("authorization").is_none()),
+        "credentials went to another origin"
+    );
+    assert!(!out.all_output().contains("pw1"), "{out}");
+}
+
 #[test]
 fn authorization_and_cookie_do_follow_a_redirect_on_the_same_host() {
     let server = Scripted::start("127.0.0.1:0", |head| {

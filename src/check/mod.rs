@@ -167,9 +167,10 @@ impl Checker {
         visited: &mut HashSet<Url>,
     ) -> Result<(Url, Option<String>), CheckError> {
         let fail = |message: String| CheckError::new(ErrorKind::Redirects, message);
-        let next = current
+        let mut next = current
             .join(location)
             .map_err(|e| fail(format!("invalid redirect target {location:?}: {e}")))?;
+        keep_credentials(current, &mut next);
         if !matches!(next.scheme(), "http" | "https") {
             return Err(fail(format!(
                 "redirect to {} not followed (only http and https)",
@@ -298,6 +299,20 @@ fn is_transient_status(status: StatusCode) -> bool {
 
 fn is_sensitive(name: &HeaderName) -> bool {
     name == AUTHORIZATION || name == COOKIE || name == reqwest::header::PROXY_AUTHORIZATION
+}
+
+/// The user name and password of `current` go on to `next` when it is the same origin (scheme,
+/// host and port) and names none of its own, as curl does: an absolute `Location` back to the
+/// same site drops them otherwise. Never to another origin.
+fn keep_credentials(current: &Url, next: &mut Url) {
+    let has_own = !next.username().is_empty() || next.password().is_some();
+    let has_some = !current.username().is_empty() || current.password().is_some();
+    if has_own || !has_some || !same_authority(current, next) {
+        return;
+    }
+    // Only fails for URLs that cannot hold credentials, which an http(s) origin can.
+    let _ = next.set_username(current.username());
+    let _ = next.set_password(current.password());
 }
 
 fn same_authority(a: &Url, b: &Url) -> bool {
