@@ -83,6 +83,62 @@ fn connection_refused_is_kind_connect() {
 // Bodies
 // ---------------------------------------------------------------------------
 
+/// The verdict is known at the headers: urlcheck does not wait for a body that is slow to come
+/// (it used to wait for up to 64 KiB of it, as long as the timeout allowed). The server sends
+/// the headers of a 1,000-byte body, then waits (at most 10 s) for urlcheck to hang up before
+/// it sends any of the body.
+#[test]
+fn a_slow_body_is_not_waited_for() {
+    use std::io::{ErrorKind, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let server = std::thread::spawn(move || -> Option<bool> {
+        let started = std::time::Instant::now();
+        let mut conn = loop {
+            match listener.accept() {
+                Ok((conn, _)) => break conn,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    if started.elapsed() > Duration::from_secs(20) {
+                        return None;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        };
+        conn.set_nonblocking(false).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut head = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = conn.read(&mut buf).unwrap();
+            assert!(n > 0, "the request head");
+            head.extend_from_slice(&buf[..n]);
+        }
+        conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+            .unwrap();
+        let hung_up = match conn.read(&mut buf) {
+            Ok(0) => true,
+            Err(e) => !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+            Ok(_) => false,
+        };
+        if !hung_up {
+            let _ = conn.write_all(&[b'x'; 1000]);
+        }
+        Some(hung_up)
+    });
+    let url = format!("http://127.0.0.1:{port}/slow");
+    let out = run(urlcheck()
+        .args(["-t", "30s", "--retries", "0", "--format", "json"])
+        .arg(&url));
+    let hung_up = server.join().unwrap();
+    out.assert_code(0);
+    assert_eq!(outcome(result(&out.json(), &url)), "up", "{out}");
+    assert_eq!(hung_up, Some(true), "urlcheck waited for the body:\n{out}");
+}
+
 #[test]
 fn an_endless_body_is_not_read_to_its_end() {
     let srv = Server::start(1);

@@ -28,6 +28,10 @@ use polite::{backoff, retry_after};
 
 /// At most this much of a body is read, and only so the connection can be reused.
 const BODY_PREFIX: u64 = 64 * 1024;
+/// The verdict is known at the headers: a body still arriving after this is not waited for.
+/// A small body is nearly always here by then (often in the headers' packet), so its
+/// connection stays reusable; a slow one is dropped, which closes its connection.
+const BODY_GRACE: Duration = Duration::from_millis(5);
 
 /// Makes checks. Cheap to share: one connection pool serves every check.
 pub(crate) struct Checker {
@@ -263,7 +267,8 @@ impl Checker {
         let retry_after = matches!(status.as_u16(), 429 | 503)
             .then(|| retry_after(response.headers(), SystemTime::now()))
             .flatten();
-        read_prefix(response, deadline).await;
+        let grace = tokio::time::Instant::now() + BODY_GRACE;
+        read_prefix(response, grace.min(deadline)).await;
         Ok(Attempt {
             answer: Answer {
                 status,
@@ -275,8 +280,9 @@ impl Checker {
     }
 }
 
-/// Reads at most [`BODY_PREFIX`] bytes so that a small body leaves its connection reusable;
-/// a larger or endless one is dropped, which closes the connection.
+/// Reads at most [`BODY_PREFIX`] bytes, until `deadline`, so that a small body leaves its
+/// connection reusable; a larger, slower or endless one is dropped, which closes the
+/// connection. Nothing needs the body itself.
 async fn read_prefix(mut response: Response, deadline: tokio::time::Instant) {
     if response.content_length().is_some_and(|n| n > BODY_PREFIX) {
         return;
