@@ -54,6 +54,11 @@ pub struct Cli {
     #[arg(short = 't', long, default_value = "10s", value_name = "DUR", value_parser = parse_duration)]
     pub timeout: Duration,
 
+    /// One URL's budget over all its attempts, redirects and waits, from its first request: a
+    /// URL that never answers costs this, not (retries + 1) x --timeout.
+    #[arg(long, default_value = "15s", value_name = "DUR", value_parser = parse_duration)]
+    pub max_time: Duration,
+
     /// Deadline for establishing a connection.
     #[arg(long, default_value = "5s", value_name = "DUR", value_parser = parse_duration)]
     pub connect_timeout: Duration,
@@ -193,6 +198,7 @@ impl Cli {
         };
         let check = CheckSettings {
             timeout: self.timeout,
+            max_time: self.max_time,
             connect_timeout: self.connect_timeout.min(self.timeout),
             retries: self.retries,
             max_redirects: self.max_redirects,

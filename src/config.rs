@@ -25,6 +25,8 @@ pub(crate) struct Github {
 pub(crate) struct CheckSettings {
     /// Deadline for one attempt, up to and including the response headers.
     pub timeout: Duration,
+    /// One URL's budget over all its attempts, hops and waits, from its first request.
+    pub max_time: Duration,
     /// Deadline for the TCP (and TLS) connection.
     pub connect_timeout: Duration,
     /// Extra attempts for transient failures, per hop of a redirect chain.

@@ -195,6 +195,7 @@ fn settings(config: &Config, mode: Mode) -> Settings {
         concurrency: limits.concurrency,
         per_host: limits.per_host,
         timeout_ms: c.timeout.as_millis(),
+        max_time_ms: c.max_time.as_millis(),
         connect_timeout_ms: c.connect_timeout.as_millis(),
         retries: c.retries,
         max_redirects: c.max_redirects,

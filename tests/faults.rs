@@ -83,6 +83,36 @@ fn connection_refused_is_kind_connect() {
 // Bodies
 // ---------------------------------------------------------------------------
 
+/// A URL that never answers costs its `--max-time`, not (retries + 1) x `--timeout`: the
+/// retries stop when the budget is spent, and the message says so. Five retries of 1 s would
+/// take over 6 s; a budget of 2.5 s leaves room for two or three attempts.
+#[test]
+fn a_hang_costs_the_max_time_not_every_retry() {
+    let srv = Server::start(1);
+    let hang = srv.raw_url(0, "/hang");
+    let out = run(urlcheck()
+        .args([
+            "-t",
+            "1s",
+            "--retries",
+            "5",
+            "--max-time",
+            "2500ms",
+            "--format",
+            "json",
+        ])
+        .arg(&hang));
+    out.assert_code(1);
+    let doc = out.json();
+    let r = result(&doc, &hang);
+    assert_eq!(error_kind(r), "timeout", "{r:#}");
+    let attempts = r["attempts"].as_u64().unwrap();
+    assert!((2..=3).contains(&attempts), "{attempts} attempts: {r:#}");
+    assert!(message(r).contains("--max-time of 2s 500ms"), "{r:#}");
+    assert_eq!(doc["settings"]["max_time_ms"], 2500, "{doc:#}");
+    srv.shutdown();
+}
+
 /// The verdict is known at the headers: urlcheck does not wait for a body that is slow to come
 /// (it used to wait for up to 64 KiB of it, as long as the timeout allowed). The server sends
 /// the headers of a 1,000-byte body, then waits (at most 10 s) for urlcheck to hang up before

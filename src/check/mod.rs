@@ -11,7 +11,7 @@ mod dns;
 mod polite;
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
@@ -58,6 +58,35 @@ struct Fetched {
     attempts: u32,
 }
 
+/// One URL's budget over all its attempts, hops and waits (`--max-time`). It starts at the
+/// URL's first request, so a wait at the gate of a host that asked for a pause before that is
+/// not charged to the URL.
+struct Budget {
+    max: Duration,
+    deadline: OnceLock<Instant>,
+}
+
+impl Budget {
+    fn new(max: Duration) -> Budget {
+        Budget {
+            max,
+            deadline: OnceLock::new(),
+        }
+    }
+
+    /// The deadline, starting the budget if this is the first request.
+    fn start(&self) -> Instant {
+        *self.deadline.get_or_init(|| Instant::now() + self.max)
+    }
+
+    /// Waiting `wait` and trying again would still be within the budget.
+    fn allows(&self, wait: Duration) -> bool {
+        self.deadline
+            .get()
+            .is_none_or(|deadline| Instant::now() + wait < *deadline)
+    }
+}
+
 /// Where following a URL's redirects ended.
 struct Followed {
     /// The final status, or why there is none.
@@ -96,7 +125,8 @@ impl Checker {
     /// returns early without a result.
     pub(crate) async fn check(&self, url: &Url, gate: &HostGate) -> Check {
         let started = Instant::now();
-        let f = self.follow(url, gate).await;
+        let budget = Budget::new(self.settings.max_time);
+        let f = self.follow(url, gate, &budget).await;
         let (outcome, error) = match f.end {
             Ok(status) if self.settings.accept.contains(status) => (Outcome::Up, None),
             Ok(_) => (Outcome::Down, None),
@@ -116,7 +146,7 @@ impl Checker {
     }
 
     /// Requests `url` and follows its redirects to the end of the chain.
-    async fn follow(&self, url: &Url, gate: &HostGate) -> Followed {
+    async fn follow(&self, url: &Url, gate: &HostGate, budget: &Budget) -> Followed {
         let mut current = url.clone();
         let mut redirects = Vec::new();
         let mut warnings = Vec::new();
@@ -126,7 +156,7 @@ impl Checker {
             // Credentials and the host's politeness gate belong to the host the user named.
             let same_host = same_authority(&current, url);
             let fetched = self
-                .fetch(&current, same_host, same_host.then_some(gate))
+                .fetch(&current, same_host, same_host.then_some(gate), budget)
                 .await;
             retries += fetched.attempts - 1;
             let answer = match fetched.answer {
@@ -200,15 +230,21 @@ impl Checker {
         Ok((next, warning))
     }
 
-    /// One URL, with retries of transient failures.
-    async fn fetch(&self, url: &Url, same_host: bool, gate: Option<&HostGate>) -> Fetched {
+    /// One URL, with retries of transient failures while the budget allows.
+    async fn fetch(
+        &self,
+        url: &Url,
+        same_host: bool,
+        gate: Option<&HostGate>,
+        budget: &Budget,
+    ) -> Fetched {
         let mut attempts = 0;
         loop {
             if let Some(gate) = gate {
                 gate.wait().await;
             }
             attempts += 1;
-            let result = self.attempt(url, same_host).await;
+            let result = self.attempt(url, same_host, budget.start()).await;
             let wait = match &result {
                 Err(e) if e.kind.is_transient() => Some(backoff(attempts - 1)),
                 Ok(a) if is_transient_status(a.answer.status) => match a.retry_after {
@@ -222,22 +258,34 @@ impl Checker {
                 },
                 _ => None,
             };
+            let retry = attempts <= self.settings.retries;
             match wait {
-                Some(wait) if attempts <= self.settings.retries => tokio::time::sleep(wait).await,
+                Some(wait) if retry && budget.allows(wait) => tokio::time::sleep(wait).await,
                 _ => {
-                    return Fetched {
-                        answer: result.map(|a| a.answer),
-                        attempts,
+                    let mut answer = result.map(|a| a.answer);
+                    if let (Some(_), true, Err(e)) = (wait, retry, &mut answer) {
+                        e.message.push_str(&format!(
+                            "; no time left for a retry within the --max-time of {}",
+                            humantime::format_duration(self.settings.max_time)
+                        ));
                     }
+                    return Fetched { answer, attempts };
                 }
             }
         }
     }
 
-    async fn attempt(&self, url: &Url, same_host: bool) -> Result<Attempt, CheckError> {
+    /// One request, answered by `budget` at the latest.
+    async fn attempt(
+        &self,
+        url: &Url,
+        same_host: bool,
+        budget: Instant,
+    ) -> Result<Attempt, CheckError> {
         let s = &self.settings;
         let sent = Instant::now();
-        let deadline = tokio::time::Instant::from_std(sent + s.timeout);
+        let by_budget = budget <= sent + s.timeout;
+        let deadline = tokio::time::Instant::from_std((sent + s.timeout).min(budget));
         let mut request = self.client.request(s.method.clone(), url.clone());
         for (name, value) in &s.headers {
             // Secrets do not follow a redirect to somebody else's host.
@@ -246,6 +294,15 @@ impl Checker {
             }
         }
         let response = match tokio::time::timeout_at(deadline, request.send()).await {
+            Err(_) if by_budget => {
+                return Err(CheckError::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "no response within the --max-time of {}",
+                        humantime::format_duration(s.max_time)
+                    ),
+                ))
+            }
             Err(_) => {
                 return Err(CheckError::new(
                     ErrorKind::Timeout,

@@ -121,6 +121,7 @@ pub(crate) struct Settings {
     pub concurrency: usize,
     pub per_host: usize,
     pub timeout_ms: u128,
+    pub max_time_ms: u128,
     pub connect_timeout_ms: u128,
     pub retries: u32,
     pub max_redirects: u32,
