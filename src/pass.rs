@@ -219,14 +219,20 @@ impl Sink for FanOut<'_, '_> {
     fn result(&mut self, order: Order, result: UrlResult) -> io::Result<()> {
         let lines = result.sources.len() as u64;
         let reporters = &mut *self.reporters;
-        let mut send = || reporters.iter_mut().try_for_each(|r| r.result(&result));
         let sent = match &self.progress {
+            // The line must reach the terminal while the bar is off it: written and flushed
+            // inside the suspension (a line flushed later lands on the redrawn bar).
             Some(bar) => {
-                let sent = bar.suspend(send);
+                let sent = bar.suspend(|| {
+                    reporters.iter_mut().try_for_each(|r| {
+                        r.result(&result)?;
+                        r.flush()
+                    })
+                });
                 bar.inc(lines);
                 sent
             }
-            None => send(),
+            None => reporters.iter_mut().try_for_each(|r| r.result(&result)),
         };
         self.collection.push(order, result);
         sent

@@ -878,6 +878,75 @@ fn the_validators_reject_broken_reports() {
     sc.shutdown();
 }
 
+/// On a real terminal the progress bar shares the screen with the result lines. Replayed
+/// through a terminal emulator, the screen after the run holds every result line and one
+/// summary, and no stale line of the bar (they used to stay between the results: the lines
+/// were written inside the bar's suspension but flushed outside it).
+#[test]
+fn the_progress_bar_leaves_no_trace_on_the_terminal() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    let urls: Vec<String> = (0..60)
+        .map(|i| srv.url(0, &format!("/delay/40?i={i}")))
+        .collect();
+    let list = write_list(dir.path(), "slow.txt", lines(&urls));
+    let mut cmd = urlcheck_std();
+    cmd.args([
+        "-c",
+        "3",
+        "--per-host",
+        "3",
+        "-t",
+        "10s",
+        "--color",
+        "never",
+    ])
+    .arg(&list);
+    let (bytes, status) = common::run_on_terminal(cmd, true);
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
+    let mut screen = vt100::Parser::new(200, 120, 0);
+    screen.process(&bytes);
+    let text = screen.screen().contents();
+    let rows: Vec<&str> = text.lines().map(str::trim_end).collect();
+    let up = rows.iter().filter(|r| r.starts_with("up ")).count();
+    assert_eq!(up, 60, "every result line is on the screen:\n{text}");
+    let summaries = rows.iter().filter(|r| r.contains(" URLs: ")).count();
+    assert_eq!(summaries, 1, "one summary:\n{text}");
+    let stale: Vec<&&str> = rows
+        .iter()
+        .filter(|r| r.contains("concurrent") || r.contains("ETA") || r.contains("=>"))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "the bar left {} lines:\n{text}",
+        stale.len()
+    );
+    // While it ran, the bar showed a rate with one decimal, and no rate or ETA before the
+    // first result (it read `10.9488/s`, and `0/s ETA 0s` at first).
+    let drawn = String::from_utf8_lossy(&bytes);
+    let rate = regex::Regex::new(r"\] \d+/60 (\S+)/s ETA").unwrap();
+    let rates: Vec<&str> = rate
+        .captures_iter(&drawn)
+        .map(|c| c.get(1).unwrap().as_str())
+        .collect();
+    assert!(!rates.is_empty(), "the bar was drawn:\n{drawn}");
+    let one_decimal = regex::Regex::new(r"^(-|\d+\.\d)$").unwrap();
+    assert!(
+        rates.iter().all(|r| one_decimal.is_match(r)),
+        "rates: {rates:?}"
+    );
+    assert!(
+        !rates.iter().any(|r| r.parse::<f64>() == Ok(0.0)),
+        "a rate of 0 is no rate: {rates:?}"
+    );
+    srv.shutdown();
+}
+
 // ---------------------------------------------------------------------------
 // Snapshots where layout matters
 // ---------------------------------------------------------------------------

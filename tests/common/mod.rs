@@ -341,24 +341,41 @@ pub fn send_signal(child: &Child, signal: libc::c_int) {
 
 /// Runs `cmd` with stdout on a fresh pseudo-terminal (stderr piped, stdin null) and returns
 /// everything it wrote to the terminal, and its exit status.
-pub fn run_on_pty(mut cmd: std::process::Command) -> (Vec<u8>, ExitStatus) {
+pub fn run_on_pty(cmd: std::process::Command) -> (Vec<u8>, ExitStatus) {
+    run_on_terminal(cmd, false)
+}
+
+/// Like [`run_on_pty`], with stderr on the same 120-column terminal as stdout, as in a person's
+/// shell: the progress bar is drawn between the result lines.
+pub fn run_on_terminal(mut cmd: std::process::Command, stderr_too: bool) -> (Vec<u8>, ExitStatus) {
     let (mut master, mut slave): (libc::c_int, libc::c_int) = (-1, -1);
-    // SAFETY: both out-pointers point at live c_ints; the optional arguments may be null.
+    let size = libc::winsize {
+        ws_row: 40,
+        ws_col: 120,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: the out-pointers point at live c_ints and a live winsize; the name may be null.
     let rc = unsafe {
         libc::openpty(
             &mut master,
             &mut slave,
             std::ptr::null_mut(),
             std::ptr::null(),
-            std::ptr::null(),
+            &size,
         )
     };
     assert_eq!(rc, 0, "openpty: {}", io::Error::last_os_error());
     // SAFETY: openpty succeeded, so both are open descriptors that nothing else owns.
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let stderr = if stderr_too {
+        Stdio::from(slave.try_clone().expect("a second handle on the pty"))
+    } else {
+        Stdio::piped()
+    };
     cmd.stdin(Stdio::null())
         .stdout(Stdio::from(slave))
-        .stderr(Stdio::piped());
+        .stderr(stderr);
     let mut child = cmd.spawn().expect("spawn urlcheck on a pty");
     // The command holds the slave end; once it and the child are gone, reads on the master
     // end with EIO, which is how the reader knows the output is complete.
