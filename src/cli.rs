@@ -96,6 +96,11 @@ pub struct Cli {
     #[arg(short = 'k', long)]
     pub insecure: bool,
 
+    /// Also trust the CA certificates in this PEM file (repeatable), beside the built-in roots
+    /// and the system's (which SSL_CERT_FILE and SSL_CERT_DIR replace).
+    #[arg(long, value_name = "PATH")]
+    pub cacert: Vec<PathBuf>,
+
     /// Resolve HOST:PORT to ADDR instead of asking DNS (repeatable), as curl's --resolve.
     #[arg(long, value_name = "HOST:PORT:ADDR", value_parser = parse_resolve)]
     pub resolve: Vec<(String, SocketAddr)>,
@@ -208,6 +213,7 @@ impl Cli {
                 Method::Head => reqwest::Method::HEAD,
             },
             headers: headers(&self.headers)?,
+            roots: roots(&self.cacert)?,
             user_agent: self.user_agent,
             insecure: self.insecure,
             resolve: self.resolve,
@@ -240,6 +246,26 @@ fn headers(raw: &[String]) -> Result<Vec<(HeaderName, HeaderValue)>> {
     raw.iter()
         .map(|h| parse_header(h).map_err(|e| anyhow::anyhow!("invalid --header: {e}")))
         .collect()
+}
+
+/// Every certificate of every `--cacert` file; the error names the file.
+fn roots(files: &[PathBuf]) -> Result<Vec<reqwest::Certificate>> {
+    let mut roots = Vec::new();
+    for file in files {
+        let pem = std::fs::read(file)
+            .with_context(|| format!("cannot read --cacert {}", file.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .ok()
+            .filter(|c| !c.is_empty())
+            .with_context(|| {
+                format!(
+                    "--cacert {}: no PEM certificate in it (expected -----BEGIN CERTIFICATE-----)",
+                    file.display()
+                )
+            })?;
+        roots.extend(certs);
+    }
+    Ok(roots)
 }
 
 /// `--github`, or GITHUB_ACTIONS=true without `--no-github`.

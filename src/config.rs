@@ -43,6 +43,8 @@ pub(crate) struct CheckSettings {
     pub user_agent: String,
     /// Accept invalid certificates.
     pub insecure: bool,
+    /// CA certificates trusted beside the built-in and the system's roots (`--cacert`).
+    pub roots: Vec<reqwest::Certificate>,
     /// Names resolved without DNS.
     pub resolve: Vec<(String, SocketAddr)>,
     /// Ask this DNS server instead of the system resolver.

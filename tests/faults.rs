@@ -291,6 +291,34 @@ fn a_self_signed_certificate_is_kind_tls_and_up_with_insecure() {
     }
 }
 
+/// An internal site's certificate, signed by a private CA: a `tls` error with the built-in
+/// roots alone, and up when the CA is trusted, with `--cacert` or through `SSL_CERT_FILE`
+/// (before, only `-k` would do, which also passes expired and wrong-host certificates). A
+/// `--cacert` that cannot be used is exit 2 naming the file, before any request.
+#[test]
+fn a_private_ca_is_trusted_with_cacert_or_ssl_cert_file() {
+    let tls = TlsServer::start(Cert::PrivateCa, |_| response("200 OK", &[]));
+    let dir = tempfile::TempDir::new().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, tls.ca_pem()).unwrap();
+    let url = tls.url("/ok");
+    assert_fault(&url, "tls");
+    let ca_arg = ca.to_str().unwrap();
+    let (out, r) = check_one(&url, &["--cacert", ca_arg]);
+    out.assert_code(0);
+    assert_eq!(outcome(&r), "up", "{r:#}");
+    let out = run(urlcheck().env("SSL_CERT_FILE", &ca).args(FAULT).arg(&url));
+    out.assert_code(0);
+    let not_pem = dir.path().join("not.pem");
+    std::fs::write(&not_pem, "hello\n").unwrap();
+    for bad in [dir.path().join("missing.pem"), not_pem] {
+        let out = run(urlcheck().arg("--cacert").arg(&bad).arg(&url));
+        out.assert_code(2);
+        let name = bad.file_name().unwrap().to_string_lossy();
+        assert!(out.stderr.contains(&*name), "names the file: {out}");
+    }
+}
+
 #[test]
 fn an_expired_certificate_says_expired() {
     let tls = TlsServer::start(Cert::Expired, |_| response("200 OK", &[]));

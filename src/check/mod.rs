@@ -111,6 +111,9 @@ impl Checker {
             .pool_idle_timeout(Duration::from_secs(30))
             .tcp_nodelay(true)
             .danger_accept_invalid_certs(settings.insecure);
+        for root in &settings.roots {
+            builder = builder.add_root_certificate(root.clone());
+        }
         for (host, addr) in &settings.resolve {
             builder = builder.resolve(host, *addr);
         }

@@ -50,6 +50,8 @@ const SCRUBBED_ENV: &[&str] = &[
     "NO_COLOR",
     "GITHUB_ACTIONS",
     "GITHUB_STEP_SUMMARY",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
 ];
 
 /// No run of the binary in these tests should come near this; it only turns a hang into a

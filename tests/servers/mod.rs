@@ -189,9 +189,19 @@ pub enum Cert {
     SelfSigned,
     /// Self-signed for 127.0.0.1 and localhost, valid only in 2000.
     Expired,
+    /// For 127.0.0.1 and localhost, signed by a private CA made for this server (see
+    /// [`TlsServer::ca_pem`]), as an internal site's certificate is.
+    PrivateCa,
 }
 
-fn certificate(kind: Cert) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
+/// The server's certificate and key, and the PEM of the CA that signed it, if not itself.
+fn certificate(
+    kind: Cert,
+) -> (
+    CertificateDer<'static>,
+    PrivateKeyDer<'static>,
+    Option<String>,
+) {
     let mut params =
         rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
             .expect("certificate names");
@@ -200,22 +210,37 @@ fn certificate(kind: Cert) -> (CertificateDer<'static>, PrivateKeyDer<'static>) 
         params.not_after = rcgen::date_time_ymd(2000, 12, 31);
     }
     let key = rcgen::KeyPair::generate().expect("generate a key");
-    let cert = params.self_signed(&key).expect("self-sign");
+    let (cert, ca) = if kind == Cert::PrivateCa {
+        let mut ca_params = rcgen::CertificateParams::new(Vec::new()).expect("CA params");
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "urlcheck test CA");
+        let ca_key = rcgen::KeyPair::generate().expect("generate the CA key");
+        let ca = ca_params.self_signed(&ca_key).expect("self-sign the CA");
+        let cert = params
+            .signed_by(&key, &ca, &ca_key)
+            .expect("sign with the CA");
+        (cert, Some(ca.pem()))
+    } else {
+        (params.self_signed(&key).expect("self-sign"), None)
+    };
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    (cert.der().clone(), key)
+    (cert.der().clone(), key, ca)
 }
 
 /// HTTPS on 127.0.0.1 port 0 with a certificate no client trusts, on a runtime of its own.
 /// Each request is answered with the responder's bytes. Stopped on drop.
 pub struct TlsServer {
     addr: SocketAddr,
+    ca_pem: Option<String>,
     token: CancellationToken,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl TlsServer {
     pub fn start(cert: Cert, respond: impl Fn(&Head) -> Vec<u8> + Send + Sync + 'static) -> Self {
-        let (chain, key) = certificate(cert);
+        let (chain, key, ca_pem) = certificate(cert);
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -259,6 +284,7 @@ impl TlsServer {
         }
         TlsServer {
             addr,
+            ca_pem,
             token,
             runtime: Some(runtime),
         }
@@ -267,6 +293,13 @@ impl TlsServer {
     /// `https://127.0.0.1:{port}{path}`.
     pub fn url(&self, path: &str) -> String {
         format!("https://{}{}", self.addr, path)
+    }
+
+    /// The PEM of the private CA that signed a [`Cert::PrivateCa`] certificate.
+    pub fn ca_pem(&self) -> &str {
+        self.ca_pem
+            .as_deref()
+            .expect("a server with Cert::PrivateCa")
     }
 }
 
