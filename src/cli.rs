@@ -55,9 +55,10 @@ pub struct Cli {
     pub timeout: Duration,
 
     /// One URL's budget over all its attempts, redirects and waits, from its first request: a
-    /// URL that never answers costs this, not (retries + 1) x --timeout.
-    #[arg(long, default_value = "15s", value_name = "DUR", value_parser = parse_duration)]
-    pub max_time: Duration,
+    /// URL that never answers costs this, not (retries + 1) x --timeout [default: 15s, or
+    /// --timeout when that is longer]
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub max_time: Option<Duration>,
 
     /// Deadline for establishing a connection.
     #[arg(long, default_value = "5s", value_name = "DUR", value_parser = parse_duration)]
@@ -203,7 +204,8 @@ impl Cli {
         };
         let check = CheckSettings {
             timeout: self.timeout,
-            max_time: self.max_time,
+            // A longer --timeout is not cut short by a budget nobody asked for.
+            max_time: self.max_time.unwrap_or(DEFAULT_MAX_TIME.max(self.timeout)),
             connect_timeout: self.connect_timeout.min(self.timeout),
             retries: self.retries,
             max_redirects: self.max_redirects,
@@ -277,6 +279,9 @@ fn github(flag: bool, off: bool) -> Option<Github> {
             .map(PathBuf::from),
     })
 }
+
+/// `--max-time` when it is not given and `--timeout` is shorter.
+const DEFAULT_MAX_TIME: Duration = Duration::from_secs(15);
 
 /// `500ms`, `10s`, `1m`, `1m30s`; a bare number is seconds. Zero and negative are refused.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -444,6 +449,21 @@ mod tests {
         assert!(Cli::try_parse_from(["urlcheck", "--timeout", "-1s"]).is_err());
         assert!(Cli::try_parse_from(["urlcheck", "--accept", "999-100"]).is_err());
         assert!(Cli::try_parse_from(["urlcheck", "--sequential", "--compare"]).is_err());
+    }
+
+    #[test]
+    fn max_time_defaults_to_15s_or_a_longer_timeout() {
+        let max_time = |args: &[&str]| {
+            let argv = ["urlcheck"].iter().chain(args).chain(&["x"]);
+            let cli = Cli::try_parse_from(argv).unwrap();
+            cli.into_config().unwrap().check.max_time
+        };
+        assert_eq!(max_time(&[]), Duration::from_secs(15));
+        assert_eq!(max_time(&["-t", "30s"]), Duration::from_secs(30));
+        assert_eq!(
+            max_time(&["-t", "30s", "--max-time", "5s"]),
+            Duration::from_secs(5)
+        );
     }
 
     #[test]

@@ -68,16 +68,19 @@ fn the_readme_links_every_page_under_docs() {
 fn every_cargo_install_line_is_locked() {
     let install = Regex::new(r"cargo install( [^`\n|#]*)").unwrap();
     let mut unlocked = Vec::new();
+    let mut seen = 0;
     for page in pages() {
         let text = std::fs::read_to_string(&page).unwrap();
         for (n, line) in text.lines().enumerate() {
             for c in install.captures_iter(line) {
+                seen += 1;
                 if !c[1].contains("--locked") {
                     unlocked.push(format!("{}:{}: {line}", page.display(), n + 1));
                 }
             }
         }
     }
+    assert!(seen >= 4, "install lines were found ({seen})");
     assert!(
         unlocked.is_empty(),
         "cargo install without --locked ignores Cargo.lock:\n{}",

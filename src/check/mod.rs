@@ -266,11 +266,14 @@ impl Checker {
                 Some(wait) if retry && budget.allows(wait) => tokio::time::sleep(wait).await,
                 _ => {
                     let mut answer = result.map(|a| a.answer);
+                    // An attempt that the budget itself ended says so already.
                     if let (Some(_), true, Err(e)) = (wait, retry, &mut answer) {
-                        e.message.push_str(&format!(
-                            "; no time left for a retry within the --max-time of {}",
-                            humantime::format_duration(self.settings.max_time)
-                        ));
+                        if !e.message.contains("--max-time") {
+                            e.message.push_str(&format!(
+                                "; no time left for a retry within the --max-time of {}",
+                                humantime::format_duration(self.settings.max_time)
+                            ));
+                        }
                     }
                     return Fetched { answer, attempts };
                 }
