@@ -22,9 +22,9 @@ pub fn redact(url: &Url) -> String {
 /// The same for text that may not parse as a URL (an invalid input line, a Location header,
 /// an error message). After each `://`, everything up to the last `@` before whitespace is
 /// masked: a password may hold an unencoded `/`, `?` or `#`, and masking a little too much of
-/// a bad line is better than showing a secret. When whitespace comes before the `@`
-/// (`http://alice:s3cret @host`, `http:// alice:s3cret@host`), the first word after `://` is
-/// empty or has a `:` before any `/`: that looks like userinfo, and the mask reaches past the
+/// a bad line is better than showing a secret. Whitespace may also split the userinfo
+/// (`alice:s3cret @h`, `alice :s3cret@h`, ` alice:s3cret@h`, `bob@corp:pw @h`,
+/// `alice:p@ss word@h`): when what follows `://` looks like that, the mask reaches past the
 /// whitespace to the last `@` before the next `://`.
 pub fn redact_url(text: &str) -> Cow<'_, str> {
     if !text.contains("://") || !text.contains('@') {
@@ -39,7 +39,7 @@ pub fn redact_url(text: &str) -> Cow<'_, str> {
         // Up to the next scheme, so one URL's path does not hide the next one's credentials.
         let next_scheme = tail.find("://").unwrap_or(tail.len());
         let mut end = word_end.min(next_scheme);
-        if !tail[..end].contains('@') && looks_like_userinfo(&tail[..end]) {
+        if split_userinfo(&tail[..end], &tail[end..next_scheme]) {
             end = next_scheme;
         }
         match tail[..end].rfind('@') {
@@ -59,12 +59,24 @@ pub fn redact_url(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// The first word after `://` is empty, or has a `:` before any `/` (`alice:s3cret`): what a
-/// user name and password look like, and also `host:port`, which is masked only when an `@`
-/// follows later in the text.
-fn looks_like_userinfo(word: &str) -> bool {
-    let authority = word.split('/').next().unwrap_or(word);
-    word.is_empty() || authority.contains(':')
+/// Whether the userinfo may go on past the first word after `://` (`word`), into `after`
+/// (the rest, up to the next `://`). Only when an `@` comes later, and the word is empty; or
+/// what follows its last `@` has a `:` before any `/` (`alice:s3cret`, `bob@corp:pw`, and
+/// also `host:port`, masked more than needed); or the next word starts with `:` or `@`; or
+/// no `/` comes before the next `@` (`alice:p@ss word@h`; also `h mail me@corp`, masked
+/// more than needed).
+fn split_userinfo(word: &str, after: &str) -> bool {
+    if !after.contains('@') {
+        return false;
+    }
+    let host_part = word.rsplit_once('@').map_or(word, |(_, rest)| rest);
+    let authority = host_part.split('/').next().unwrap_or(host_part);
+    let next = after.trim_start();
+    let to_next_at = after.split('@').next().unwrap_or(after);
+    word.is_empty()
+        || authority.contains(':')
+        || next.starts_with([':', '@'])
+        || !(word.contains('/') || to_next_at.contains('/'))
 }
 
 /// Escapes control characters (C0, DEL, C1, and the bidi overrides) as `\u{..}` so that text
@@ -129,6 +141,22 @@ mod tests {
         assert_eq!(
             redact_url("http://alice:s3cr3t host"),
             "http://alice:s3cr3t host"
+        );
+        // A user name holding an `@`, whitespace before the `:`, a password with `@` and a space.
+        for secret in [
+            "http://bob@corp.com:pw5x @h/x",
+            "http://alice :pw5x@h/x",
+            "http://alice : pw5x@h/x",
+            "http://alice:p@ss word@h/x",
+            "http://alice:p@ss\tword@h/x",
+        ] {
+            let shown = redact_url(secret);
+            assert_eq!(shown, "http://***@h/x", "{secret:?}");
+        }
+        // A plain URL followed by unrelated text with an `@` keeps both.
+        assert_eq!(
+            redact_url("http://h/x mail me@corp"),
+            "http://h/x mail me@corp"
         );
     }
 

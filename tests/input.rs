@@ -778,19 +778,21 @@ proptest! {
         }
     }
 
-    /// A line holding `user:pass@`, with whitespace anywhere around the password, never shows
-    /// the password when it is echoed as an invalid line.
+    /// A line holding `user:pass@`, with whitespace anywhere around the password or before the
+    /// `:`, an `@` in the user name or the password, never shows the password when it is
+    /// echoed as an invalid line.
     #[test]
     fn a_bad_line_never_shows_the_password_of_its_userinfo(
-        user in "[a-z]{1,8}",
+        user in "[a-z]{1,8}(@[a-z]{1,6}\\.com)?",
         pass in "Pw[0-9]{3}Q[A-Z0-9]{4,8}",
         before in prop_oneof![Just(""), Just(" "), Just("\t")],
+        colon in prop_oneof![Just(""), Just(" ")],
         after in prop_oneof![Just(""), Just(" "), Just("  ")],
-        inside in prop_oneof![Just(""), Just(" ")],
+        inside in prop_oneof![Just(""), Just(" "), Just("@"), Just("@ "), Just(" @")],
         tail in "(/[a-z ]{0,8})?",
     ) {
         let (a, b) = pass.split_at(4);
-        let line = format!("http://{before}{user}:{a}{inside}{b}{after}@127.0.0.1{tail}");
+        let line = format!("http://{before}{user}{colon}:{a}{inside}{b}{after}@127.0.0.1{tail}");
         if let Item::Invalid { text, .. } = parse_line(line.as_bytes(), source()) {
             prop_assert!(!text.contains(a) && !text.contains(b.trim()), "{line:?} -> {text:?}");
         }

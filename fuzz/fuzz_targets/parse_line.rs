@@ -31,16 +31,17 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-/// The password of the first `scheme://user:pass@` in `line` (whitespace allowed before the
-/// user and around the password), when it is a token of 4 or more letters and digits that
-/// appears nowhere else in the line: finding it in the output can then only mean a leak.
+/// The password of the first `scheme://user:pass@` in `line` (whitespace allowed around the
+/// user and the password, and an `@` in the user name), when it is a token of 4 or more
+/// letters and digits that appears nowhere else in the line: finding it in the output can
+/// then only mean a leak.
 fn password(line: &str) -> Option<&str> {
     let rest = &line[line.find("://")? + 3..];
     let colon = rest.find(':')?;
     let at = colon + rest[colon..].find('@')?;
-    let user = rest[..colon].trim_start();
+    let user = rest[..colon].trim();
     let pass = rest[colon + 1..at].trim();
-    let is_user = !user.is_empty() && !user.contains(|c: char| c.is_whitespace() || "/@".contains(c));
+    let is_user = !user.is_empty() && !user.contains(|c: char| c.is_whitespace() || c == '/');
     let is_token = pass.len() >= 4 && pass.chars().all(|c| c.is_ascii_alphanumeric());
     (is_user && is_token && line.matches(pass).count() == 1).then_some(pass)
 }
