@@ -264,6 +264,37 @@ fn retry_after_without_retries_is_down_after_one_attempt() {
     srv.shutdown();
 }
 
+/// A retry that cannot finish within `--max-time` is not made, and the answer so far stands
+/// with a note saying why: for a Retry-After longer than the budget, and for a URL of the same
+/// host held at the host's gate by that pause (it used to wait there and then time out, so a
+/// 503 became `error timeout`).
+#[test]
+fn a_retry_that_the_budget_cannot_hold_keeps_the_answer_so_far() {
+    let srv = Server::start(1);
+    let told = srv.url(0, "/busy/3?key=gate&for=10000");
+    // Answers after the 429 above has paused the host for 3 s, then waits out its backoff.
+    let held = srv.url(0, "/status/503?delay=300");
+    let out = run(urlcheck()
+        .args(["-t", "1s", "--retries", "2", "--max-time", "2s"])
+        .args(["--format", "json"])
+        .args([&told, &held]));
+    no_panic(&out);
+    out.assert_code(1);
+    let doc = out.json();
+    for (url, status) in [(&told, 429), (&held, 503)] {
+        let r = result(&doc, url);
+        assert_eq!(outcome(r), "down", "{r:#}");
+        assert_eq!(r["status"], status, "{r:#}");
+        assert_eq!(r["attempts"], 1, "{r:#}");
+        let warnings = r["warnings"].to_string();
+        assert!(
+            warnings.contains(&format!("{status} answered; no time left for a retry")),
+            "{r:#}"
+        );
+    }
+    srv.shutdown();
+}
+
 /// Arrivals (sorted) and the time of the first 429 answer for `key` on the busy endpoint.
 fn busy_log(srv: &Server, key: &str) -> (Vec<Instant>, Instant) {
     let stats = srv.stats();

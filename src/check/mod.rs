@@ -56,6 +56,8 @@ struct Attempt {
 struct Fetched {
     answer: Result<Answer, CheckError>,
     attempts: u32,
+    /// Why a retry that was due was not made, when the answer stands anyway.
+    note: Option<String>,
 }
 
 /// One URL's budget over all its attempts, hops and waits (`--max-time`). It starts at the
@@ -162,6 +164,7 @@ impl Checker {
                 .fetch(&current, same_host, same_host.then_some(gate), budget)
                 .await;
             retries += fetched.attempts - 1;
+            warnings.extend(fetched.note);
             let answer = match fetched.answer {
                 Ok(answer) => answer,
                 Err(e) => break (Err(e), None),
@@ -233,7 +236,9 @@ impl Checker {
         Ok((next, warning))
     }
 
-    /// One URL, with retries of transient failures while the budget allows.
+    /// One URL, with retries of transient failures while the budget allows. A retry that
+    /// could not finish within the budget (its wait, or the host's pause at the gate, is too
+    /// long) is not made: the answer so far stands, with a note that says why.
     async fn fetch(
         &self,
         url: &Url,
@@ -242,8 +247,12 @@ impl Checker {
         budget: &Budget,
     ) -> Fetched {
         let mut attempts = 0;
+        let mut previous = None;
         loop {
             if let Some(gate) = gate {
+                if let Some(answer) = previous.take_if(|_| !budget.allows(gate.remaining())) {
+                    return self.out_of_time(answer, attempts);
+                }
                 gate.wait().await;
             }
             attempts += 1;
@@ -261,23 +270,43 @@ impl Checker {
                 },
                 _ => None,
             };
-            let retry = attempts <= self.settings.retries;
+            let answer = result.map(|a| a.answer);
             match wait {
-                Some(wait) if retry && budget.allows(wait) => tokio::time::sleep(wait).await,
-                _ => {
-                    let mut answer = result.map(|a| a.answer);
-                    // An attempt that the budget itself ended says so already.
-                    if let (Some(_), true, Err(e)) = (wait, retry, &mut answer) {
-                        if !e.message.contains("--max-time") {
-                            e.message.push_str(&format!(
-                                "; no time left for a retry within the --max-time of {}",
-                                humantime::format_duration(self.settings.max_time)
-                            ));
-                        }
-                    }
-                    return Fetched { answer, attempts };
+                _ if attempts > self.settings.retries => {}
+                Some(wait) if budget.allows(wait) => {
+                    tokio::time::sleep(wait).await;
+                    previous = Some(answer);
+                    continue;
                 }
+                Some(_) => return self.out_of_time(answer, attempts),
+                None => {}
             }
+            return Fetched {
+                answer,
+                attempts,
+                note: None,
+            };
+        }
+    }
+
+    /// The answer of the last attempt, when a retry was due but the budget had no room left
+    /// for it.
+    fn out_of_time(&self, mut answer: Result<Answer, CheckError>, attempts: u32) -> Fetched {
+        let left = format!(
+            "no time left for a retry within the --max-time of {}",
+            humantime::format_duration(self.settings.max_time)
+        );
+        let mut note = None;
+        match &mut answer {
+            // An attempt that the budget itself ended says so already.
+            Err(e) if e.message.contains("--max-time") => {}
+            Err(e) => e.message.push_str(&format!("; {left}")),
+            Ok(a) => note = Some(format!("{} answered; {left}", a.status.as_u16())),
+        }
+        Fetched {
+            answer,
+            attempts,
+            note,
         }
     }
 

@@ -37,6 +37,12 @@ impl HostGate {
         self.not_before_ms.fetch_max(until, Ordering::AcqRel);
     }
 
+    /// How long from now until the host may be asked again.
+    pub(crate) fn remaining(&self) -> Duration {
+        let until = Duration::from_millis(self.not_before_ms.load(Ordering::Acquire));
+        until.saturating_sub(self.epoch.elapsed())
+    }
+
     /// Sleeps until the host may be asked again.
     pub(crate) async fn wait(&self) {
         loop {
