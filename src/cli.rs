@@ -146,7 +146,8 @@ pub struct Cli {
     #[arg(long, overrides_with = "github")]
     pub no_github: bool,
 
-    /// Human format: each failure once and one summary line; nothing when nothing failed.
+    /// Human format on stdout: each failure once and one summary line; nothing when nothing
+    /// failed. Report files keep every line.
     #[arg(short = 'q', long)]
     pub quiet: bool,
 

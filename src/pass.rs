@@ -171,11 +171,12 @@ pub(crate) fn side_reporters<'a>(
 ) -> Result<Vec<Box<dyn Reporter + 'a>>> {
     let mut list = Vec::new();
     for file in files {
-        list.push(report::make(
-            file.format,
-            file.writer()?,
-            options(config, false),
-        ));
+        // `-q` is for what cron mails (stdout); a report file keeps every line.
+        let options = Options {
+            quiet: false,
+            ..options(config, false)
+        };
+        list.push(report::make(file.format, file.writer()?, options));
     }
     if let Some(gh) = &config.github {
         list.push(Box::new(Github::new(

@@ -824,6 +824,28 @@ fn quiet_prints_each_failure_once_then_one_summary_line() {
     srv.shutdown();
 }
 
+/// `-q` quietens stdout only: a human report file written in the same run has every line and
+/// the whole summary.
+#[test]
+fn quiet_leaves_a_human_report_file_whole() {
+    let srv = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("run.txt");
+    let ok = srv.url(0, "/ok");
+    let out = run(urlcheck()
+        .args(FAST_500MS)
+        .args(["-q", "--report"])
+        .arg(format!("human={}", file.display()))
+        .arg(&ok));
+    out.assert_code(0);
+    assert_eq!(out.stdout(), "", "{out}");
+    let text = std::fs::read_to_string(&file).expect("the report file");
+    assert!(text.lines().any(|l| l.contains("up") && l.contains(&ok)), "{text}");
+    assert!(text.contains("1 URLs: 1 up") || text.contains("1 URL: 1 up"), "{text}");
+    assert!(text.lines().count() >= 3, "{text}");
+    srv.shutdown();
+}
+
 // ---------------------------------------------------------------------------
 // The validators can fail
 // ---------------------------------------------------------------------------

@@ -11,7 +11,8 @@ use crate::model::{Outcome, UrlResult};
 use crate::summary::Summary;
 
 /// Streams a line per result; at the end, renders the failure list (what counts as a failure
-/// is `fail_on`, which is also all that `--quiet` streams) and the summary.
+/// is `fail_on`) and the summary. Quiet streams nothing: each failure is shown once, in the
+/// list.
 pub(super) struct Human<W: Write> {
     out: W,
     options: Options,

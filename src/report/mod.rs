@@ -80,7 +80,8 @@ impl Format {
 /// What reporters are told about the user's choices.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Options {
-    /// Human format: only failures and the summary.
+    /// `-q`, for the human format on stdout only: nothing when nothing failed, else the
+    /// failure list and one summary line. Report files are never quiet.
     pub quiet: bool,
     pub color: bool,
     /// What counts as a failure.
