@@ -86,12 +86,17 @@ impl Summary {
         }
     }
 
+    /// The run found no URL at all and `fail_on` says `empty`: a failure with no failed URL,
+    /// which every report that gives a verdict must say.
+    pub(crate) fn failed_empty(&self, fail_on: OutcomeSet) -> bool {
+        self.total() == 0 && !self.interrupted && fail_on.fails_empty()
+    }
+
     /// 0 when no URL has an outcome in `fail_on` (by default down, error, invalid), else 1;
     /// also 1 for a run that found no URL at all when `fail_on` says `empty`. What stopped a
     /// run early (a signal) is the caller's to add.
     pub(crate) fn exit_code(&self, fail_on: OutcomeSet) -> ExitCode {
-        let empty = self.total() == 0 && !self.interrupted;
-        if fail_on.iter().any(|o| self.count(o) > 0) || (empty && fail_on.fails_empty()) {
+        if fail_on.iter().any(|o| self.count(o) > 0) || self.failed_empty(fail_on) {
             ExitCode::Failures
         } else {
             ExitCode::Success

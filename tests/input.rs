@@ -124,6 +124,38 @@ fn an_input_without_urls_says_so_and_can_fail() {
     srv.shutdown();
 }
 
+/// Every report that gives a verdict says that an empty input failed, when `--fail-on empty`
+/// made it one: Markdown (and so the step summary) does not read "all good", JUnit holds one
+/// failed test (a CI system shows a report without one as green), GitHub gets an annotation.
+#[test]
+fn an_empty_input_that_fails_is_a_failure_in_every_report() {
+    let dir = TempDir::new().unwrap();
+    let empty = write_list(dir.path(), "empty.txt", "# nothing yet\n");
+    let (md, xml) = (dir.path().join("r.md"), dir.path().join("r.xml"));
+    let out = run(urlcheck()
+        .args(["--fail-on", "down,error,invalid,empty", "--github"])
+        .arg("--report")
+        .arg(format!("markdown={}", md.display()))
+        .arg("--report")
+        .arg(format!("junit={}", xml.display()))
+        .arg(&empty));
+    out.assert_code(1);
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(!md.contains("all good"), "{md}");
+    assert!(md.contains("--fail-on empty"), "{md}");
+    common::validate::assert_junit_xsd(&xml);
+    let xml = std::fs::read_to_string(&xml).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    assert_eq!(doc.root_element().attribute("failures"), Some("1"), "{xml}");
+    let failure = doc.descendants().find(|n| n.has_tag_name("failure"));
+    assert_eq!(failure.and_then(|f| f.attribute("type")), Some("empty"), "{xml}");
+    assert!(out.stderr.contains("::error title=urlcheck: empty::"), "{out}");
+    // Without `empty` in --fail-on, nothing failed, and no report says otherwise.
+    let lenient = run(urlcheck().arg("--github").arg(&empty));
+    lenient.assert_code(0);
+    assert!(!lenient.stderr.contains("::error"), "{lenient}");
+}
+
 // ---------------------------------------------------------------------------
 // Lists: files, stdin and arguments
 // ---------------------------------------------------------------------------

@@ -57,6 +57,13 @@ impl<W: Write> Reporter for Github<W> {
     }
 
     fn finish(&mut self, run: &Run) -> io::Result<()> {
+        if run.summary.failed_empty(self.fail_on) {
+            let _ = writeln!(
+                self.annotations,
+                "::error title=urlcheck: empty::no URLs in the input: nothing was checked \
+                 (--fail-on empty)"
+            );
+        }
         let Some(path) = &self.step_summary else {
             return Ok(());
         };

@@ -37,6 +37,9 @@ fn build(run: &Run, fail_on: OutcomeSet) -> Report {
     }
     let mut report = Report::new(format!("urlcheck ({})", run.info.mode.as_str()));
     report.set_time(run.summary.wall);
+    if run.summary.failed_empty(fail_on) {
+        report.add_test_suite(empty_input());
+    }
     for file in order {
         let mut suite = suites.remove(file).expect("suite for every listed file");
         let time = results
@@ -48,6 +51,17 @@ fn build(run: &Run, fail_on: OutcomeSet) -> Report {
         report.add_test_suite(suite);
     }
     report
+}
+
+/// A CI system reads a report with no failed test as green: an input with no URL, when
+/// `--fail-on empty` makes that a failure, is one failed test of its own.
+fn empty_input() -> TestSuite {
+    let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+    status.set_type("empty");
+    status.set_message("no URLs in the input: nothing was checked (--fail-on empty)");
+    let mut suite = TestSuite::new("urlcheck");
+    suite.add_test_case(TestCase::new("input has URLs", status));
+    suite
 }
 
 fn test_case(r: &UrlResult, file: &str, fail_on: OutcomeSet) -> TestCase {

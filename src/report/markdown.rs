@@ -16,12 +16,17 @@ pub(super) fn render_text(run: &Run, fail_on: OutcomeSet) -> String {
     let failures: Vec<&UrlResult> = run.failures(fail_on).collect();
     let s = &run.summary;
     let mut t = String::new();
-    let verdict = if failures.is_empty() {
+    let verdict = if s.failed_empty(fail_on) {
+        "nothing checked"
+    } else if failures.is_empty() {
         "all good"
     } else {
         "failures"
     };
     let _ = writeln!(t, "## urlcheck: {}, {verdict}\n", urls(s.total()));
+    if s.failed_empty(fail_on) {
+        t.push_str("No URLs in the input, which `--fail-on empty` makes a failure.\n\n");
+    }
     t.push_str("| outcome | URLs |\n|---|---:|\n");
     for o in Outcome::ALL {
         let _ = writeln!(t, "| {} | {} |", o.as_str(), s.count(o));
