@@ -840,8 +840,14 @@ fn quiet_leaves_a_human_report_file_whole() {
     out.assert_code(0);
     assert_eq!(out.stdout(), "", "{out}");
     let text = std::fs::read_to_string(&file).expect("the report file");
-    assert!(text.lines().any(|l| l.contains("up") && l.contains(&ok)), "{text}");
-    assert!(text.contains("1 URLs: 1 up") || text.contains("1 URL: 1 up"), "{text}");
+    assert!(
+        text.lines().any(|l| l.contains("up") && l.contains(&ok)),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 URLs: 1 up") || text.contains("1 URL: 1 up"),
+        "{text}"
+    );
     assert!(text.lines().count() >= 3, "{text}");
     srv.shutdown();
 }

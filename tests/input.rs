@@ -148,8 +148,15 @@ fn an_empty_input_that_fails_is_a_failure_in_every_report() {
     let doc = roxmltree::Document::parse(&xml).unwrap();
     assert_eq!(doc.root_element().attribute("failures"), Some("1"), "{xml}");
     let failure = doc.descendants().find(|n| n.has_tag_name("failure"));
-    assert_eq!(failure.and_then(|f| f.attribute("type")), Some("empty"), "{xml}");
-    assert!(out.stderr.contains("::error title=urlcheck: empty::"), "{out}");
+    assert_eq!(
+        failure.and_then(|f| f.attribute("type")),
+        Some("empty"),
+        "{xml}"
+    );
+    assert!(
+        out.stderr.contains("::error title=urlcheck: empty::"),
+        "{out}"
+    );
     // Without `empty` in --fail-on, nothing failed, and no report says otherwise.
     let lenient = run(urlcheck().arg("--github").arg(&empty));
     lenient.assert_code(0);
