@@ -197,10 +197,10 @@ fn open_file(name: &str) -> Result<File> {
     let path = Path::new(name);
     // An argument that is not a file may be a mistyped URL with credentials in it.
     let name = &*redact_url(name);
-    if !path.exists() && looks_like_host(name) {
+    if let Some(scheme) = scheme_it_lacks(name).filter(|_| !path.exists()) {
         bail!(
             "cannot read input {name}: there is no such file, and a URL needs its scheme: \
-             urlcheck https://{name}"
+             urlcheck {scheme}://{name}"
         );
     }
     let meta = std::fs::metadata(path).with_context(|| match name.split_once("://") {
@@ -216,18 +216,26 @@ fn open_file(name: &str) -> Result<File> {
     File::open(path).with_context(|| format!("cannot read input file {name}"))
 }
 
-/// `example.com`, `www.example.org/docs`: a name with a dot that would be a URL with a scheme
-/// in front, and does not end like a file of URLs (`urls.txt`, `links.md`).
-fn looks_like_host(name: &str) -> bool {
+/// The scheme to suggest when `name` would be a URL with a scheme in front: `example.com`,
+/// `www.example.org/docs` (https), and `localhost:8080`, `127.0.0.1:3000/x`, `[::1]:80`
+/// (http, as local servers mostly are). Not a name that ends like a file of URLs
+/// (`urls.txt`, `links.md`).
+fn scheme_it_lacks(name: &str) -> Option<&'static str> {
     const LIST_ENDINGS: [&str; 12] = [
         "txt", "list", "lst", "urls", "md", "markdown", "csv", "tsv", "html", "htm", "xml", "json",
     ];
+    let url = Url::parse(&format!("http://{name}")).ok()?;
     let host = name.split('/').next().unwrap_or(name);
-    let ending = host.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
-    host.contains('.')
-        && !host.starts_with('.')
-        && !LIST_ENDINGS.contains(&ending.as_str())
-        && Url::parse(&format!("https://{name}")).is_ok_and(|u| u.domain().is_some())
+    match url.host()? {
+        url::Host::Domain("localhost") => Some("http"),
+        url::Host::Ipv4(_) | url::Host::Ipv6(_) => Some("http"),
+        url::Host::Domain(_) if url.port().is_some() => Some("https"),
+        url::Host::Domain(domain) => {
+            let ending = domain.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+            (host.contains('.') && !host.starts_with('.') && !LIST_ENDINGS.contains(&&*ending))
+                .then_some("https")
+        }
+    }
 }
 
 /// Reads lines of at most [`MAX_LINE`] bytes; longer lines are reported without being

@@ -92,6 +92,9 @@ fn a_host_without_a_scheme_is_told_how_to_write_the_url() {
             Some("urlcheck https://www.example.org/docs"),
         ),
         ("urls.txt", None),
+        ("localhost:8080", Some("urlcheck http://localhost:8080")),
+        ("127.0.0.1:3000/x", Some("urlcheck http://127.0.0.1:3000/x")),
+        ("links", None),
     ] {
         let out = run(urlcheck().current_dir(dir.path()).arg(arg));
         out.assert_code(2);
