@@ -422,6 +422,15 @@ fn url_credentials_follow_an_absolute_redirect_to_the_same_origin_only() {
             response("302 Found", &[("Location", inside.as_str())])
         }
         "/away" => response("302 Found", &[("Location", elsewhere.as_str())]),
+        // The same address and port under another name is another origin.
+        "/renamed" => {
+            let port = head
+                .header("host")
+                .and_then(|h| h.rsplit(':').next())
+                .unwrap_or("");
+            let renamed = format!("http://localhost:{port}/inside");
+            response("302 Found", &[("Location", renamed.as_str())])
+        }
         _ if head.text.contains("authorization: basic ywxpy2u6") => response("200 OK", &[]),
         _ => response("401 Unauthorized", &[]),
     })
@@ -429,9 +438,10 @@ fn url_credentials_follow_an_absolute_redirect_to_the_same_origin_only() {
     let port = server.port();
     let start = format!("http://alice:pw1@127.0.0.1:{port}/start");
     let away = format!("http://alice:pw1@127.0.0.1:{port}/away");
+    let renamed = format!("http://alice:pw1@127.0.0.1:{port}/renamed");
     let out = run(urlcheck()
         .args(["-t", "2s", "--retries", "0", "--format", "json"])
-        .args([&start, &away]));
+        .args([&start, &away, &renamed]));
     out.assert_code(1);
     let doc = out.json();
     let shown = |url: &str| url.replace("alice:pw1@", "***@");
@@ -442,8 +452,10 @@ fn url_credentials_follow_an_absolute_redirect_to_the_same_origin_only() {
         Some(1),
         "{inside:#}"
     );
-    let outside = common::result(&doc, &shown(&away));
-    assert_eq!(outside["status"], 401, "{outside:#}");
+    for url in [&away, &renamed] {
+        let outside = common::result(&doc, &shown(url));
+        assert_eq!(outside["status"], 401, "{outside:#}");
+    }
     let heads = other.heads();
     assert!(!heads.is_empty(), "the other origin was asked");
     assert!(
