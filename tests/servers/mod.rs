@@ -6,6 +6,8 @@
 //! Every server binds loopback only, and stops when it is dropped.
 #![allow(dead_code)]
 
+pub mod wsgi;
+
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
