@@ -4,7 +4,7 @@
 //! `--compare` on it to show the sequential-versus-concurrent speedup.
 //!
 //! ```text
-//! cargo run --release --example demo
+//! cargo run --locked --example demo
 //! ```
 
 mod fixture;
