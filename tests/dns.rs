@@ -154,13 +154,7 @@ fn run_with_system_resolver(dir: &Path, nameserver: SocketAddr, args: &[&str]) -
         .arg(binary)
         .args(args)
         .timeout(common::RUN_LIMIT);
-    for name in [
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-    ] {
+    for name in common::SCRUBBED_ENV {
         cmd.env_remove(name);
     }
     let out = run(&mut cmd);
