@@ -60,9 +60,15 @@ pub struct Cli {
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub max_time: Option<Duration>,
 
-    /// Deadline for establishing a connection.
+    /// Deadline for establishing a connection: the DNS lookup, TCP and TLS.
     #[arg(long, default_value = "5s", value_name = "DUR", value_parser = parse_duration)]
     pub connect_timeout: Duration,
+
+    /// Deadline for one DNS lookup, A and AAAA together, with the system resolver or
+    /// --dns-server (at most --connect-timeout). A lookup that fails or gets no answer is an
+    /// error of kind dns and is not retried.
+    #[arg(long, default_value = "3s", value_name = "DUR", value_parser = parse_duration)]
+    pub dns_timeout: Duration,
 
     /// Extra attempts for transient failures (timeout, reset, 429, 502, 503, 504), per hop
     /// of a redirect chain.
@@ -106,7 +112,8 @@ pub struct Cli {
     #[arg(long, value_name = "HOST:PORT:ADDR", value_parser = parse_resolve)]
     pub resolve: Vec<(String, SocketAddr)>,
 
-    /// Ask this DNS server (IP or IP:PORT, UDP) instead of the system resolver.
+    /// Ask this DNS server (IP or IP:PORT; UDP, and TCP for long answers) instead of the
+    /// system resolver; /etc/hosts is not read.
     #[arg(long, value_name = "ADDR", value_parser = parse_dns_server)]
     pub dns_server: Option<SocketAddr>,
 
@@ -208,6 +215,7 @@ impl Cli {
             // A longer --timeout is not cut short by a budget nobody asked for.
             max_time: self.max_time.unwrap_or(DEFAULT_MAX_TIME.max(self.timeout)),
             connect_timeout: self.connect_timeout.min(self.timeout),
+            dns_timeout: self.dns_timeout.min(self.connect_timeout).min(self.timeout),
             retries: self.retries,
             max_redirects: self.max_redirects,
             accept: self.accept,

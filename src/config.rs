@@ -27,8 +27,11 @@ pub(crate) struct CheckSettings {
     pub timeout: Duration,
     /// One URL's budget over all its attempts, hops and waits, from its first request.
     pub max_time: Duration,
-    /// Deadline for the TCP (and TLS) connection.
+    /// Deadline for the connection: the lookup, TCP and TLS.
     pub connect_timeout: Duration,
+    /// Deadline for one name lookup, A and AAAA together, with either resolver; at most
+    /// `connect_timeout`, which includes it.
+    pub dns_timeout: Duration,
     /// Extra attempts for transient failures, per hop of a redirect chain.
     pub retries: u32,
     /// Redirects followed at most.

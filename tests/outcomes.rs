@@ -271,13 +271,14 @@ fn retry_after_without_retries_is_down_after_one_attempt() {
 #[test]
 fn a_retry_that_the_budget_cannot_hold_keeps_the_answer_so_far() {
     let srv = Server::start(1);
-    let told = srv.url(0, "/busy/3?key=gate&for=10000");
-    // Answers after the 429 above has paused the host for 3 s, then waits out its backoff.
-    let held = srv.url(0, "/status/503?delay=300");
+    // Both pass the host's gate at once. The 429 comes at 400 ms and pauses the host for
+    // 3 s; the 503 comes at 600 ms, and its retry would have to wait out that pause.
+    let told = srv.url(0, "/retry-after/3?key=gate&times=9&delay=400");
+    let held = srv.url(0, "/status/503?delay=600");
     let out = run(urlcheck()
         .args(["-t", "1s", "--retries", "2", "--max-time", "2s"])
         .args(["--format", "json"])
-        .args([&told, &held]));
+        .args([&held, &told]));
     no_panic(&out);
     out.assert_code(1);
     let doc = out.json();

@@ -12,7 +12,11 @@ pub(crate) fn classify(error: &reqwest::Error) -> CheckError {
     let chain: Vec<&(dyn StdError + 'static)> =
         std::iter::successors(Some(error as &(dyn StdError + 'static)), |e| (*e).source())
             .collect();
-    let message = describe(&chain);
+    // A failed lookup is worded already; the layers around it only repeat "dns error".
+    let message = match chain.iter().find_map(|e| e.downcast_ref::<dns::DnsError>()) {
+        Some(dns) => dns.to_string(),
+        None => describe(&chain),
+    };
     let kind = chain.iter().find_map(|e| kind_of(*e)).unwrap_or_else(|| {
         let lower = message.to_ascii_lowercase();
         if lower.contains("dns error") || lower.contains("failed to lookup address") {

@@ -33,6 +33,10 @@ const BODY_PREFIX: u64 = 64 * 1024;
 /// connection stays reusable; a slow one is dropped, which closes its connection.
 const BODY_GRACE: Duration = Duration::from_millis(5);
 
+/// How much longer than `--connect-timeout` reqwest's connect timeout is, so that a lookup
+/// whose `--dns-timeout` equals it is reported by the resolver, not as a connect timeout.
+const LOOKUP_SLACK: Duration = Duration::from_millis(50);
+
 /// Makes checks. Cheap to share: one connection pool serves every check.
 pub(crate) struct Checker {
     client: reqwest::Client,
@@ -107,7 +111,9 @@ impl Checker {
     pub(crate) fn new(settings: Arc<CheckSettings>, pool_per_host: usize) -> Result<Checker> {
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(settings.connect_timeout)
+            // reqwest's connect timeout includes the lookup: the slack lets a lookup that
+            // uses all of it end first, as the `dns` error it is.
+            .connect_timeout(settings.connect_timeout + LOOKUP_SLACK)
             .user_agent(settings.user_agent.clone())
             .pool_max_idle_per_host(pool_per_host)
             .pool_idle_timeout(Duration::from_secs(30))
@@ -119,9 +125,13 @@ impl Checker {
         for (host, addr) in &settings.resolve {
             builder = builder.resolve(host, *addr);
         }
-        if let Some(server) = settings.dns_server {
-            builder = builder.dns_resolver(Arc::new(dns::Resolver::new(server)));
-        }
+        builder = match settings.dns_server {
+            Some(server) => builder.dns_resolver(Arc::new(dns::ServerResolver::new(
+                server,
+                settings.dns_timeout,
+            ))),
+            None => builder.dns_resolver(Arc::new(dns::SystemResolver::new(settings.dns_timeout))),
+        };
         let client = builder.build().context("cannot set up the HTTP client")?;
         Ok(Checker { client, settings })
     }

@@ -38,7 +38,7 @@ pub use fixture::{refused_port, Fixture, Stats};
 /// Environment variables that would send loopback requests elsewhere, change colour, or (when
 /// the tests themselves run in GitHub Actions) turn on annotations and write to the real
 /// step summary.
-const SCRUBBED_ENV: &[&str] = &[
+pub const SCRUBBED_ENV: &[&str] = &[
     "HTTP_PROXY",
     "HTTPS_PROXY",
     "ALL_PROXY",

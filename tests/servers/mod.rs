@@ -3,9 +3,12 @@
 //! an HTTPS server with a self-signed or expired certificate made by rcgen. Also a way to run
 //! the binary and learn its peak memory.
 //!
+//! DNS servers (a real `named`, a silent one) are in [`dns`].
+//!
 //! Every server binds loopback only, and stops when it is dropped.
 #![allow(dead_code)]
 
+pub mod dns;
 pub mod wsgi;
 
 use std::io::{self, Read, Write};
