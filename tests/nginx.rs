@@ -27,6 +27,108 @@ fn check(nginx: &Nginx, args: &[&str], urls: &[String]) -> (Run, Vec<Value>) {
 }
 
 // ---------------------------------------------------------------------------
+// Point 15: cookies within one URL's redirect chain
+// ---------------------------------------------------------------------------
+
+/// `/gate` redirects to itself, setting a cookie, until the cookie comes back (a consent wall);
+/// `/gate-elsewhere` sets its cookie for another path, and `/gate-expired` one that has
+/// already expired, so neither cookie ever comes back; `/loop` redirects to itself with no
+/// cookie at all; `/seen` says 500 when a consent cookie arrives.
+const COOKIE_LOCATIONS: &str = r#"
+        location = /gate {
+            if ($cookie_consent != "yes") {
+                add_header Set-Cookie "consent=yes; Path=/; HttpOnly";
+                return 302 $request_uri;
+            }
+            return 200 "welcome\n";
+        }
+        location = /gate-elsewhere {
+            if ($cookie_consent != "yes") {
+                add_header Set-Cookie "consent=yes; Path=/elsewhere";
+                return 302 $request_uri;
+            }
+            return 200 "welcome\n";
+        }
+        location = /gate-expired {
+            if ($cookie_consent != "yes") {
+                add_header Set-Cookie "consent=yes; Path=/; Max-Age=0";
+                return 302 $request_uri;
+            }
+            return 200 "welcome\n";
+        }
+        location = /loop {
+            return 302 $request_uri;
+        }
+        location = /seen {
+            if ($cookie_consent) {
+                return 500 "a cookie of another URL's check arrived\n";
+            }
+            return 200 "no cookie\n";
+        }
+"#;
+
+/// A cookie-gated redirect loads, over HTTP/1.1 and HTTP/2, after one redirect; the cookie it
+/// set stays in that URL's chain: the URLs checked after it on the same host (sequentially,
+/// so they surely come after) get no cookie, and neither does the gate's own first request.
+#[test]
+fn a_cookie_gated_redirect_loads_and_its_cookie_stays_in_its_chain() {
+    let nginx = Nginx::start(COOKIE_LOCATIONS);
+    let urls = vec![
+        nginx.http("/gate"),
+        nginx.http("/seen"),
+        nginx.https("/gate"),
+        nginx.https("/seen"),
+    ];
+    let (out, results) = check(&nginx, &["--sequential", "-t", "5s"], &urls);
+    let log = nginx.access_log();
+    for (url, r) in urls.iter().zip(&results) {
+        assert_eq!(outcome(r), "up", "{url}: {r:#}\n{out}\n{log}");
+    }
+    for r in [&results[0], &results[2]] {
+        assert_eq!(r["redirects"].as_array().map(Vec::len), Some(1), "{r:#}");
+    }
+    let with_cookie: Vec<&str> = log.lines().filter(|l| l.contains("consent=yes")).collect();
+    assert_eq!(
+        with_cookie, ["GET /gate 200 \"consent=yes\""; 2],
+        "the cookie went back once per chain, and nowhere else:\n{log}"
+    );
+    out.assert_code(0);
+}
+
+/// Cookies follow the usual rules: one set for another path, or already expired, is not sent,
+/// so those gates stay loops, as a loop with no cookie at all does: `error redirects`, as
+/// before. The gate that sets a proper cookie loads in the same run, its cookie sent after the
+/// user's own `-H Cookie:` in one header.
+#[test]
+fn redirect_cookies_follow_the_cookie_rules_and_a_plain_loop_stays_a_loop() {
+    let nginx = Nginx::start(COOKIE_LOCATIONS);
+    let loops = [
+        nginx.https("/gate-elsewhere"),
+        nginx.http("/gate-expired"),
+        nginx.http("/loop"),
+        nginx.https("/loop"),
+    ];
+    let mut urls = loops.to_vec();
+    urls.push(nginx.https("/gate"));
+    let (out, results) = check(&nginx, &["-t", "5s", "-H", "Cookie: mine=1"], &urls);
+    for (url, r) in loops.iter().zip(&results) {
+        assert_eq!(outcome(r), "error", "{url}: {r:#}\n{out}");
+        assert_eq!(error_kind(r), "redirects", "{url}: {r:#}");
+    }
+    assert_eq!(outcome(&results[4]), "up", "{:#}\n{out}", results[4]);
+    let log = nginx.access_log();
+    assert!(
+        !log.contains("/gate-elsewhere 200") && !log.contains("/gate-expired 200"),
+        "{log}"
+    );
+    assert!(
+        log.contains("GET /gate 200 \"mine=1; consent=yes\""),
+        "{log}"
+    );
+    out.assert_code(1);
+}
+
+// ---------------------------------------------------------------------------
 // Point 17: a dropped connection is a reset, whatever the protocol
 // ---------------------------------------------------------------------------
 
