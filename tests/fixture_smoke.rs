@@ -10,6 +10,8 @@ use fixture::Fixture;
 use reqwest::{Client, StatusCode};
 
 fn client() -> Client {
+    // reqwest is built without a crypto provider of its own; urlcheck uses ring, and so do we.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(10))

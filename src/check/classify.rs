@@ -54,6 +54,15 @@ fn kind_of(e: &(dyn StdError + 'static)) -> Option<ErrorKind> {
             return Some(ErrorKind::Timeout);
         }
     }
+    if let Some(h2) = e.downcast_ref::<h2::Error>() {
+        // A stream reset or GOAWAY from the server is the HTTP/2 form of a dropped connection
+        // (nginx's `return 444`, a restart), whatever reason code it gives. One our own side
+        // sent, because the server broke the protocol, stays `protocol`.
+        if let Some(io) = h2.get_io() {
+            return kind_of(io);
+        }
+        return (h2.is_remote() && (h2.is_reset() || h2.is_go_away())).then_some(ErrorKind::Reset);
+    }
     if let Some(io) = e.downcast_ref::<io::Error>() {
         // An io::Error's source() skips the error it wraps, and TLS failures arrive as an
         // io::Error wrapping an io::Error wrapping the rustls error: look inside first.

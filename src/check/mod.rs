@@ -7,6 +7,7 @@
 //! `Check` once from that.
 
 mod classify;
+mod cookies;
 mod dns;
 mod polite;
 
@@ -15,14 +16,15 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
-use reqwest::header::{HeaderName, AUTHORIZATION, COOKIE, LOCATION};
-use reqwest::{Response, StatusCode};
+use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION, COOKIE, LOCATION};
+use reqwest::{RequestBuilder, Response, StatusCode};
 use url::Url;
 
 use crate::config::CheckSettings;
 use crate::model::{Check, CheckError, ErrorKind, Hop, Outcome};
 use crate::sanitize::{escape_for_terminal, redact};
 
+use cookies::Jar;
 pub(crate) use polite::HostGate;
 use polite::{backoff, retry_after};
 
@@ -32,6 +34,13 @@ const BODY_PREFIX: u64 = 64 * 1024;
 /// A small body is nearly always here by then (often in the headers' packet), so its
 /// connection stays reusable; a slow one is dropped, which closes its connection.
 const BODY_GRACE: Duration = Duration::from_millis(5);
+/// Response headers are accepted up to curl's limits: 300 KiB in all (the largest single one
+/// curl takes is 100 KiB), over HTTP/2 as over HTTP/1.1, where hyper reads a head of up to
+/// about 400 KiB. hyper's defaults, 16 KiB over HTTP/2 and 100 fields over HTTP/1.1, are
+/// exceeded by real sites that curl and browsers load.
+const MAX_HEADER_BYTES: u32 = 300 * 1024;
+/// As many HTTP/1.1 header fields as 300 KiB of short ones (about 30 bytes each) make.
+const MAX_HEADER_FIELDS: usize = 10_000;
 
 /// How much longer than `--connect-timeout` reqwest's connect timeout is, so that a lookup
 /// whose `--dns-timeout` equals it is reported by the resolver, not as a connect timeout.
@@ -109,6 +118,9 @@ struct Followed {
 
 impl Checker {
     pub(crate) fn new(settings: Arc<CheckSettings>, pool_per_host: usize) -> Result<Checker> {
+        // reqwest is built without a crypto provider (its default, aws-lc-rs, is a long C
+        // build): rustls uses ring. Installed once a process; a second call changes nothing.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             // reqwest's connect timeout includes the lookup: the slack lets a lookup that
@@ -118,10 +130,10 @@ impl Checker {
             .pool_max_idle_per_host(pool_per_host)
             .pool_idle_timeout(Duration::from_secs(30))
             .tcp_nodelay(true)
-            .danger_accept_invalid_certs(settings.insecure);
-        for root in &settings.roots {
-            builder = builder.add_root_certificate(root.clone());
-        }
+            .http1_max_headers(MAX_HEADER_FIELDS)
+            .http2_max_header_list_size(MAX_HEADER_BYTES)
+            .tls_danger_accept_invalid_certs(settings.insecure)
+            .tls_certs_merge(built_in_roots().chain(settings.roots.iter().cloned()));
         for (host, addr) in &settings.resolve {
             builder = builder.resolve(host, *addr);
         }
@@ -165,13 +177,23 @@ impl Checker {
         let mut current = url.clone();
         let mut redirects = Vec::new();
         let mut warnings = Vec::new();
-        let mut visited: HashSet<Url> = HashSet::new();
+        // Cookies belong to this chain alone. A consent wall redirects back to itself until its
+        // cookie returns, so a loop is a URL requested again with the same cookies.
+        let mut jar = Jar::default();
+        let mut visited: HashSet<(Url, Option<String>)> = HashSet::new();
         let mut retries = 0;
         let (end, answer) = loop {
+            visited.insert((current.clone(), jar.header(&current)));
             // Credentials and the host's politeness gate belong to the host the user named.
             let same_host = same_authority(&current, url);
             let fetched = self
-                .fetch(&current, same_host, same_host.then_some(gate), budget)
+                .fetch(
+                    &current,
+                    same_host,
+                    same_host.then_some(gate),
+                    budget,
+                    &mut jar,
+                )
                 .await;
             retries += fetched.attempts - 1;
             warnings.extend(fetched.note);
@@ -188,7 +210,9 @@ impl Checker {
                 url: redact(&current),
                 status,
             });
-            match self.next_hop(&current, &location, redirects.len(), &mut visited) {
+            match self.next_hop(&current, &location, redirects.len(), |next| {
+                visited.contains(&(next.clone(), jar.header(next)))
+            }) {
                 Ok((next, warning)) => {
                     warnings.extend(warning);
                     current = next;
@@ -207,14 +231,14 @@ impl Checker {
     }
 
     /// Where the redirect from `current` to `location` leads, once it is known to be one to
-    /// follow (http or https, within `--max-redirects`, not back to a URL already visited),
-    /// and a warning when it drops from https to http.
+    /// follow (http or https, within `--max-redirects`, not a request already `made`), and a
+    /// warning when it drops from https to http.
     fn next_hop(
         &self,
         current: &Url,
         location: &str,
         hops: usize,
-        visited: &mut HashSet<Url>,
+        made: impl Fn(&Url) -> bool,
     ) -> Result<(Url, Option<String>), CheckError> {
         let fail = |message: String| CheckError::new(ErrorKind::Redirects, message);
         let mut next = current
@@ -233,8 +257,7 @@ impl Checker {
                 self.settings.max_redirects
             )));
         }
-        visited.insert(current.clone());
-        if visited.contains(&next) {
+        if made(&next) {
             return Err(fail(format!("redirect loop back to {}", redact(&next))));
         }
         let warning = (current.scheme() == "https" && next.scheme() == "http").then(|| {
@@ -255,6 +278,7 @@ impl Checker {
         same_host: bool,
         gate: Option<&HostGate>,
         budget: &Budget,
+        jar: &mut Jar,
     ) -> Fetched {
         let mut attempts = 0;
         let mut previous = None;
@@ -266,7 +290,7 @@ impl Checker {
                 gate.wait().await;
             }
             attempts += 1;
-            let result = self.attempt(url, same_host, budget.start()).await;
+            let result = self.attempt(url, same_host, budget.start(), jar).await;
             let wait = match &result {
                 Err(e) if e.kind.is_transient() => Some(backoff(attempts - 1)),
                 Ok(a) if is_transient_status(a.answer.status) => match a.retry_after {
@@ -320,24 +344,19 @@ impl Checker {
         }
     }
 
-    /// One request, answered by `budget` at the latest.
+    /// One request, answered by `budget` at the latest; the cookies it sets go into `jar`.
     async fn attempt(
         &self,
         url: &Url,
         same_host: bool,
         budget: Instant,
+        jar: &mut Jar,
     ) -> Result<Attempt, CheckError> {
         let s = &self.settings;
         let sent = Instant::now();
         let by_budget = budget <= sent + s.timeout;
         let deadline = tokio::time::Instant::from_std((sent + s.timeout).min(budget));
-        let mut request = self.client.request(s.method.clone(), url.clone());
-        for (name, value) in &s.headers {
-            // Secrets do not follow a redirect to somebody else's host.
-            if same_host || !is_sensitive(name) {
-                request = request.header(name, value);
-            }
-        }
+        let request = self.request(url, same_host, jar.header(url));
         let response = match tokio::time::timeout_at(deadline, request.send()).await {
             Err(_) if by_budget => {
                 return Err(CheckError::new(
@@ -361,6 +380,7 @@ impl Checker {
             Ok(Ok(r)) => r,
         };
         let ttfb = sent.elapsed();
+        jar.store(url, response.headers());
         let status = response.status();
         let location = response
             .headers()
@@ -379,6 +399,29 @@ impl Checker {
             },
             retry_after,
         })
+    }
+
+    /// The request for `url` with the user's headers, and the chain's cookies in the one
+    /// `Cookie` header HTTP/1.1 allows (after the user's own, when that is sent). The user's
+    /// secrets do not follow a redirect to somebody else's host; the chain's cookies go where
+    /// the cookie rules say.
+    fn request(&self, url: &Url, same_host: bool, mut cookies: Option<String>) -> RequestBuilder {
+        let s = &self.settings;
+        let mut request = self.client.request(s.method.clone(), url.clone());
+        for (name, value) in &s.headers {
+            if !same_host && is_sensitive(name) {
+                continue;
+            }
+            let merged = (name == COOKIE)
+                .then(|| cookies.take())
+                .flatten()
+                .and_then(|chain| merge_cookies(value, &chain));
+            request = request.header(name, merged.unwrap_or_else(|| value.clone()));
+        }
+        if let Some(chain) = cookies {
+            request = request.header(COOKIE, chain);
+        }
+        request
     }
 }
 
@@ -401,8 +444,26 @@ async fn read_prefix(mut response: Response, deadline: tokio::time::Instant) {
     .await;
 }
 
+/// The Mozilla roots built in, trusted beside the system's store (which reqwest's verifier
+/// reads, honouring SSL_CERT_FILE and SSL_CERT_DIR), so a machine without one still works.
+fn built_in_roots() -> impl Iterator<Item = reqwest::Certificate> {
+    webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .filter_map(|der| reqwest::Certificate::from_der(der).ok())
+}
+
 fn is_transient_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 429 | 502 | 503 | 504)
+}
+
+/// The user's `Cookie` value followed by the chain's cookies, sensitive as the user's is.
+fn merge_cookies(user: &HeaderValue, chain: &str) -> Option<HeaderValue> {
+    let mut merged = user.as_bytes().to_vec();
+    merged.extend_from_slice(b"; ");
+    merged.extend_from_slice(chain.as_bytes());
+    let mut merged = HeaderValue::from_bytes(&merged).ok()?;
+    merged.set_sensitive(true);
+    Some(merged)
 }
 
 fn is_sensitive(name: &HeaderName) -> bool {
@@ -427,4 +488,16 @@ fn same_authority(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme()
         && a.host() == b.host()
         && a.port_or_known_default() == b.port_or_known_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Mozilla roots stay beside the system's store (about 150 of them), so a machine
+    /// with no store of its own still checks public sites.
+    #[test]
+    fn the_built_in_roots_are_there() {
+        assert!(built_in_roots().count() > 100);
+    }
 }

@@ -1,7 +1,7 @@
 //! Servers the reliability tests need beyond the fixture: a scripted raw-TCP server that can
 //! bind any loopback address (127.0.0.2, [::1]) and says exactly the bytes a test chooses, and
-//! an HTTPS server with a self-signed or expired certificate made by rcgen. Also a way to run
-//! the binary and learn its peak memory.
+//! an HTTPS server with a self-signed or expired certificate made by rcgen, and a real nginx
+//! (`nginx.rs`). Also a way to run the binary and learn its peak memory.
 //!
 //! DNS servers (a real `named`, a silent one) are in [`dns`].
 //!
@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod dns;
+pub mod nginx;
 pub mod wsgi;
 
 use std::io::{self, Read, Write};
@@ -199,6 +200,29 @@ pub enum Cert {
     PrivateCa,
 }
 
+/// Parameters of a server certificate for 127.0.0.1 and localhost.
+fn server_params() -> rcgen::CertificateParams {
+    rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+        .expect("certificate names")
+}
+
+/// A server certificate for 127.0.0.1 and localhost signed by a private CA made for it, as an
+/// internal site's certificate is: the certificate, its key, and the CA's PEM.
+fn private_ca_certificate() -> (rcgen::Certificate, rcgen::KeyPair, String) {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::new()).expect("CA params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "urlcheck test CA");
+    let ca_key = rcgen::KeyPair::generate().expect("generate the CA key");
+    let ca = ca_params.self_signed(&ca_key).expect("self-sign the CA");
+    let key = rcgen::KeyPair::generate().expect("generate a key");
+    let cert = server_params()
+        .signed_by(&key, &ca, &ca_key)
+        .expect("sign with the CA");
+    (cert, key, ca.pem())
+}
+
 /// The server's certificate and key, and the PEM of the CA that signed it, if not itself.
 fn certificate(
     kind: Cert,
@@ -207,28 +231,17 @@ fn certificate(
     PrivateKeyDer<'static>,
     Option<String>,
 ) {
-    let mut params =
-        rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-            .expect("certificate names");
-    if kind == Cert::Expired {
-        params.not_before = rcgen::date_time_ymd(2000, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2000, 12, 31);
-    }
-    let key = rcgen::KeyPair::generate().expect("generate a key");
-    let (cert, ca) = if kind == Cert::PrivateCa {
-        let mut ca_params = rcgen::CertificateParams::new(Vec::new()).expect("CA params");
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "urlcheck test CA");
-        let ca_key = rcgen::KeyPair::generate().expect("generate the CA key");
-        let ca = ca_params.self_signed(&ca_key).expect("self-sign the CA");
-        let cert = params
-            .signed_by(&key, &ca, &ca_key)
-            .expect("sign with the CA");
-        (cert, Some(ca.pem()))
+    let (cert, key, ca) = if kind == Cert::PrivateCa {
+        let (cert, key, ca) = private_ca_certificate();
+        (cert, key, Some(ca))
     } else {
-        (params.self_signed(&key).expect("self-sign"), None)
+        let mut params = server_params();
+        if kind == Cert::Expired {
+            params.not_before = rcgen::date_time_ymd(2000, 1, 1);
+            params.not_after = rcgen::date_time_ymd(2000, 12, 31);
+        }
+        let key = rcgen::KeyPair::generate().expect("generate a key");
+        (params.self_signed(&key).expect("self-sign"), key, None)
     };
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
     (cert.der().clone(), key, ca)
