@@ -2,7 +2,8 @@
 //! way. Each test starts its own nginx on 127.0.0.1 with a private CA's certificate, HTTP/2 by
 //! ALPN on its TLS port and HTTP/1.1 on its plain port (`servers/nginx.rs`), and checks both
 //! protocols where the point is about both: many and large response headers (issue 9, point
-//! 12), redirects gated by a cookie (point 15), and `return 444` (point 17).
+//! 12), a private CA and TLS 1.2-only and 1.3-only servers (point 14), redirects gated by a
+//! cookie (point 15), and `return 444` (point 17).
 
 mod common;
 mod servers;
@@ -11,7 +12,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use common::json::{error_kind, outcome};
+use common::json::{error_kind, message, outcome};
 use common::{result, run, urlcheck, Run};
 use servers::nginx::Nginx;
 
@@ -198,4 +199,66 @@ fn return_444_is_a_retried_reset_over_http1_and_http2() {
     let log = nginx.access_log();
     assert_eq!(log.matches("GET /drop 444").count(), 4, "{log}");
     out.assert_code(1);
+}
+
+// ---------------------------------------------------------------------------
+// Point 14: a private CA, and the TLS versions a server may insist on
+// ---------------------------------------------------------------------------
+
+/// nginx's certificate comes from a private CA: with the built-in and system roots alone it
+/// is a `tls` error; `--cacert` or `SSL_CERT_FILE` trusts that CA and the site is up. The CA
+/// vouches for 127.0.0.1 and localhost only: the same server under another name (via
+/// `--resolve`, so no DNS is asked) is still a `tls` error with the CA trusted, and only `-k`
+/// passes it.
+#[test]
+fn a_private_ca_is_trusted_only_for_the_names_it_signed() {
+    let nginx = Nginx::start("location / { return 200 ok; }");
+    let url = nginx.https("/");
+    let port = url.rsplit(':').next().unwrap().trim_end_matches('/');
+    let renamed = format!("https://other.test:{port}/");
+    let resolve = format!("other.test:{port}:127.0.0.1");
+    let json = |cmd: &mut assert_cmd::Command| {
+        let out = run(cmd.args(["--retries", "0", "--format", "json"]));
+        common::no_panic(&out);
+        out.json()
+    };
+    let untrusted = json(urlcheck().arg(&url));
+    assert_eq!(error_kind(result(&untrusted, &url)), "tls", "{untrusted:#}");
+    let by_flag = json(urlcheck().args(["--cacert", &nginx.ca_file()]).arg(&url));
+    assert_eq!(outcome(result(&by_flag, &url)), "up", "{by_flag:#}");
+    let by_env = json(urlcheck().env("SSL_CERT_FILE", nginx.ca_file()).arg(&url));
+    assert_eq!(outcome(result(&by_env, &url)), "up", "{by_env:#}");
+    let wrong_name = json(
+        urlcheck()
+            .args(["--cacert", &nginx.ca_file(), "--resolve", &resolve])
+            .arg(&renamed),
+    );
+    let r = result(&wrong_name, &renamed);
+    assert_eq!(error_kind(r), "tls", "{r:#}");
+    assert!(
+        message(r).contains("not valid for name \"other.test\""),
+        "{r:#}"
+    );
+    let insecure = json(urlcheck().args(["-k", "--resolve", &resolve]).arg(&renamed));
+    assert_eq!(outcome(result(&insecure, &renamed)), "up", "{insecure:#}");
+}
+
+/// A server that speaks only TLS 1.2, and one that speaks only TLS 1.3, are both checked
+/// (over HTTP/2, by ALPN), as curl checks them.
+#[test]
+fn tls_1_2_only_and_1_3_only_servers_are_both_up() {
+    for version in ["TLSv1.2", "TLSv1.3"] {
+        let nginx = Nginx::start(&format!(
+            "ssl_protocols {version};\nlocation / {{ return 200 ok; }}"
+        ));
+        let urls = vec![nginx.https("/")];
+        let (out, results) = check(&nginx, &["--retries", "0"], &urls);
+        assert_eq!(
+            outcome(&results[0]),
+            "up",
+            "{version}: {:#}\n{out}",
+            results[0]
+        );
+        out.assert_code(0);
+    }
 }
