@@ -4,6 +4,7 @@
 //! is sent; the lines themselves are read lazily on a thread of their own and handed over
 //! through a bounded channel, so a million-line file is never held in memory.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal, Read};
 use std::path::Path;
@@ -195,8 +196,7 @@ fn looks_like_url(arg: &str) -> bool {
 
 fn open_file(name: &str) -> Result<File> {
     let path = Path::new(name);
-    // An argument that is not a file may be a mistyped URL with credentials in it.
-    let name = &*redact_url(name);
+    let name = &*shown_name(name);
     if let Some(scheme) = scheme_it_lacks(name).filter(|_| !path.exists()) {
         bail!(
             "cannot read input {name}: there is no such file, and a URL needs its scheme: \
@@ -214,6 +214,19 @@ fn open_file(name: &str) -> Result<File> {
         bail!("cannot read input {name}: it is a directory (give the file of URLs inside it)");
     }
     File::open(path).with_context(|| format!("cannot read input file {name}"))
+}
+
+/// An argument that is not a file may be a mistyped URL with credentials in it, with its
+/// scheme or without (`alice:s3cret@intranet`): what comes before its `@` is not shown.
+fn shown_name(name: &str) -> Cow<'_, str> {
+    if name.contains("://") {
+        return redact_url(name);
+    }
+    let as_url = format!("http://{name}");
+    match redact_url(&as_url) {
+        Cow::Owned(masked) => Cow::Owned(masked["http://".len()..].to_owned()),
+        Cow::Borrowed(_) => Cow::Borrowed(name),
+    }
 }
 
 /// The scheme to suggest when `name` would be a URL with a scheme in front: `example.com`,

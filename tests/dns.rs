@@ -131,6 +131,22 @@ fn a_silent_dns_server_is_a_dns_error_at_the_lookup_deadline() {
     eprintln!("silent --dns-server, --dns-timeout 1s: {:?}", out.elapsed);
 }
 
+/// With `--timeout` no longer than `--dns-timeout` (which is capped at it), the lookup still
+/// ends first: a `dns` error, not retried, and never the attempt's `timeout` (the two used to
+/// race, and a lost race was retried).
+#[test]
+fn a_lookup_as_long_as_the_timeout_is_still_a_dns_error() {
+    let dns = Silent::start();
+    let urls: Vec<String> = (0..4).map(|i| format!("http://www{i}.test:9/")).collect();
+    let (out, doc) = check(dns.addr(), &urls, &["-t", "1s"]);
+    out.assert_code(1);
+    for url in &urls {
+        let r = result(&doc, url);
+        assert_eq!(error_kind(r), "dns", "{r:#}");
+        assert_eq!(r["attempts"], 1, "{r:#}");
+    }
+}
+
 /// Runs the binary with the system resolver pointed at `nameserver` (port 53): in a private
 /// mount namespace, with a resolv.conf naming only that server and an nsswitch.conf that asks
 /// files then DNS (never a resolver daemon that might forward elsewhere).

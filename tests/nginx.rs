@@ -243,8 +243,8 @@ fn a_private_ca_is_trusted_only_for_the_names_it_signed() {
     assert_eq!(outcome(result(&insecure, &renamed)), "up", "{insecure:#}");
 }
 
-/// A server that speaks only TLS 1.2, and one that speaks only TLS 1.3, are both checked
-/// (over HTTP/2, by ALPN), as curl checks them.
+/// A server that speaks only TLS 1.2, and one that speaks only TLS 1.3, are both checked, as
+/// curl checks them (the port offers HTTP/2 by ALPN, as every TLS port here does).
 #[test]
 fn tls_1_2_only_and_1_3_only_servers_are_both_up() {
     for version in ["TLSv1.2", "TLSv1.3"] {

@@ -18,7 +18,7 @@ use common::{
     lines, no_panic, refused_port, result, results, run, urlcheck, write_list, NxDomain, Server,
     FAST_500MS,
 };
-use servers::{response, Cert, TlsServer};
+use servers::{response, Cert, Scripted, TlsServer};
 
 // ---------------------------------------------------------------------------
 // Every outcome and error kind
@@ -264,17 +264,52 @@ fn retry_after_without_retries_is_down_after_one_attempt() {
     srv.shutdown();
 }
 
+/// Steps of a scripted exchange, for responders on their own threads to wait on.
+#[derive(Default)]
+struct Steps {
+    done: std::sync::Mutex<Vec<&'static str>>,
+    changed: std::sync::Condvar,
+}
+
+impl Steps {
+    fn mark(&self, step: &'static str) {
+        self.done.lock().unwrap().push(step);
+        self.changed.notify_all();
+    }
+
+    /// Waits (at most 10 s: the test then fails on what it sees) until `step` is done.
+    fn wait(&self, step: &'static str) {
+        let done = self.done.lock().unwrap();
+        let _ = self
+            .changed
+            .wait_timeout_while(done, Duration::from_secs(10), |d| !d.contains(&step));
+    }
+}
+
 /// A retry that cannot finish within `--max-time` is not made, and the answer so far stands
 /// with a note saying why: for a Retry-After longer than the budget, and for a URL of the same
 /// host held at the host's gate by that pause (it used to wait there and then time out, so a
-/// 503 became `error timeout`).
+/// 503 became `error timeout`). The server orders the exchange: `/told` answers its 429 (a
+/// pause of 3 s) only once `/held` has passed the gate and arrived, and `/held` answers its 503
+/// only after that, so the retry of `/held` meets the pause.
 #[test]
 fn a_retry_that_the_budget_cannot_hold_keeps_the_answer_so_far() {
-    let srv = Server::start(1);
-    // Both pass the host's gate at once. The 429 comes at 400 ms and pauses the host for
-    // 3 s; the 503 comes at 600 ms, and its retry would have to wait out that pause.
-    let told = srv.url(0, "/retry-after/3?key=gate&times=9&delay=400");
-    let held = srv.url(0, "/status/503?delay=600");
+    let steps = std::sync::Arc::new(Steps::default());
+    let script = steps.clone();
+    let server = Scripted::start("127.0.0.1:0", move |head| match head.target.as_str() {
+        "/told" => {
+            script.wait("held arrived");
+            script.mark("told answered");
+            response("429 Too Many Requests", &[("Retry-After", "3")])
+        }
+        _ => {
+            script.mark("held arrived");
+            script.wait("told answered");
+            response("503 Service Unavailable", &[])
+        }
+    })
+    .unwrap();
+    let (held, told) = (server.url("/held"), server.url("/told"));
     let out = run(urlcheck()
         .args(["-t", "1s", "--retries", "2", "--max-time", "2s"])
         .args(["--format", "json"])
@@ -293,7 +328,38 @@ fn a_retry_that_the_budget_cannot_hold_keeps_the_answer_so_far() {
             "{r:#}"
         );
     }
-    srv.shutdown();
+}
+
+/// A retry that the budget cuts short (the server hangs on it) leaves the answer before it
+/// standing: the URL is down with its 503, not an `error timeout` that says less.
+#[test]
+fn a_retry_cut_short_by_the_budget_keeps_the_answer_before_it() {
+    let release = std::sync::Arc::new(Steps::default());
+    let hold = release.clone();
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let count = asked.clone();
+    let server = Scripted::start("127.0.0.1:0", move |_| {
+        if count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) > 0 {
+            // The retry: no answer until the test is over.
+            hold.wait("test over");
+        }
+        response("503 Service Unavailable", &[])
+    })
+    .unwrap();
+    let url = server.url("/flaky");
+    let out = run(urlcheck()
+        .args(["-t", "5s", "--retries", "2", "--max-time", "1s"])
+        .args(["--format", "json"])
+        .arg(&url));
+    release.mark("test over");
+    no_panic(&out);
+    let doc = out.json();
+    let r = result(&doc, &url);
+    assert_eq!(outcome(r), "down", "{r:#}");
+    assert_eq!(r["status"], 503, "{r:#}");
+    assert_eq!(r["attempts"], 2, "{r:#}");
+    assert!(r["warnings"].to_string().contains("503 answered"), "{r:#}");
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
 
 /// Arrivals (sorted) and the time of the first 429 answer for `key` on the busy endpoint.

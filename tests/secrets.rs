@@ -305,6 +305,9 @@ fn credentials_in_an_argument_that_cannot_be_checked_are_not_echoed() {
     for arg in [
         "ftp://alice:secret@127.0.0.1/pub",
         " http://alice:secret@127.0.0.1/",
+        // Without a scheme: the hint that shows how to write the URL masks it too.
+        "alice:secret@127.0.0.1:8080",
+        "alice:secret@127.0.0.1",
     ] {
         let out = run(urlcheck().arg(arg));
         no_panic_text(&out.stderr);

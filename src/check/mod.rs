@@ -46,6 +46,9 @@ const MAX_HEADER_FIELDS: usize = 10_000;
 /// whose `--dns-timeout` equals it is reported by the resolver, not as a connect timeout.
 const LOOKUP_SLACK: Duration = Duration::from_millis(50);
 
+/// In the message of an attempt that the URL's `--max-time` ended.
+const BUDGET_SPENT: &str = "no response within the --max-time";
+
 /// Makes checks. Cheap to share: one connection pool serves every check.
 pub(crate) struct Checker {
     client: reqwest::Client,
@@ -137,12 +140,19 @@ impl Checker {
         for (host, addr) in &settings.resolve {
             builder = builder.resolve(host, *addr);
         }
+        // The lookup ends before the attempt's own timeout can, so a DNS server that does
+        // not answer is a `dns` error even when `--dns-timeout` is as long as `--timeout`.
+        let lookup = settings.dns_timeout.min(
+            settings
+                .timeout
+                .saturating_sub(LOOKUP_SLACK)
+                .max(settings.timeout / 2),
+        );
         builder = match settings.dns_server {
-            Some(server) => builder.dns_resolver(Arc::new(dns::ServerResolver::new(
-                server,
-                settings.dns_timeout,
-            ))),
-            None => builder.dns_resolver(Arc::new(dns::SystemResolver::new(settings.dns_timeout))),
+            Some(server) => {
+                builder.dns_resolver(Arc::new(dns::ServerResolver::new(server, lookup)))
+            }
+            None => builder.dns_resolver(Arc::new(dns::SystemResolver::new(lookup))),
         };
         let client = builder.build().context("cannot set up the HTTP client")?;
         Ok(Checker { client, settings })
@@ -283,14 +293,22 @@ impl Checker {
         let mut attempts = 0;
         let mut previous = None;
         loop {
-            if let Some(gate) = gate {
-                if let Some(answer) = previous.take_if(|_| !budget.allows(gate.remaining())) {
+            // The pause may grow while we wait (another URL of the host told to wait longer):
+            // each time, a retry that the budget cannot hold is not made.
+            while let Some(hold) = gate.map(HostGate::remaining).filter(|d| !d.is_zero()) {
+                if let Some(answer) = previous.take_if(|_| !budget.allows(hold)) {
                     return self.out_of_time(answer, attempts);
                 }
-                gate.wait().await;
+                tokio::time::sleep(hold).await;
             }
             attempts += 1;
             let result = self.attempt(url, same_host, budget.start(), jar).await;
+            // A retry that the budget cut short tells less than the answer before it.
+            if let (Err(e), Some(_)) = (&result, &previous) {
+                if e.message.contains(BUDGET_SPENT) {
+                    return self.out_of_time(previous.take().expect("checked"), attempts);
+                }
+            }
             let wait = match &result {
                 Err(e) if e.kind.is_transient() => Some(backoff(attempts - 1)),
                 Ok(a) if is_transient_status(a.answer.status) => match a.retry_after {
@@ -333,7 +351,7 @@ impl Checker {
         let mut note = None;
         match &mut answer {
             // An attempt that the budget itself ended says so already.
-            Err(e) if e.message.contains("--max-time") => {}
+            Err(e) if e.message.contains(BUDGET_SPENT) => {}
             Err(e) => e.message.push_str(&format!("; {left}")),
             Ok(a) => note = Some(format!("{} answered; {left}", a.status.as_u16())),
         }
@@ -362,7 +380,7 @@ impl Checker {
                 return Err(CheckError::new(
                     ErrorKind::Timeout,
                     format!(
-                        "no response within the --max-time of {}",
+                        "{BUDGET_SPENT} of {}",
                         humantime::format_duration(s.max_time)
                     ),
                 ))

@@ -29,13 +29,26 @@ pub struct Nginx {
 
 impl Nginx {
     /// Starts nginx with `locations` inside its `server` block, and waits until both ports
-    /// accept connections. Panics with nginx's error log when it does not start.
+    /// accept connections. The ports are free when chosen, but another process may take one
+    /// before nginx binds it: then nginx exits, and it is started again on other ports (three
+    /// tries). Panics with nginx's error log when it does not start.
     #[track_caller]
     pub fn start(locations: &str) -> Nginx {
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            match Nginx::try_start(locations) {
+                Ok(nginx) => return nginx,
+                Err(log) => failures.push(log),
+            }
+        }
+        panic!("nginx did not start:\n{}", failures.join("\n---\n"));
+    }
+
+    fn try_start(locations: &str) -> Result<Nginx, String> {
         let binary = binary();
         let dir = tempfile::TempDir::new().expect("a folder for nginx");
         write_certificate(dir.path());
-        let (https_port, http_port) = (free_port(), free_port());
+        let (https_port, http_port) = free_ports();
         let conf = config(dir.path(), https_port, http_port, locations);
         std::fs::write(dir.path().join("nginx.conf"), conf).expect("write nginx.conf");
         let child = Command::new(&binary)
@@ -56,8 +69,8 @@ impl Nginx {
             https_port,
             http_port,
         };
-        nginx.wait_accepting();
-        nginx
+        nginx.wait_accepting()?;
+        Ok(nginx)
     }
 
     /// `https://127.0.0.1:{port}{path}`: TLS, HTTP/2 by ALPN.
@@ -85,22 +98,24 @@ impl Nginx {
         std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
     }
 
-    #[track_caller]
-    fn wait_accepting(&mut self) {
+    /// Until both ports accept; the error log when nginx exits first or takes too long.
+    fn wait_accepting(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + START_LIMIT;
         for port in [self.https_port, self.http_port] {
             while TcpStream::connect(("127.0.0.1", port)).is_err() {
                 if let Some(status) = self.child.try_wait().expect("poll nginx") {
-                    panic!("nginx exited ({status}):\n{}", self.error_log());
+                    return Err(format!("nginx exited ({status}):\n{}", self.error_log()));
                 }
-                assert!(
-                    Instant::now() < deadline,
-                    "nginx did not accept on port {port} within {START_LIMIT:?}:\n{}",
-                    self.error_log()
-                );
+                if Instant::now() >= deadline {
+                    return Err(format!(
+                        "nginx did not accept on port {port} within {START_LIMIT:?}:\n{}",
+                        self.error_log()
+                    ));
+                }
                 std::thread::sleep(Duration::from_millis(10));
             }
         }
+        Ok(())
     }
 }
 
@@ -129,10 +144,14 @@ fn binary() -> PathBuf {
         })
 }
 
-/// A port nobody listens on now. nginx binds it a moment later; a clash is a loud failure.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("port").port()
+/// Two distinct ports nobody listens on now (both held at once while they are chosen, so
+/// they differ). nginx binds them a moment later; a clash makes it exit, and `start` tries
+/// again.
+fn free_ports() -> (u16, u16) {
+    let bind = || TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    let (a, b) = (bind(), bind());
+    let port = |l: &TcpListener| l.local_addr().expect("port").port();
+    (port(&a), port(&b))
 }
 
 /// The whole config: one process in the foreground, everything it writes in `dir`.
