@@ -9,9 +9,11 @@
 mod classify;
 mod dns;
 mod polite;
+mod pool;
 
 use std::collections::HashSet;
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
@@ -19,12 +21,14 @@ use reqwest::header::{HeaderName, AUTHORIZATION, COOKIE, LOCATION};
 use reqwest::{Response, StatusCode};
 use url::Url;
 
-use crate::config::CheckSettings;
+use crate::config::{CheckSettings, Config};
 use crate::model::{Check, CheckError, ErrorKind, Hop, Outcome};
 use crate::sanitize::{escape_for_terminal, redact};
 
 pub(crate) use polite::HostGate;
 use polite::{backoff, retry_after};
+pub(crate) use pool::LocalFault;
+use pool::{CountConnects, Pool};
 
 /// At most this much of a body is read, and only so the connection can be reused.
 const BODY_PREFIX: u64 = 64 * 1024;
@@ -35,7 +39,7 @@ const BODY_GRACE: Duration = Duration::from_millis(5);
 
 /// Makes checks. Cheap to share: one connection pool serves every check.
 pub(crate) struct Checker {
-    client: reqwest::Client,
+    pool: Pool,
     settings: Arc<CheckSettings>,
 }
 
@@ -62,30 +66,42 @@ struct Fetched {
 
 /// One URL's budget over all its attempts, hops and waits (`--max-time`). It starts at the
 /// URL's first request, so a wait at the gate of a host that asked for a pause before that is
-/// not charged to the URL.
+/// not charged to the URL; nor is a wait for a free descriptor (a local fault).
 struct Budget {
     max: Duration,
-    deadline: OnceLock<Instant>,
+    deadline: Mutex<Option<Instant>>,
 }
 
 impl Budget {
     fn new(max: Duration) -> Budget {
         Budget {
             max,
-            deadline: OnceLock::new(),
+            deadline: Mutex::new(None),
         }
+    }
+
+    fn deadline(&self) -> MutexGuard<'_, Option<Instant>> {
+        self.deadline.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The deadline, starting the budget if this is the first request.
     fn start(&self) -> Instant {
-        *self.deadline.get_or_init(|| Instant::now() + self.max)
+        *self
+            .deadline()
+            .get_or_insert_with(|| Instant::now() + self.max)
     }
 
     /// Waiting `wait` and trying again would still be within the budget.
     fn allows(&self, wait: Duration) -> bool {
-        self.deadline
-            .get()
-            .is_none_or(|deadline| Instant::now() + wait < *deadline)
+        self.deadline()
+            .is_none_or(|deadline| Instant::now() + wait < deadline)
+    }
+
+    /// Gives back time the URL is not to blame for.
+    fn excuse(&self, time: Duration) {
+        if let Some(deadline) = self.deadline().as_mut() {
+            *deadline += time;
+        }
     }
 }
 
@@ -104,40 +120,63 @@ struct Followed {
 }
 
 impl Checker {
-    pub(crate) fn new(settings: Arc<CheckSettings>, pool_per_host: usize) -> Result<Checker> {
-        let mut builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(settings.connect_timeout)
-            .user_agent(settings.user_agent.clone())
-            .pool_max_idle_per_host(pool_per_host)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .tcp_nodelay(true)
-            .danger_accept_invalid_certs(settings.insecure);
-        for root in &settings.roots {
-            builder = builder.add_root_certificate(root.clone());
-        }
-        for (host, addr) in &settings.resolve {
-            builder = builder.resolve(host, *addr);
-        }
-        if let Some(server) = settings.dns_server {
-            builder = builder.dns_resolver(Arc::new(dns::Resolver::new(server)));
-        }
-        let client = builder.build().context("cannot set up the HTTP client")?;
-        Ok(Checker { client, settings })
+    /// The checker a run's settings ask for.
+    pub(crate) fn for_config(config: &Config) -> Result<Checker> {
+        Checker::new(config.check.clone(), config.per_host.max(1), config.idle)
+    }
+
+    /// A checker whose pool keeps up to `per_host` idle connections to one host and `idle`
+    /// over all hosts together (see `check/pool.rs`).
+    pub(crate) fn new(
+        settings: Arc<CheckSettings>,
+        per_host: usize,
+        idle: usize,
+    ) -> Result<Checker> {
+        let resolver = settings
+            .dns_server
+            .map(|server| Arc::new(dns::Resolver::new(server)));
+        // Read once: a client made again later, perhaps while descriptors are short, must
+        // not come out trusting fewer roots because the system's store could not be opened.
+        let system_roots = system_roots();
+        let build = {
+            let settings = settings.clone();
+            Box::new(move |idle_per_host, connects| {
+                let roots = (system_roots.as_slice(), resolver.clone());
+                client(&settings, roots, idle_per_host, connects)
+            })
+        };
+        // A URL's own sockets are all closed within its budget: descriptors that stay taken
+        // for longer than that (and a little) are held by something else.
+        let give_up = settings.max_time + Duration::from_secs(5);
+        let pool = Pool::new(build, per_host, idle, give_up)?;
+        Ok(Checker { pool, settings })
+    }
+
+    /// How many times a request found no descriptor free so far: the dispatcher lowers the
+    /// concurrency when this grows.
+    pub(crate) fn descriptor_pressure(&self) -> u64 {
+        self.pool.pressure()
     }
 
     /// Checks one URL: follows redirects, retries transient failures, never panics and never
-    /// returns early without a result.
-    pub(crate) async fn check(&self, url: &Url, gate: &HostGate) -> Check {
+    /// returns early without a result. `keep`: more requests to this host are expected, so
+    /// its connection is worth keeping open. Fails only when the run cannot go on for want of
+    /// descriptors, which is no fault of the URL.
+    pub(crate) async fn check(
+        &self,
+        url: &Url,
+        gate: &HostGate,
+        keep: bool,
+    ) -> Result<Check, LocalFault> {
         let started = Instant::now();
         let budget = Budget::new(self.settings.max_time);
-        let f = self.follow(url, gate, &budget).await;
+        let f = self.follow(url, gate, keep, &budget).await?;
         let (outcome, error) = match f.end {
             Ok(status) if self.settings.accept.contains(status) => (Outcome::Up, None),
             Ok(_) => (Outcome::Down, None),
             Err(e) => (Outcome::Error, Some(e)),
         };
-        Check {
+        Ok(Check {
             outcome,
             status: f.answer.map(|(status, _)| status),
             error,
@@ -147,11 +186,17 @@ impl Checker {
             redirects: f.redirects,
             final_url: (f.last != *url).then(|| redact(&f.last)),
             warnings: f.warnings,
-        }
+        })
     }
 
     /// Requests `url` and follows its redirects to the end of the chain.
-    async fn follow(&self, url: &Url, gate: &HostGate, budget: &Budget) -> Followed {
+    async fn follow(
+        &self,
+        url: &Url,
+        gate: &HostGate,
+        keep: bool,
+        budget: &Budget,
+    ) -> Result<Followed, LocalFault> {
         let mut current = url.clone();
         let mut redirects = Vec::new();
         let mut warnings = Vec::new();
@@ -161,8 +206,8 @@ impl Checker {
             // Credentials and the host's politeness gate belong to the host the user named.
             let same_host = same_authority(&current, url);
             let fetched = self
-                .fetch(&current, same_host, same_host.then_some(gate), budget)
-                .await;
+                .fetch(&current, same_host, same_host.then_some(gate), keep, budget)
+                .await?;
             retries += fetched.attempts - 1;
             warnings.extend(fetched.note);
             let answer = match fetched.answer {
@@ -186,14 +231,14 @@ impl Checker {
                 Err(e) => break (Err(e), seen),
             }
         };
-        Followed {
+        Ok(Followed {
             end,
             last: current,
             answer,
             attempts: 1 + retries,
             redirects,
             warnings,
-        }
+        })
     }
 
     /// Where the redirect from `current` to `location` leads, once it is known to be one to
@@ -244,19 +289,20 @@ impl Checker {
         url: &Url,
         same_host: bool,
         gate: Option<&HostGate>,
+        keep: bool,
         budget: &Budget,
-    ) -> Fetched {
+    ) -> Result<Fetched, LocalFault> {
         let mut attempts = 0;
         let mut previous = None;
         loop {
             if let Some(gate) = gate {
                 if let Some(answer) = previous.take_if(|_| !budget.allows(gate.remaining())) {
-                    return self.out_of_time(answer, attempts);
+                    return Ok(self.out_of_time(answer, attempts));
                 }
                 gate.wait().await;
             }
             attempts += 1;
-            let result = self.attempt(url, same_host, budget.start()).await;
+            let result = self.attempt(url, same_host, keep, budget).await?;
             let wait = match &result {
                 Err(e) if e.kind.is_transient() => Some(backoff(attempts - 1)),
                 Ok(a) if is_transient_status(a.answer.status) => match a.retry_after {
@@ -278,14 +324,14 @@ impl Checker {
                     previous = Some(answer);
                     continue;
                 }
-                Some(_) => return self.out_of_time(answer, attempts),
+                Some(_) => return Ok(self.out_of_time(answer, attempts)),
                 None => {}
             }
-            return Fetched {
+            return Ok(Fetched {
                 answer,
                 attempts,
                 note: None,
-            };
+            });
         }
     }
 
@@ -310,25 +356,63 @@ impl Checker {
         }
     }
 
-    /// One request, answered by `budget` at the latest.
+    /// One request, answered within the budget at the latest. A request that finds no
+    /// descriptor free is sent again once one is, with its deadlines moved by the wait.
     async fn attempt(
         &self,
         url: &Url,
         same_host: bool,
-        budget: Instant,
+        keep: bool,
+        budget: &Budget,
+    ) -> Result<Result<Attempt, CheckError>, LocalFault> {
+        let s = &self.settings;
+        let mut tries = 0;
+        let (sent, deadline, by_budget, sending) = loop {
+            let sent = Instant::now();
+            let ends = budget.start();
+            let by_budget = ends <= sent + s.timeout;
+            let deadline = tokio::time::Instant::from_std((sent + s.timeout).min(ends));
+            // Asked for each time: a waiting request must not hold on to a pool that is being
+            // let go to free descriptors.
+            let mut request = self
+                .pool
+                .client(keep)
+                .request(s.method.clone(), url.clone());
+            for (name, value) in &s.headers {
+                // Secrets do not follow a redirect to somebody else's host.
+                if same_host || !is_sensitive(name) {
+                    request = request.header(name, value);
+                }
+            }
+            // Bound first: a finished request future still holds its client.
+            let sending = tokio::time::timeout_at(deadline, request.send()).await;
+            match sending {
+                Ok(Err(e)) if pool::out_of_descriptors(&e) => {
+                    self.pool.relieve(tries).await?;
+                    tries += 1;
+                    budget.excuse(sent.elapsed());
+                }
+                sending => {
+                    self.pool.progressed();
+                    break (sent, deadline, by_budget, sending);
+                }
+            }
+        };
+        Ok(self.answer(sent, deadline, by_budget, keep, sending).await)
+    }
+
+    /// What the answer to one request says: its status and where it redirects, or what went
+    /// wrong.
+    async fn answer(
+        &self,
+        sent: Instant,
+        deadline: tokio::time::Instant,
+        by_budget: bool,
+        keep: bool,
+        sending: Result<reqwest::Result<Response>, tokio::time::error::Elapsed>,
     ) -> Result<Attempt, CheckError> {
         let s = &self.settings;
-        let sent = Instant::now();
-        let by_budget = budget <= sent + s.timeout;
-        let deadline = tokio::time::Instant::from_std((sent + s.timeout).min(budget));
-        let mut request = self.client.request(s.method.clone(), url.clone());
-        for (name, value) in &s.headers {
-            // Secrets do not follow a redirect to somebody else's host.
-            if same_host || !is_sensitive(name) {
-                request = request.header(name, value);
-            }
-        }
-        let response = match tokio::time::timeout_at(deadline, request.send()).await {
+        let response = match sending {
             Err(_) if by_budget => {
                 return Err(CheckError::new(
                     ErrorKind::Timeout,
@@ -359,8 +443,11 @@ impl Checker {
         let retry_after = matches!(status.as_u16(), 429 | 503)
             .then(|| retry_after(response.headers(), SystemTime::now()))
             .flatten();
-        let grace = tokio::time::Instant::now() + BODY_GRACE;
-        read_prefix(response, grace.min(deadline)).await;
+        // A connection that is not kept closes with its response: no need for the body.
+        if keep {
+            let grace = tokio::time::Instant::now() + BODY_GRACE;
+            read_prefix(response, grace.min(deadline)).await;
+        }
         Ok(Attempt {
             answer: Answer {
                 status,
@@ -370,6 +457,49 @@ impl Checker {
             retry_after,
         })
     }
+}
+
+/// The system's trusted roots (honouring SSL_CERT_FILE and SSL_CERT_DIR), as reqwest would
+/// load them itself: unreadable or invalid ones are left out.
+fn system_roots() -> Vec<reqwest::Certificate> {
+    let mut check = rustls::RootCertStore::empty();
+    rustls_native_certs::load_native_certs()
+        .certs
+        .into_iter()
+        .filter(|der| check.add(der.clone()).is_ok())
+        .filter_map(|der| reqwest::Certificate::from_der(&der).ok())
+        .collect()
+}
+
+/// The HTTP client: at most `idle_per_host` idle connections per host (0: none are kept), and
+/// every connection it opens counted in `connects`; trusting the built-in roots, the system's
+/// and `--cacert`'s, and resolving with `--dns-server`'s resolver when there is one.
+fn client(
+    settings: &CheckSettings,
+    (system_roots, resolver): (&[reqwest::Certificate], Option<Arc<dns::Resolver>>),
+    idle_per_host: usize,
+    connects: Arc<AtomicUsize>,
+) -> Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(settings.connect_timeout)
+        .user_agent(settings.user_agent.clone())
+        .pool_max_idle_per_host(idle_per_host)
+        .pool_idle_timeout(Duration::from_secs(30))
+        .tcp_nodelay(true)
+        .connector_layer(CountConnects(connects))
+        .tls_built_in_native_certs(false)
+        .danger_accept_invalid_certs(settings.insecure);
+    for root in system_roots.iter().chain(&settings.roots) {
+        builder = builder.add_root_certificate(root.clone());
+    }
+    for (host, addr) in &settings.resolve {
+        builder = builder.resolve(host, *addr);
+    }
+    if let Some(resolver) = resolver {
+        builder = builder.dns_resolver(resolver);
+    }
+    builder.build().context("cannot set up the HTTP client")
 }
 
 /// Reads at most [`BODY_PREFIX`] bytes, until `deadline`, so that a small body leaves its
