@@ -10,10 +10,11 @@ const RESERVE: u64 = 64;
 /// Sockets per slot at the least: the request in flight plus one idle pooled connection.
 const PER_SLOT: u64 = 2;
 
-/// Idle connections kept at most: twice the concurrency, and at least this many so that the
-/// connections of a few hundred hosts are reused; fewer only when the limit says so. Each one
-/// costs memory too, so the pool never grows with the number of hosts.
-const IDLE_FLOOR: u64 = 256;
+/// Idle connections kept at most: twice the concurrency, and at least this many so that a list
+/// that comes back to a few hundred hosts in turn still reuses their connections (a cap below
+/// the hosts in turn reuses none); fewer only when the limit says so. Each one costs memory
+/// too (some 20 KiB), so the pool never grows with the number of hosts.
+const IDLE_FLOOR: u64 = 1024;
 
 fn idle_wanted(concurrency: u64) -> u64 {
     (concurrency * 2).max(IDLE_FLOOR)
@@ -92,9 +93,10 @@ mod tests {
 
     #[test]
     fn the_idle_pool_gets_what_the_requests_leave() {
-        // The default concurrency under `ulimit -n 1024`: all of it, and the floor of idle ones.
+        // The default concurrency under `ulimit -n 1024`: all of it, and what is left idle.
         let f = budget(64, Some(1024));
-        assert_eq!((f.concurrency, f.idle, f.lowered_by), (64, 256, None));
+        assert_eq!((f.concurrency, f.idle, f.lowered_by), (64, 896, None));
+        assert_eq!(budget(64, Some(1 << 20)).idle, 1024);
         // A high concurrency keeps twice its number idle when the limit allows...
         assert_eq!(budget(1000, Some(1 << 20)).idle, 2000);
         // ... and what is left otherwise, never less than one.
@@ -106,6 +108,6 @@ mod tests {
         assert_eq!((f.concurrency, f.idle), (3, 3));
         assert_eq!(budget(1, Some(64)).idle, 1);
         // An unknown limit changes nothing.
-        assert_eq!(budget(64, None).idle, 256);
+        assert_eq!(budget(64, None).idle, 1024);
     }
 }

@@ -61,8 +61,11 @@ pub(crate) struct Pool {
     single: reqwest::Client,
     /// How many times a request found no descriptor free, for the dispatcher to see.
     pressure: AtomicU64,
-    /// When a request last got a connection (or an answer that was not about descriptors).
-    progress: Mutex<Instant>,
+    /// When the pool was made, and how long after that a request last got a connection (or
+    /// an answer that was not about descriptors), in milliseconds: an atomic, as every
+    /// request sets it.
+    epoch: Instant,
+    progress_ms: AtomicU64,
     /// No request got a descriptor for this long: the run stops.
     give_up: Duration,
 }
@@ -83,7 +86,8 @@ impl Pool {
             kept: Mutex::new(kept),
             single,
             pressure: AtomicU64::new(0),
-            progress: Mutex::new(Instant::now()),
+            epoch: Instant::now(),
+            progress_ms: AtomicU64::new(0),
             give_up,
         })
     }
@@ -109,7 +113,8 @@ impl Pool {
 
     /// A request got through to the network (or failed for a reason of its own).
     pub(crate) fn progressed(&self) {
-        *self.progress.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        let now = self.epoch.elapsed().as_millis() as u64;
+        self.progress_ms.fetch_max(now, Ordering::Relaxed);
     }
 
     /// Times a request found no descriptor free and no idle connection held one, so far.
@@ -136,11 +141,8 @@ impl Pool {
         if !flushed {
             self.pressure.fetch_add(1, Ordering::Relaxed);
         }
-        let since = self
-            .progress
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .elapsed();
+        let last = Duration::from_millis(self.progress_ms.load(Ordering::Relaxed));
+        let since = self.epoch.elapsed().saturating_sub(last);
         if since >= self.give_up {
             return Err(LocalFault { waited: since });
         }
