@@ -10,7 +10,12 @@
 //! READY {"http":["127.0.0.1:41234",...],"raw":["127.0.0.1:41235",...]}
 //! ```
 //!
-//! and then serves until Ctrl-C / SIGTERM, `--max-seconds` elapse, or (with
+//! With `--grid N` it also serves at least N distinct host:ports that all answer `200 ok`
+//! (for many-hosts runs), listed in the READY line as `"grid":[...]`, and prints
+//! `GRID {"requests":..,"accepted":..,"max_open":..}` on stdout when it stops: `max_open` is
+//! the most connections that were open to the grid at once.
+//!
+//! It serves until Ctrl-C / SIGTERM, `--max-seconds` elapse, or (with
 //! `--exit-on-stdin-eof`) stdin closes, which lets a driving script tie the
 //! server's lifetime to its own by holding a pipe to our stdin.
 
@@ -40,6 +45,9 @@ struct Args {
     /// Stop when stdin reaches end-of-file.
     #[arg(long)]
     exit_on_stdin_eof: bool,
+    /// Also serve at least this many distinct host:ports answering `200 ok` (0 = none).
+    #[arg(long, default_value_t = 0)]
+    grid: usize,
 }
 
 #[tokio::main]
@@ -47,12 +55,19 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let fixture = fixture::Fixture::start_on(args.hosts, args.port, args.raw_port).await?;
 
+    let grid = match args.grid {
+        0 => None,
+        n => Some(fixture::grid::Grid::with_at_least(n).await?),
+    };
     let addrs =
         |list: &[std::net::SocketAddr]| list.iter().map(|a| a.to_string()).collect::<Vec<_>>();
-    let ready = serde_json::json!({
+    let mut ready = serde_json::json!({
         "http": addrs(fixture.http_addrs()),
         "raw": addrs(fixture.raw_addrs()),
     });
+    if let Some(grid) = &grid {
+        ready["grid"] = addrs(&grid.addrs()[..args.grid]).into();
+    }
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "READY {ready}")?;
@@ -82,6 +97,15 @@ async fn main() -> anyhow::Result<()> {
         _ = deadline => "max-seconds elapsed",
     };
     eprintln!("fixture_server: stopping ({reason})");
+    if let Some(grid) = grid {
+        let stats = serde_json::json!({
+            "requests": grid.requests(),
+            "accepted": grid.accepted(),
+            "max_open": grid.max_open(),
+        });
+        println!("GRID {stats}");
+        grid.shutdown().await;
+    }
     fixture.shutdown().await;
     Ok(())
 }

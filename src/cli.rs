@@ -239,6 +239,8 @@ impl Cli {
             exclude,
             concurrency: self.concurrency as usize,
             per_host: self.per_host as usize,
+            // What the open-file limit leaves, once `lib::run` has looked.
+            idle: 0,
             mode,
             check: Arc::new(check),
             format: self.format,

@@ -44,7 +44,7 @@ pub(crate) async fn run(setup: Setup) -> Result<ExitCode> {
         let checker = if mode == Mode::Sequential {
             checker.clone()
         } else {
-            Arc::new(Checker::new(config.check.clone(), config.per_host.max(1))?)
+            Arc::new(Checker::for_config(&config)?)
         };
         halves.push(pass.run(mode, feed(&items), checker, &mut []).await?);
     }

@@ -65,6 +65,9 @@ pub(crate) struct Config {
     pub concurrency: usize,
     /// Requests in flight per host:port at most (concurrent mode).
     pub per_host: usize,
+    /// Idle connections kept open at most, over all hosts: what the open-file limit leaves
+    /// after the requests in flight (`fdlimit`).
+    pub idle: usize,
     /// Concurrent, sequential, or both compared.
     pub mode: Mode,
     /// What every check needs to know, shared by the checks of both modes.

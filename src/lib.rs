@@ -59,7 +59,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     if let Ok(mut list) = temps.lock() {
         list.extend(files.iter().map(|f| f.temp_path().to_owned()));
     }
-    let checker = Arc::new(Checker::new(config.check.clone(), config.per_host.max(1))?);
+    let checker = Arc::new(Checker::for_config(&config)?);
     // A reader that goes away (`| head`) stops the run like a signal, but is no failure:
     // the exit code is then the one the results call for.
     let stdout = Stdout::new(signals.token.clone());
@@ -79,16 +79,19 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     Ok(code.combine(signals.exit_code()))
 }
 
-/// Lowers the concurrency to what the open-file limit allows, and says so.
+/// Lowers the concurrency to what the open-file limit allows (and says so), and sizes the
+/// idle pool to what is left.
 fn fit_descriptors(config: &mut Config) {
-    let (fits, limit) = fdlimit::fit(config.concurrency);
-    if let Some(limit) = limit {
+    let fit = fdlimit::fit(config.concurrency);
+    if let Some(limit) = fit.lowered_by {
         let _ = writeln!(
             io::stderr(),
-            "urlcheck: lowering --concurrency from {} to {fits}: only {limit} files may be open \
+            "urlcheck: lowering --concurrency from {} to {}: only {limit} files may be open \
              (raise the limit with `ulimit -n`)",
-            config.concurrency
+            config.concurrency,
+            fit.concurrency
         );
-        config.concurrency = fits;
     }
+    config.concurrency = fit.concurrency;
+    config.idle = fit.idle;
 }

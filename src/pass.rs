@@ -242,4 +242,14 @@ impl Sink for FanOut<'_, '_> {
     fn flush(&mut self) -> io::Result<()> {
         self.reporters.iter_mut().try_for_each(|r| r.flush())
     }
+
+    fn note(&mut self, text: &str) {
+        let write = || {
+            let _ = writeln!(io::stderr(), "{text}");
+        };
+        match &self.progress {
+            Some(bar) => bar.suspend(write),
+            None => write(),
+        }
+    }
 }

@@ -21,7 +21,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::check::{Checker, HostGate};
+use crate::check::{Checker, HostGate, LocalFault};
 use crate::config::Limits;
 use crate::dedup::{Dedup, Verdict};
 use crate::input::{Batch, Item};
@@ -35,6 +35,8 @@ pub(crate) trait Sink {
     /// Pushes out what was handed over so far. Called when the scheduler is about to wait,
     /// so a burst of results costs one write, and a lone result is still seen at once.
     fn flush(&mut self) -> io::Result<()>;
+    /// A diagnostic for the user (stderr), about the run rather than a URL.
+    fn note(&mut self, text: &str);
 }
 
 /// A target admitted but not yet reported.
@@ -51,6 +53,8 @@ struct Host {
     gate: Arc<HostGate>,
     /// In the dispatcher's `ready` list.
     listed: bool,
+    /// A check of this host was started before: it is one the list comes back to.
+    asked: bool,
 }
 
 struct Dispatcher<'r> {
@@ -64,7 +68,9 @@ struct Dispatcher<'r> {
     pending: HashMap<u64, Pending>,
     dedup: Dedup,
     queued: usize,
-    tasks: JoinSet<(u64, Check)>,
+    tasks: JoinSet<(u64, Result<Check, LocalFault>)>,
+    /// The checker's descriptor pressure when the dispatcher last looked.
+    pressure: u64,
     next_index: u64,
     summary: Summary,
     sink: &'r mut dyn Sink,
@@ -93,6 +99,7 @@ pub(crate) async fn execute(
         dedup: Dedup::default(),
         queued: 0,
         tasks: JoinSet::new(),
+        pressure: 0,
         next_index: 0,
         summary: Summary::default(),
         sink,
@@ -284,6 +291,7 @@ impl Dispatcher<'_> {
             queue: VecDeque::new(),
             gate: Arc::new(HostGate::default()),
             listed: false,
+            asked: false,
         };
         self.hosts.insert(key.clone(), host);
         key
@@ -291,6 +299,7 @@ impl Dispatcher<'_> {
 
     /// Starts checks while a global slot is free and some host has a free slot and work.
     fn admit(&mut self) {
+        self.fit_descriptors();
         while self.tasks.len() < self.limits.concurrency {
             let Some(key) = self.ready.pop_front() else {
                 return;
@@ -302,6 +311,11 @@ impl Dispatcher<'_> {
             };
             self.queued -= 1;
             host.in_flight += 1;
+            // A connection is worth keeping for a host the list comes back to, or one with
+            // more work queued than the checks in flight can take; any other closes with its
+            // response, so idle connections do not pile up with the number of hosts.
+            let keep = host.asked || host.queue.len() >= host.in_flight;
+            host.asked = true;
             if host.in_flight < self.limits.per_host && !host.queue.is_empty() {
                 self.ready.push_back(key);
             } else {
@@ -310,20 +324,41 @@ impl Dispatcher<'_> {
             let checker = self.checker.clone();
             let gate = host.gate.clone();
             self.tasks.spawn(async move {
-                let check = AssertUnwindSafe(checker.check(&url, &gate))
+                let check = AssertUnwindSafe(checker.check(&url, &gate, keep))
                     .catch_unwind()
                     .await
                     .unwrap_or_else(|_| {
                         let error =
                             CheckError::new(ErrorKind::Other, "internal error: the check panicked");
-                        Check::not_fetched(Outcome::Error, Some(error))
+                        Ok(Check::not_fetched(Outcome::Error, Some(error)))
                     });
                 (index, check)
             });
         }
     }
 
-    fn complete(&mut self, index: u64, check: Check) -> io::Result<()> {
+    /// Checks that found no descriptor free since the last look: fewer in flight from now on
+    /// (a quarter fewer than are in flight now), said once each time.
+    fn fit_descriptors(&mut self) {
+        let pressure = self.checker.descriptor_pressure();
+        if pressure == self.pressure {
+            return;
+        }
+        self.pressure = pressure;
+        let lowered = (self.tasks.len() * 3 / 4).max(1);
+        if lowered < self.limits.concurrency {
+            self.sink.note(&format!(
+                "urlcheck: out of file descriptors with {} checks in flight: lowering the \
+                 concurrency to {lowered} (raise the limit with `ulimit -n`)",
+                self.tasks.len()
+            ));
+            self.limits.concurrency = lowered;
+        }
+    }
+
+    /// A finished check; a run that can go on no longer for want of descriptors stops here.
+    fn complete(&mut self, index: u64, check: Result<Check, LocalFault>) -> io::Result<()> {
+        let check = check.map_err(io::Error::other)?;
         let pending = self
             .pending
             .remove(&index)

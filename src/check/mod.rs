@@ -10,23 +10,30 @@ mod classify;
 mod cookies;
 mod dns;
 mod polite;
+mod pool;
 
 use std::collections::HashSet;
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
-use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION, COOKIE, LOCATION};
+use reqwest::dns::Resolve;
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, COOKIE, LOCATION, SET_COOKIE,
+};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use url::Url;
 
-use crate::config::CheckSettings;
+use crate::config::{CheckSettings, Config};
 use crate::model::{Check, CheckError, ErrorKind, Hop, Outcome};
 use crate::sanitize::{escape_for_terminal, redact};
 
 use cookies::Jar;
 pub(crate) use polite::HostGate;
 use polite::{backoff, retry_after};
+pub(crate) use pool::LocalFault;
+use pool::{CountConnects, Pool};
 
 /// At most this much of a body is read, and only so the connection can be reused.
 const BODY_PREFIX: u64 = 64 * 1024;
@@ -51,7 +58,7 @@ const BUDGET_SPENT: &str = "no response within the --max-time";
 
 /// Makes checks. Cheap to share: one connection pool serves every check.
 pub(crate) struct Checker {
-    client: reqwest::Client,
+    pool: Pool,
     settings: Arc<CheckSettings>,
 }
 
@@ -78,30 +85,42 @@ struct Fetched {
 
 /// One URL's budget over all its attempts, hops and waits (`--max-time`). It starts at the
 /// URL's first request, so a wait at the gate of a host that asked for a pause before that is
-/// not charged to the URL.
+/// not charged to the URL; nor is a wait for a free descriptor (a local fault).
 struct Budget {
     max: Duration,
-    deadline: OnceLock<Instant>,
+    deadline: Mutex<Option<Instant>>,
 }
 
 impl Budget {
     fn new(max: Duration) -> Budget {
         Budget {
             max,
-            deadline: OnceLock::new(),
+            deadline: Mutex::new(None),
         }
+    }
+
+    fn deadline(&self) -> MutexGuard<'_, Option<Instant>> {
+        self.deadline.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The deadline, starting the budget if this is the first request.
     fn start(&self) -> Instant {
-        *self.deadline.get_or_init(|| Instant::now() + self.max)
+        *self
+            .deadline()
+            .get_or_insert_with(|| Instant::now() + self.max)
     }
 
     /// Waiting `wait` and trying again would still be within the budget.
     fn allows(&self, wait: Duration) -> bool {
-        self.deadline
-            .get()
-            .is_none_or(|deadline| Instant::now() + wait < *deadline)
+        self.deadline()
+            .is_none_or(|deadline| Instant::now() + wait < deadline)
+    }
+
+    /// Gives back time the URL is not to blame for.
+    fn excuse(&self, time: Duration) {
+        if let Some(deadline) = self.deadline().as_mut() {
+            *deadline += time;
+        }
     }
 }
 
@@ -120,56 +139,71 @@ struct Followed {
 }
 
 impl Checker {
-    pub(crate) fn new(settings: Arc<CheckSettings>, pool_per_host: usize) -> Result<Checker> {
+    /// The checker a run's settings ask for.
+    pub(crate) fn for_config(config: &Config) -> Result<Checker> {
+        Checker::new(config.check.clone(), config.per_host.max(1), config.idle)
+    }
+
+    /// A checker whose pool keeps up to `per_host` idle connections to one host and `idle`
+    /// over all hosts together (see `check/pool.rs`).
+    pub(crate) fn new(
+        settings: Arc<CheckSettings>,
+        per_host: usize,
+        idle: usize,
+    ) -> Result<Checker> {
         // reqwest is built without a crypto provider (its default, aws-lc-rs, is a long C
         // build): rustls uses ring. Installed once a process; a second call changes nothing.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            // reqwest's connect timeout includes the lookup: the slack lets a lookup that
-            // uses all of it end first, as the `dns` error it is.
-            .connect_timeout(settings.connect_timeout + LOOKUP_SLACK)
-            .user_agent(settings.user_agent.clone())
-            .pool_max_idle_per_host(pool_per_host)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .tcp_nodelay(true)
-            .http1_max_headers(MAX_HEADER_FIELDS)
-            .http2_max_header_list_size(MAX_HEADER_BYTES)
-            .tls_danger_accept_invalid_certs(settings.insecure)
-            .tls_certs_merge(built_in_roots().chain(settings.roots.iter().cloned()));
-        for (host, addr) in &settings.resolve {
-            builder = builder.resolve(host, *addr);
-        }
-        // The lookup ends before the attempt's own timeout can, so a DNS server that does
-        // not answer is a `dns` error even when `--dns-timeout` is as long as `--timeout`.
-        let lookup = settings.dns_timeout.min(
-            settings
-                .timeout
-                .saturating_sub(LOOKUP_SLACK)
-                .max(settings.timeout / 2),
-        );
-        builder = match settings.dns_server {
-            Some(server) => {
-                builder.dns_resolver(Arc::new(dns::ServerResolver::new(server, lookup)))
-            }
-            None => builder.dns_resolver(Arc::new(dns::SystemResolver::new(lookup))),
+        let resolver = resolver(&settings);
+        // Read once: a client made again later, perhaps while descriptors are short, must
+        // not come out trusting fewer roots because the system's store could not be opened.
+        let roots: Vec<reqwest::Certificate> = built_in_roots()
+            .chain(system_roots())
+            .chain(settings.roots.iter().cloned())
+            .collect();
+        let build = {
+            let settings = settings.clone();
+            Box::new(move |idle_per_host, connects| {
+                client(
+                    &settings,
+                    (&roots, resolver.clone()),
+                    idle_per_host,
+                    connects,
+                )
+            })
         };
-        let client = builder.build().context("cannot set up the HTTP client")?;
-        Ok(Checker { client, settings })
+        // A URL's own sockets are all closed within its budget: descriptors that stay taken
+        // for longer than that (and a little) are held by something else.
+        let give_up = settings.max_time + Duration::from_secs(5);
+        let pool = Pool::new(build, per_host, idle, give_up)?;
+        Ok(Checker { pool, settings })
+    }
+
+    /// How many times a request found no descriptor free so far: the dispatcher lowers the
+    /// concurrency when this grows.
+    pub(crate) fn descriptor_pressure(&self) -> u64 {
+        self.pool.pressure()
     }
 
     /// Checks one URL: follows redirects, retries transient failures, never panics and never
-    /// returns early without a result.
-    pub(crate) async fn check(&self, url: &Url, gate: &HostGate) -> Check {
+    /// returns early without a result. `keep`: more requests to this host are expected, so
+    /// its connection is worth keeping open. Fails only when the run cannot go on for want of
+    /// descriptors, which is no fault of the URL.
+    pub(crate) async fn check(
+        &self,
+        url: &Url,
+        gate: &HostGate,
+        keep: bool,
+    ) -> Result<Check, LocalFault> {
         let started = Instant::now();
         let budget = Budget::new(self.settings.max_time);
-        let f = self.follow(url, gate, &budget).await;
+        let f = self.follow(url, gate, keep, &budget).await?;
         let (outcome, error) = match f.end {
             Ok(status) if self.settings.accept.contains(status) => (Outcome::Up, None),
             Ok(_) => (Outcome::Down, None),
             Err(e) => (Outcome::Error, Some(e)),
         };
-        Check {
+        Ok(Check {
             outcome,
             status: f.answer.map(|(status, _)| status),
             error,
@@ -179,11 +213,17 @@ impl Checker {
             redirects: f.redirects,
             final_url: (f.last != *url).then(|| redact(&f.last)),
             warnings: f.warnings,
-        }
+        })
     }
 
     /// Requests `url` and follows its redirects to the end of the chain.
-    async fn follow(&self, url: &Url, gate: &HostGate, budget: &Budget) -> Followed {
+    async fn follow(
+        &self,
+        url: &Url,
+        gate: &HostGate,
+        keep: bool,
+        budget: &Budget,
+    ) -> Result<Followed, LocalFault> {
         let mut current = url.clone();
         let mut redirects = Vec::new();
         let mut warnings = Vec::new();
@@ -201,10 +241,11 @@ impl Checker {
                     &current,
                     same_host,
                     same_host.then_some(gate),
+                    keep,
                     budget,
                     &mut jar,
                 )
-                .await;
+                .await?;
             retries += fetched.attempts - 1;
             warnings.extend(fetched.note);
             let answer = match fetched.answer {
@@ -230,14 +271,14 @@ impl Checker {
                 Err(e) => break (Err(e), seen),
             }
         };
-        Followed {
+        Ok(Followed {
             end,
             last: current,
             answer,
             attempts: 1 + retries,
             redirects,
             warnings,
-        }
+        })
     }
 
     /// Where the redirect from `current` to `location` leads, once it is known to be one to
@@ -287,9 +328,10 @@ impl Checker {
         url: &Url,
         same_host: bool,
         gate: Option<&HostGate>,
+        keep: bool,
         budget: &Budget,
         jar: &mut Jar,
-    ) -> Fetched {
+    ) -> Result<Fetched, LocalFault> {
         let mut attempts = 0;
         let mut previous = None;
         loop {
@@ -297,16 +339,17 @@ impl Checker {
             // each time, a retry that the budget cannot hold is not made.
             while let Some(hold) = gate.map(HostGate::remaining).filter(|d| !d.is_zero()) {
                 if let Some(answer) = previous.take_if(|_| !budget.allows(hold)) {
-                    return self.out_of_time(answer, attempts);
+                    return Ok(self.out_of_time(answer, attempts));
                 }
                 tokio::time::sleep(hold).await;
             }
             attempts += 1;
-            let result = self.attempt(url, same_host, budget.start(), jar).await;
+            let result = self.attempt(url, same_host, keep, budget, jar).await?;
             // A retry that the budget cut short tells less than the answer before it.
             if let (Err(e), Some(_)) = (&result, &previous) {
                 if e.message.contains(BUDGET_SPENT) {
-                    return self.out_of_time(previous.take().expect("checked"), attempts);
+                    let answer = previous.take().expect("checked");
+                    return Ok(self.out_of_time(answer, attempts));
                 }
             }
             let wait = match &result {
@@ -330,14 +373,14 @@ impl Checker {
                     previous = Some(answer);
                     continue;
                 }
-                Some(_) => return self.out_of_time(answer, attempts),
+                Some(_) => return Ok(self.out_of_time(answer, attempts)),
                 None => {}
             }
-            return Fetched {
+            return Ok(Fetched {
                 answer,
                 attempts,
                 note: None,
-            };
+            });
         }
     }
 
@@ -362,20 +405,60 @@ impl Checker {
         }
     }
 
-    /// One request, answered by `budget` at the latest; the cookies it sets go into `jar`.
+    /// One request, answered within the budget at the latest; the cookies it sets go into
+    /// `jar`. A request that finds no descriptor free is sent again once one is, with its
+    /// deadlines moved by the wait.
     async fn attempt(
         &self,
         url: &Url,
         same_host: bool,
-        budget: Instant,
+        keep: bool,
+        budget: &Budget,
         jar: &mut Jar,
-    ) -> Result<Attempt, CheckError> {
+    ) -> Result<Result<Attempt, CheckError>, LocalFault> {
         let s = &self.settings;
-        let sent = Instant::now();
-        let by_budget = budget <= sent + s.timeout;
-        let deadline = tokio::time::Instant::from_std((sent + s.timeout).min(budget));
-        let request = self.request(url, same_host, jar.header(url));
-        let response = match tokio::time::timeout_at(deadline, request.send()).await {
+        let mut tries = 0;
+        let (sent, deadline, by_budget, sending) = loop {
+            let sent = Instant::now();
+            let ends = budget.start();
+            let by_budget = ends <= sent + s.timeout;
+            let deadline = tokio::time::Instant::from_std((sent + s.timeout).min(ends));
+            // Asked for each time: a waiting request must not hold on to a pool that is being
+            // let go to free descriptors.
+            let request = self.request(url, same_host, keep, jar.header(url));
+            // Bound first: a finished request future still holds its client.
+            let sending = tokio::time::timeout_at(deadline, request.send()).await;
+            match sending {
+                Ok(Err(e)) if pool::out_of_descriptors(&e) => {
+                    self.pool.relieve(tries).await?;
+                    tries += 1;
+                    budget.excuse(sent.elapsed());
+                }
+                sending => {
+                    self.pool.progressed();
+                    break (sent, deadline, by_budget, sending);
+                }
+            }
+        };
+        let answer = self.answer(sent, deadline, by_budget, keep, sending).await;
+        Ok(answer.map(|(attempt, headers)| {
+            jar.store(url, &headers);
+            attempt
+        }))
+    }
+
+    /// What the answer to one request says: its status and where it redirects, or what went
+    /// wrong; and its headers, for the cookies they set.
+    async fn answer(
+        &self,
+        sent: Instant,
+        deadline: tokio::time::Instant,
+        by_budget: bool,
+        keep: bool,
+        sending: Result<reqwest::Result<Response>, tokio::time::error::Elapsed>,
+    ) -> Result<(Attempt, HeaderMap), CheckError> {
+        let s = &self.settings;
+        let response = match sending {
             Err(_) if by_budget => {
                 return Err(CheckError::new(
                     ErrorKind::Timeout,
@@ -398,7 +481,11 @@ impl Checker {
             Ok(Ok(r)) => r,
         };
         let ttfb = sent.elapsed();
-        jar.store(url, response.headers());
+        // Only what the chain's cookie jar needs of the headers goes back with the answer.
+        let mut set_cookies = HeaderMap::new();
+        for value in response.headers().get_all(SET_COOKIE) {
+            set_cookies.append(SET_COOKIE, value.clone());
+        }
         let status = response.status();
         let location = response
             .headers()
@@ -407,25 +494,38 @@ impl Checker {
         let retry_after = matches!(status.as_u16(), 429 | 503)
             .then(|| retry_after(response.headers(), SystemTime::now()))
             .flatten();
-        let grace = tokio::time::Instant::now() + BODY_GRACE;
-        read_prefix(response, grace.min(deadline)).await;
-        Ok(Attempt {
+        // A connection that is not kept closes with its response: no need for the body.
+        if keep {
+            let grace = tokio::time::Instant::now() + BODY_GRACE;
+            read_prefix(response, grace.min(deadline)).await;
+        }
+        let attempt = Attempt {
             answer: Answer {
                 status,
                 location,
                 ttfb,
             },
             retry_after,
-        })
+        };
+        Ok((attempt, set_cookies))
     }
 
     /// The request for `url` with the user's headers, and the chain's cookies in the one
     /// `Cookie` header HTTP/1.1 allows (after the user's own, when that is sent). The user's
     /// secrets do not follow a redirect to somebody else's host; the chain's cookies go where
     /// the cookie rules say.
-    fn request(&self, url: &Url, same_host: bool, mut cookies: Option<String>) -> RequestBuilder {
+    fn request(
+        &self,
+        url: &Url,
+        same_host: bool,
+        keep: bool,
+        mut cookies: Option<String>,
+    ) -> RequestBuilder {
         let s = &self.settings;
-        let mut request = self.client.request(s.method.clone(), url.clone());
+        let mut request = self
+            .pool
+            .client(keep)
+            .request(s.method.clone(), url.clone());
         for (name, value) in &s.headers {
             if !same_host && is_sensitive(name) {
                 continue;
@@ -441,6 +541,63 @@ impl Checker {
         }
         request
     }
+}
+
+/// The system's trusted roots (honouring SSL_CERT_FILE and SSL_CERT_DIR): unreadable or
+/// invalid ones are left out.
+fn system_roots() -> impl Iterator<Item = reqwest::Certificate> {
+    let mut check = rustls::RootCertStore::empty();
+    rustls_native_certs::load_native_certs()
+        .certs
+        .into_iter()
+        .filter(move |der| check.add(der.clone()).is_ok())
+        .filter_map(|der| reqwest::Certificate::from_der(&der).ok())
+}
+
+/// The resolver every client shares: `--dns-server`'s, or the system's, both under a lookup
+/// deadline that ends before the attempt's own timeout can, so that a DNS server that does
+/// not answer is a `dns` error even when `--dns-timeout` is as long as `--timeout`.
+fn resolver(settings: &CheckSettings) -> Arc<dyn Resolve> {
+    let lookup = settings.dns_timeout.min(
+        settings
+            .timeout
+            .saturating_sub(LOOKUP_SLACK)
+            .max(settings.timeout / 2),
+    );
+    match settings.dns_server {
+        Some(server) => Arc::new(dns::ServerResolver::new(server, lookup)),
+        None => Arc::new(dns::SystemResolver::new(lookup)),
+    }
+}
+
+/// The HTTP client: at most `idle_per_host` idle connections per host (0: none are kept), and
+/// every connection it opens counted in `connects`; trusting `roots` only (the built-in, the
+/// system's and `--cacert`'s, read once), resolving with `resolver`.
+fn client(
+    settings: &CheckSettings,
+    (roots, resolver): (&[reqwest::Certificate], Arc<dyn Resolve>),
+    idle_per_host: usize,
+    connects: Arc<AtomicUsize>,
+) -> Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        // reqwest's connect timeout includes the lookup: the slack lets a lookup that uses
+        // all of it end first, as the `dns` error it is.
+        .connect_timeout(settings.connect_timeout + LOOKUP_SLACK)
+        .user_agent(settings.user_agent.clone())
+        .pool_max_idle_per_host(idle_per_host)
+        .pool_idle_timeout(Duration::from_secs(30))
+        .tcp_nodelay(true)
+        .http1_max_headers(MAX_HEADER_FIELDS)
+        .http2_max_header_list_size(MAX_HEADER_BYTES)
+        .connector_layer(CountConnects(connects))
+        .tls_danger_accept_invalid_certs(settings.insecure)
+        .tls_certs_only(roots.iter().cloned())
+        .dns_resolver(resolver);
+    for (host, addr) in &settings.resolve {
+        builder = builder.resolve(host, *addr);
+    }
+    builder.build().context("cannot set up the HTTP client")
 }
 
 /// Reads at most [`BODY_PREFIX`] bytes, until `deadline`, so that a small body leaves its
@@ -462,8 +619,8 @@ async fn read_prefix(mut response: Response, deadline: tokio::time::Instant) {
     .await;
 }
 
-/// The Mozilla roots built in, trusted beside the system's store (which reqwest's verifier
-/// reads, honouring SSL_CERT_FILE and SSL_CERT_DIR), so a machine without one still works.
+/// The Mozilla roots built in, trusted beside the system's store, so a machine without one
+/// still works.
 fn built_in_roots() -> impl Iterator<Item = reqwest::Certificate> {
     webpki_root_certs::TLS_SERVER_ROOT_CERTS
         .iter()
