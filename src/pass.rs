@@ -198,6 +198,7 @@ fn settings(config: &Config, mode: Mode) -> Settings {
         timeout_ms: c.timeout.as_millis(),
         max_time_ms: c.max_time.as_millis(),
         connect_timeout_ms: c.connect_timeout.as_millis(),
+        dns_timeout_ms: c.dns_timeout.as_millis(),
         retries: c.retries,
         max_redirects: c.max_redirects,
         accept: c.accept.to_string(),

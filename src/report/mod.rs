@@ -124,6 +124,7 @@ pub(crate) struct Settings {
     pub timeout_ms: u128,
     pub max_time_ms: u128,
     pub connect_timeout_ms: u128,
+    pub dns_timeout_ms: u128,
     pub retries: u32,
     pub max_redirects: u32,
     pub accept: String,
