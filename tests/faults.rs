@@ -113,6 +113,31 @@ fn a_hang_costs_the_max_time_not_every_retry() {
     srv.shutdown();
 }
 
+/// When the budget cuts a retry of a hang short, the message says so, and says it once: the
+/// first attempt's timeout (1 s) leaves a retry 250 ms at most later, which the budget of
+/// 1.5 s ends. (It used to show the first attempt's timeout with "no time left for a retry",
+/// though the retry had been made.)
+#[test]
+fn a_retry_of_a_hang_cut_short_by_the_budget_says_so() {
+    let srv = Server::start(1);
+    let hang = srv.raw_url(0, "/hang");
+    let out = run(urlcheck()
+        .args(["-t", "1s", "--retries", "2", "--max-time", "1500ms"])
+        .args(["--format", "json"])
+        .arg(&hang));
+    out.assert_code(1);
+    let doc = out.json();
+    let r = result(&doc, &hang);
+    assert_eq!(error_kind(r), "timeout", "{r:#}");
+    assert_eq!(r["attempts"], 2, "{r:#}");
+    assert_eq!(
+        message(r),
+        "no response within the --max-time of 1s 500ms",
+        "{r:#}"
+    );
+    srv.shutdown();
+}
+
 /// The verdict is known at the headers: urlcheck does not wait for a body that is slow to come
 /// (it used to wait for up to 64 KiB of it, as long as the timeout allowed). The server sends
 /// the headers of a 1,000-byte body, then waits (at most 10 s) for urlcheck to hang up before

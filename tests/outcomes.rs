@@ -358,7 +358,12 @@ fn a_retry_cut_short_by_the_budget_keeps_the_answer_before_it() {
     assert_eq!(outcome(r), "down", "{r:#}");
     assert_eq!(r["status"], 503, "{r:#}");
     assert_eq!(r["attempts"], 2, "{r:#}");
-    assert!(r["warnings"].to_string().contains("503 answered"), "{r:#}");
+    assert!(
+        r["warnings"]
+            .to_string()
+            .contains("503 answered; its retry was cut short"),
+        "{r:#}"
+    );
     assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
 

@@ -233,7 +233,8 @@ impl Checker {
         let mut visited: HashSet<(Url, Option<String>)> = HashSet::new();
         let mut retries = 0;
         let (end, answer) = loop {
-            visited.insert((current.clone(), jar.header(&current)));
+            // The cookies this request goes with, before its answer sets more.
+            let sent = jar.header(&current);
             // Credentials and the host's politeness gate belong to the host the user named.
             let same_host = same_authority(&current, url);
             let fetched = self
@@ -261,6 +262,8 @@ impl Checker {
                 url: redact(&current),
                 status,
             });
+            // Only a chain that redirects needs to remember where it has been.
+            visited.insert((current.clone(), sent));
             match self.next_hop(&current, &location, redirects.len(), |next| {
                 visited.contains(&(next.clone(), jar.header(next)))
             }) {
@@ -345,11 +348,23 @@ impl Checker {
             }
             attempts += 1;
             let result = self.attempt(url, same_host, keep, budget, jar).await?;
-            // A retry that the budget cut short tells less than the answer before it.
-            if let (Err(e), Some(_)) = (&result, &previous) {
-                if e.message.contains(BUDGET_SPENT) {
-                    let answer = previous.take().expect("checked");
-                    return Ok(self.out_of_time(answer, attempts));
+            // A retry that the budget cut short tells less than an HTTP answer before it (a
+            // failure before it tells no more: the budget's own message stands then).
+            if result
+                .as_ref()
+                .is_err_and(|e| e.message.contains(BUDGET_SPENT))
+            {
+                if let Some(Ok(answer)) = previous.take() {
+                    let note = format!(
+                        "{} answered; its retry was cut short by the --max-time of {}",
+                        answer.status.as_u16(),
+                        humantime::format_duration(self.settings.max_time)
+                    );
+                    return Ok(Fetched {
+                        answer: Ok(answer),
+                        attempts,
+                        note: Some(note),
+                    });
                 }
             }
             let wait = match &result {
