@@ -127,10 +127,7 @@ impl Inputs {
                 for origin in self.origins {
                     let sent = match origin {
                         Origin::Url(text, pos) => {
-                            let source = Source {
-                                file: Arc::from("<args>"),
-                                line: pos,
-                            };
+                            let source = Source::line(Arc::from("<args>"), pos);
                             out.push(parse_line(text.as_bytes(), source))
                         }
                         Origin::Stdin => read_lines(Arc::from("<stdin>"), io::stdin(), &mut out),
@@ -264,10 +261,7 @@ fn read_lines(name: Arc<str>, source: impl Read, out: &mut Batcher) -> bool {
         }
         buf.clear();
         line_no += 1;
-        let source = Source {
-            file: name.clone(),
-            line: line_no,
-        };
+        let source = Source::line(name.clone(), line_no);
         let item = match read_bounded_line(&mut reader, &mut buf) {
             Ok(LineRead::Eof) => return true,
             Ok(LineRead::Line) => {

@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod exit;
+pub mod extract;
 pub mod input;
 pub mod model;
 

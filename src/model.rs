@@ -63,6 +63,10 @@ pub(crate) enum ErrorKind {
     Other,
     /// The input line is not a checkable URL (outcome `invalid`).
     Input,
+    /// A local link whose file or folder does not exist.
+    File,
+    /// A link's `#fragment` names no anchor of the page it points into.
+    Fragment,
 }
 
 impl ErrorKind {
@@ -77,6 +81,8 @@ impl ErrorKind {
             ErrorKind::Protocol => "protocol",
             ErrorKind::Other => "other",
             ErrorKind::Input => "input",
+            ErrorKind::File => "file",
+            ErrorKind::Fragment => "fragment",
         }
     }
 
@@ -188,16 +194,44 @@ impl Mode {
     }
 }
 
-/// Where a URL came from: a file (or `<stdin>`, `<args>`) and a 1-based line number.
+/// Where a URL came from: a file (or `<stdin>`, `<args>`), a 1-based line number and, for a
+/// link in a document, the 1-based column (in characters) where the link's URL starts.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Source {
     pub file: Arc<str>,
     pub line: u64,
+    /// `None` for a line of a URL list, where the URL is the whole line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+}
+
+impl Source {
+    /// A line of a URL list.
+    pub fn line(file: Arc<str>, line: u64) -> Source {
+        Source {
+            file,
+            line,
+            column: None,
+        }
+    }
+
+    /// A link in a document, at `line:column`.
+    pub fn at(file: Arc<str>, line: u64, column: u32) -> Source {
+        Source {
+            file,
+            line,
+            column: Some(column),
+        }
+    }
 }
 
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file, self.line)
+        write!(f, "{}:{}", self.file, self.line)?;
+        match self.column {
+            Some(column) => write!(f, ":{column}"),
+            None => Ok(()),
+        }
     }
 }
 

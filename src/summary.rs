@@ -121,10 +121,7 @@ mod tests {
         UrlResult {
             url: "http://x/".into(),
             sources: (1..=lines)
-                .map(|line| Source {
-                    file: "f".into(),
-                    line,
-                })
+                .map(|line| Source::line("f".into(), line))
                 .collect(),
             check,
             duplicate: false,

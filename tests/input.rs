@@ -761,10 +761,7 @@ fn impossible_flag_values_are_clap_errors() {
 // ---------------------------------------------------------------------------
 
 fn source() -> Source {
-    Source {
-        file: Arc::from("prop.txt"),
-        line: 7,
-    }
+    Source::line(Arc::from("prop.txt"), 7)
 }
 
 /// Text that is URL-like often enough to reach every branch of the line parser.
