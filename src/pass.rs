@@ -51,7 +51,7 @@ pub(crate) async fn single(setup: Setup) -> Result<ExitCode> {
     } = setup;
     let total = inputs.count_hint();
     let (tx, rx) = mpsc::channel(INPUT_BUFFER);
-    inputs.spawn(tx);
+    inputs.spawn(tx, Some(checker.fetcher()));
     let stdout = report::make(config.format, stdout, options(&config, config.color));
     let mut reporters = vec![stdout];
     reporters.extend(side_reporters(&config, &files)?);
