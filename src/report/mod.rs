@@ -340,6 +340,36 @@ pub(super) mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Outcome;
+
+    /// Every format that names a source writes a link's column as `file:line:col` (or, in
+    /// JSON and SARIF, as a number of its own).
+    #[test]
+    fn every_format_shows_the_column_of_a_link() {
+        let sources = vec![testing::source("docs/a.md", 7, Some(12))];
+        let r = testing::result("https://x/y", Outcome::Down, Some(404), None, sources);
+        let run = testing::run(vec![r]);
+        for format in Format::ALL {
+            let mut out = Vec::new();
+            let mut reporter = make(format, &mut out, testing::options());
+            replay(&mut *reporter, &run).unwrap();
+            drop(reporter);
+            let text = String::from_utf8(out).unwrap();
+            let wanted = match format {
+                Format::Json => r#""column": 12"#,
+                Format::Jsonl => r#""column":12"#,
+                Format::Sarif => r#""startColumn": 12"#,
+                // Names a source only to tell two series of one URL apart.
+                Format::Prometheus => continue,
+                _ => "docs/a.md:7:12",
+            };
+            assert!(
+                text.contains(wanted),
+                "{}: no {wanted} in\n{text}",
+                format.as_str()
+            );
+        }
+    }
 
     #[test]
     fn durations_read_well() {
