@@ -246,3 +246,17 @@ fn the_sarif_validator_rejects_broken_logs() {
         .remove("message");
     assert!(!violations(&validator, &no_message).is_empty());
 }
+
+/// `--fail-on` decides what is a failure, so what SARIF lists (and keeps: a run with only
+/// SARIF holds the failures, not every result).
+#[test]
+fn fail_on_decides_which_lines_are_results() {
+    let sc = Scenario::start();
+    sc.run(&["sarif"], &["--fail-on", "down"]);
+    let doc: Value = serde_json::from_str(&sc.read("sarif")).unwrap();
+    assert_valid(&sarif_validator(), &doc, "SARIF with --fail-on down");
+    assert_eq!(rule_ids(&doc), ["urlcheck/down"]);
+    let places: Vec<(String, u64)> = sarif_results(&doc).iter().map(place).collect();
+    assert_eq!(places, [("a.txt".to_string(), 3), ("b.txt".to_string(), 1)]);
+    sc.shutdown();
+}
