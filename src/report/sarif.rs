@@ -251,16 +251,16 @@ fn invocation(run: &Run) -> Invocation {
         execution_successful: !interrupted,
         start_time_utc: rfc3339(run.info.started_at),
         end_time_utc: rfc3339(run.info.finished_at),
-        tool_execution_notifications: interrupted
-            .then(|| {
-                vec![Notification {
-                    level: "error",
-                    message: Text::new(
-                        "interrupted: the URLs not checked yet are missing from the results",
-                    ),
-                }]
-            })
-            .unwrap_or_default(),
+        tool_execution_notifications: if interrupted {
+            vec![Notification {
+                level: "error",
+                message: Text::new(
+                    "interrupted: the URLs not checked yet are missing from the results",
+                ),
+            }]
+        } else {
+            Vec::new()
+        },
     }
 }
 
