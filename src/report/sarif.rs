@@ -446,8 +446,22 @@ mod tests {
     use super::*;
     use crate::report::testing::{options, result, run, source};
 
+    /// The rendered log, parsed back and checked against the OASIS schema (see
+    /// tests/common/validate.rs for where the file comes from).
     fn document(run: &Run, options: Options) -> Value {
-        serde_json::from_slice(&render(run, options)).expect("SARIF is JSON")
+        let doc: Value = serde_json::from_slice(&render(run, options)).expect("SARIF is JSON");
+        let schema: Value =
+            serde_json::from_str(include_str!("../../tests/sarif-schema-2.1.0.json")).unwrap();
+        let validator = jsonschema::draft4::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .expect("the SARIF schema compiles");
+        let errors: Vec<String> = validator
+            .iter_errors(&doc)
+            .map(|e| format!("at {}: {e}", e.instance_path))
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}\n{doc:#}");
+        doc
     }
 
     /// A down link in a document and in a list, a DNS error on stdin, a missing local file
@@ -526,6 +540,22 @@ mod tests {
         assert!(at(2)["region"].get("startColumn").is_none(), "{:#}", at(2));
         assert_eq!(at(4)["artifactLocation"]["uri"], "my%20docs/a%3Ab.md");
         assert_eq!(at(4)["region"]["startColumn"], 1);
+    }
+
+    #[test]
+    fn files_become_uris() {
+        let uri = |file: &str| artifact_uri(file).map(|a| (a.uri, a.uri_base_id));
+        let relative = |s: &str| Some((s.to_string(), Some(SRCROOT)));
+        assert_eq!(uri("docs/a.md"), relative("docs/a.md"));
+        assert_eq!(uri("././docs/a.md"), relative("docs/a.md"));
+        assert_eq!(uri("../up/ü #1.md"), relative("../up/%C3%BC%20%231.md"));
+        assert_eq!(uri("c:x.md"), relative("c%3Ax.md"));
+        assert_eq!(uri("<stdin>"), None);
+        assert_eq!(uri("<args>"), None);
+        if cfg!(unix) {
+            let absolute = Some(("file:///srv/my%20docs/a.md".to_string(), None));
+            assert_eq!(uri("/srv/my docs/a.md"), absolute);
+        }
     }
 
     #[test]
