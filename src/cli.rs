@@ -155,6 +155,11 @@ pub struct Cli {
     #[arg(long)]
     pub exclude_private: bool,
 
+    /// Check the #fragment of http(s) links too: the body of each HTML page they point into
+    /// (up to 8 MiB) is read, once, for its id and name anchors.
+    #[arg(long)]
+    pub check_fragments: bool,
+
     /// List the links found, with file:line:column, and check nothing (human, json or
     /// jsonl with --format).
     #[arg(long, conflicts_with_all = ["compare", "sequential"])]
@@ -282,6 +287,7 @@ impl Cli {
             insecure: self.insecure,
             resolve: self.resolve,
             dns_server: self.dns_server,
+            check_fragments: self.check_fragments,
         };
         let rules = Rules {
             exclude: exclude(&self.exclude, Path::new(IGNORE_FILE))?,
@@ -292,6 +298,7 @@ impl Cli {
             base_url: self.base_url,
             exclude_paths: exclude_paths(&self.exclude_path)?,
             dump: self.dump,
+            check_fragments: self.check_fragments,
         };
         Ok(Config {
             inputs: self.inputs,
