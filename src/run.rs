@@ -24,7 +24,7 @@ use url::Url;
 use crate::check::{Checker, HostGate, LocalFault};
 use crate::config::Limits;
 use crate::dedup::{Dedup, Ending, Verdict};
-use crate::input::{Batch, Item, Problem};
+use crate::input::{Batch, Item, Problem, Target};
 use crate::model::{Anchors, Check, CheckError, ErrorKind, Order, Outcome, Source, UrlResult};
 use crate::sanitize::redact;
 use crate::summary::Summary;
@@ -215,7 +215,7 @@ impl Dispatcher<'_> {
     fn take(&mut self, item: Item) -> io::Result<()> {
         let index = self.next_index;
         self.next_index += 1;
-        let target = match item {
+        match item {
             Item::Invalid {
                 text,
                 source,
@@ -223,7 +223,7 @@ impl Dispatcher<'_> {
             } => {
                 let error = CheckError::new(ErrorKind::Input, reason);
                 let check = Check::not_fetched(Outcome::Invalid, Some(error));
-                return self.unfetched(index, text, source, check);
+                self.unfetched(index, text, source, check)
             }
             Item::Skipped {
                 url,
@@ -232,19 +232,23 @@ impl Dispatcher<'_> {
             } => {
                 let mut check = Check::not_fetched(Outcome::Skipped, None);
                 check.warnings.push(reason);
-                return self.unfetched(index, url, source, check);
+                self.unfetched(index, url, source, check)
             }
             Item::Local {
                 url,
                 source,
                 problem,
-            } => return self.local(index, url, source, problem),
+            } => self.local(index, url, source, problem),
             Item::Note(text) => {
                 self.sink.note(&text);
-                return Ok(());
+                Ok(())
             }
-            Item::Target(t) => t,
-        };
+            Item::Target(t) => self.target(index, t),
+        }
+    }
+
+    /// An http(s) URL: checked, joined to its check in flight, or reported as a repeat.
+    fn target(&mut self, index: u64, target: Target) -> io::Result<()> {
         // Duplicates are found by the URL as written: credentials included, before --remap.
         let written = target.shown.as_deref().unwrap_or(target.url.as_str());
         let verdict = self.dedup.classify(written, index);
