@@ -206,9 +206,8 @@ impl<'s> LinkEmitter<'s> {
                     self.out.anchors.push(anchor);
                 }
                 Attr::Href if self.tag == b"base" => {
-                    if self.out.base.is_none() {
-                        self.out.base = self.text(value, range).map(|(url, _)| url);
-                    }
+                    let href = self.text(value, range).map(|(url, _)| url);
+                    self.out.base = self.out.base.take().or(href);
                 }
                 Attr::Href => self.link(value, range, Kind::Href),
                 Attr::Src => self.link(value, range, Kind::Src),
@@ -450,7 +449,14 @@ mod tests {
         html(text.as_bytes())
             .links
             .into_iter()
-            .map(|Link { url, line, column, kind }| (url, line, column, kind))
+            .map(
+                |Link {
+                     url,
+                     line,
+                     column,
+                     kind,
+                 }| (url, line, column, kind),
+            )
             .collect()
     }
 
@@ -496,7 +502,8 @@ mod tests {
 
     #[test]
     fn positions_are_those_of_the_url_text() {
-        let page = "<p>\n  <a class=x href=\"one.html\">1</a> <a href=two>2</a>\n<a href = 'three'>";
+        let page =
+            "<p>\n  <a class=x href=\"one.html\">1</a> <a href=two>2</a>\n<a href = 'three'>";
         assert_eq!(
             links(page),
             [
@@ -532,7 +539,10 @@ mod tests {
         // After an entity, positions are exact again.
         assert_eq!(
             links("<img srcset='a&amp;b.png 1x, c.png 2x'>"),
-            [one("a&b.png", 1, 14, Kind::Srcset), one("c.png", 1, 30, Kind::Srcset)]
+            [
+                one("a&b.png", 1, 14, Kind::Srcset),
+                one("c.png", 1, 30, Kind::Srcset)
+            ]
         );
     }
 
@@ -560,10 +570,26 @@ mod tests {
     #[test]
     fn meta_refresh_url_is_a_link() {
         let cases = [
-            (r#"<meta http-equiv="refresh" content="0; url=next.html">"#, "next.html", 44),
-            (r#"<meta content="5;URL='q.html'" http-equiv=Refresh>"#, "q.html", 23),
-            (r#"<meta http-equiv="REFRESH" content="3, other.html">"#, "other.html", 40),
-            (r#"<meta http-equiv=refresh content='0;url = "z.html" trailing'>"#, "z.html", 44),
+            (
+                r#"<meta http-equiv="refresh" content="0; url=next.html">"#,
+                "next.html",
+                44,
+            ),
+            (
+                r#"<meta content="5;URL='q.html'" http-equiv=Refresh>"#,
+                "q.html",
+                23,
+            ),
+            (
+                r#"<meta http-equiv="REFRESH" content="3, other.html">"#,
+                "other.html",
+                40,
+            ),
+            (
+                r#"<meta http-equiv=refresh content='0;url = "z.html" trailing'>"#,
+                "z.html",
+                44,
+            ),
         ];
         for (page, url, column) in cases {
             assert_eq!(links(page), [one(url, 1, column, Kind::Refresh)], "{page}");
@@ -583,14 +609,17 @@ mod tests {
 
     #[test]
     fn anchors_are_ids_and_names() {
-        let found = html(b"<h1 id=top>x</h1><a name=\"old\"></a><div ID='Mixed Case'><a id=''>\
-                           <input name=q><a href='#top' id=top>");
+        let found = html(
+            b"<h1 id=top>x</h1><a name=\"old\"></a><div ID='Mixed Case'><a id=''>\
+                           <input name=q><a href='#top' id=top>",
+        );
         assert_eq!(found.anchors, ["top", "old", "Mixed Case", "q", "top"]);
     }
 
     #[test]
     fn script_style_and_comments_hold_no_links() {
-        let page = "<script>var s = '<a href=no1>';</script><style>a{}</style><!-- <a href=no2> -->\
+        let page =
+            "<script>var s = '<a href=no1>';</script><style>a{}</style><!-- <a href=no2> -->\
                     <textarea><a href=no3></textarea><title><img src=no4></title><a href=yes>";
         assert_eq!(links(page), [one("yes", 1, 149, Kind::Href)]);
         // noscript is markup: what a reader without scripts follows.
@@ -599,7 +628,10 @@ mod tests {
 
     #[test]
     fn the_first_of_repeated_attributes_counts_and_end_tags_hold_nothing() {
-        assert_eq!(links("<a href=one href=two>"), [one("one", 1, 9, Kind::Href)]);
+        assert_eq!(
+            links("<a href=one href=two>"),
+            [one("one", 1, 9, Kind::Href)]
+        );
         assert!(links("</a href=x><br/ src=y>").is_empty());
         assert_eq!(html(b"</a id=x>").anchors, Vec::<String>::new());
     }
@@ -609,7 +641,12 @@ mod tests {
         let found = html(b"<a href=\"\xff\xfe.html\">\x00<a href=\"ok\0x\">");
         let urls: Vec<&str> = found.links.iter().map(|l| l.url.as_str()).collect();
         assert_eq!(urls, ["\u{fffd}\u{fffd}.html", "ok\u{fffd}x"]);
-        for garbage in [&b"<a href=\"unterminated"[..], b"<<<>>>&&&;", b"<a href=x", b"<"] {
+        for garbage in [
+            &b"<a href=\"unterminated"[..],
+            b"<<<>>>&&&;",
+            b"<a href=x",
+            b"<",
+        ] {
             let _ = html(garbage);
         }
         // A tag cut off by the end of the file is no tag.

@@ -11,9 +11,7 @@
 
 use std::ops::Range;
 
-use pulldown_cmark::{
-    CowStr, Event, LinkType, Options, Parser, Tag, TagEnd, TextMergeWithOffset,
-};
+use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd, TextMergeWithOffset};
 
 use super::html::{self, Found};
 use super::slug::Slugger;
@@ -100,7 +98,8 @@ impl Walk<'_> {
     }
 
     fn event(&mut self, event: Event<'_>, range: Range<usize>) {
-        if let Some(open) = self.open.last_mut() {
+        let closes = matches!(event, Event::End(TagEnd::Link | TagEnd::Image));
+        if let Some(open) = self.open.last_mut().filter(|_| !closes) {
             open.inner_end = open.inner_end.max(range.end);
         }
         match event {
@@ -170,7 +169,13 @@ impl Walk<'_> {
         range.start + at
     }
 
-    fn open_link(&mut self, link_type: LinkType, dest: CowStr<'_>, range: Range<usize>, image: bool) {
+    fn open_link(
+        &mut self,
+        link_type: LinkType,
+        dest: CowStr<'_>,
+        range: Range<usize>,
+        image: bool,
+    ) {
         let (kind, url) = match link_type {
             LinkType::Inline if image => (Some(Kind::Src), dest.to_string()),
             LinkType::Inline => (Some(Kind::Href), dest.to_string()),
@@ -209,7 +214,13 @@ impl Walk<'_> {
             return;
         }
         let dest = dest_for_search(&open.url, kind);
-        let offset = destination(self.text, open.range.clone(), open.inner_end, dest);
+        // An autolink's text is its destination: search from its `<`.
+        let label_end = if kind == Kind::Autolink {
+            open.range.start
+        } else {
+            open.inner_end
+        };
+        let offset = destination(self.text, open.range.clone(), label_end, dest);
         self.found(offset, open.url, kind);
     }
 
@@ -279,7 +290,11 @@ fn destination(text: &str, range: Range<usize>, inner_end: usize, dest: &str) ->
     if let Some(at) = tail.find(dest) {
         return from + at;
     }
-    if let Some(paren) = tail.find("](").map(|p| p + 2).or_else(|| tail.find('(').map(|p| p + 1)) {
+    if let Some(paren) = tail
+        .find("](")
+        .map(|p| p + 2)
+        .or_else(|| tail.find('(').map(|p| p + 1))
+    {
         let rest = &tail[paren..];
         let skipped = rest.len() - rest.trim_start().len();
         let angle = usize::from(rest.trim_start().starts_with('<'));
@@ -357,11 +372,191 @@ fn trim_url_end(url: &str) -> usize {
     let mut end = url.len();
     while let Some(last) = url[..end].chars().next_back() {
         let unbalanced = last == ')' && closes > opens;
-        if !(unbalanced || matches!(last, '?' | '!' | '.' | ',' | ':' | ';' | '*' | '_' | '~' | '\'')) {
+        if !(unbalanced
+            || matches!(
+                last,
+                '?' | '!' | '.' | ',' | ':' | ';' | '*' | '_' | '~' | '\''
+            ))
+        {
             break;
         }
         closes -= usize::from(last == ')');
         end -= last.len_utf8();
     }
     end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{markdown, Kind, Link};
+
+    fn links(text: &str) -> Vec<(String, u32, u32, Kind)> {
+        markdown(text)
+            .links
+            .into_iter()
+            .map(
+                |Link {
+                     url,
+                     line,
+                     column,
+                     kind,
+                 }| (url, line, column, kind),
+            )
+            .collect()
+    }
+
+    fn one(url: &str, line: u32, column: u32, kind: Kind) -> (String, u32, u32, Kind) {
+        (url.to_string(), line, column, kind)
+    }
+
+    #[test]
+    fn inline_links_images_and_autolinks() {
+        let doc = "See [the docs](docs/a.md \"title\") and ![logo](img/logo.png).\n\
+                   Mail <me@example.com> or <https://example.com/x>.";
+        assert_eq!(
+            links(doc),
+            [
+                one("docs/a.md", 1, 16, Kind::Href),
+                one("img/logo.png", 1, 47, Kind::Src),
+                one("mailto:me@example.com", 2, 7, Kind::Autolink),
+                one("https://example.com/x", 2, 27, Kind::Autolink),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_destination_is_found_after_the_label_even_when_the_label_repeats_it() {
+        assert_eq!(
+            links("[x.md](x.md) [<y.md>](<y.md>)"),
+            [
+                one("x.md", 1, 8, Kind::Href),
+                one("y.md", 1, 24, Kind::Href)
+            ]
+        );
+        // A destination written with escapes is placed where it starts.
+        assert_eq!(links(r"[a](b\(c\).md)"), [one("b(c).md", 1, 5, Kind::Href)]);
+        // An image inside a link: both, each at its own URL.
+        assert_eq!(
+            links("[![badge](b.svg)](https://ci.test/)"),
+            [
+                one("b.svg", 1, 11, Kind::Src),
+                one("https://ci.test/", 1, 19, Kind::Href)
+            ]
+        );
+    }
+
+    #[test]
+    fn positions_count_characters_and_crlf() {
+        let doc = "# Grüße 😀\r\n\r\nÄ 😀 [l](https://x.test/)\r\n";
+        assert_eq!(links(doc), [one("https://x.test/", 3, 9, Kind::Href)]);
+    }
+
+    #[test]
+    fn reference_definitions_are_reported_once_where_the_url_is_written() {
+        let doc = "Use [one][a], [two][a], [a][] and [a].\n\n[a]: https://a.test/\n\
+                   [b]:\n   <b.md> \"unused\"\n> [c]: c.md\n";
+        assert_eq!(
+            links(doc),
+            [
+                one("https://a.test/", 3, 6, Kind::Reference),
+                one("b.md", 5, 5, Kind::Reference),
+                one("c.md", 6, 8, Kind::Reference),
+            ]
+        );
+        // A reference image is a use too.
+        assert_eq!(
+            links("![i][p]\n\n[p]: p.png"),
+            [one("p.png", 3, 6, Kind::Reference)]
+        );
+    }
+
+    #[test]
+    fn bare_urls_in_text_are_autolinks() {
+        let doc = "Visit https://a.test/path. Or (see http://b.test/x_(y)), \
+                   https://c.test/q?x=1&y=2!\nnot xhttp://d.test nor `https://e.test`";
+        assert_eq!(
+            links(doc),
+            [
+                one("https://a.test/path", 1, 7, Kind::Autolink),
+                one("http://b.test/x_(y)", 1, 36, Kind::Autolink),
+                one("https://c.test/q?x=1&y=2", 1, 58, Kind::Autolink),
+            ]
+        );
+        // With an entity before it, the text differs from the source: still placed exactly.
+        assert_eq!(
+            links("&amp; https://f.test/"),
+            [one("https://f.test/", 1, 7, Kind::Autolink)]
+        );
+        // The text of a link is not a second link.
+        assert_eq!(links("[https://g.test/](h.md)").len(), 1);
+    }
+
+    #[test]
+    fn code_spans_and_code_blocks_are_never_links() {
+        let doc = "`[a](b.md)` and `https://x.test`\n\n```\n[c](d.md) <https://y.test> <a href=z>\n```\n\n    \
+                   [e](f.md) in an indented block\n\n[ok](ok.md)";
+        assert_eq!(links(doc), [one("ok.md", 9, 6, Kind::Href)]);
+    }
+
+    #[test]
+    fn html_in_markdown_is_read_as_html() {
+        let doc = "Text <a href=\"inline.html\" id=\"here\">x</a>.\n\n<div>\n  <img src=\"block.png\"\n       srcset=\"b2.png 2x\">\n</div>\n\n\
+                   > <p><a name=quoted href=\"q.html\">q</a></p>\n";
+        let found = markdown(doc);
+        let got: Vec<(String, u32, u32, Kind)> = found
+            .links
+            .into_iter()
+            .map(|l| (l.url, l.line, l.column, l.kind))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                one("inline.html", 1, 15, Kind::Href),
+                one("block.png", 4, 13, Kind::Src),
+                one("b2.png", 5, 16, Kind::Srcset),
+                one("q.html", 8, 27, Kind::Href),
+            ]
+        );
+        assert_eq!(found.anchors, ["here", "quoted"]);
+    }
+
+    #[test]
+    fn heading_anchors_are_github_slugs_or_the_given_id() {
+        let doc = "# Hello, World!\n## Usage\n## Usage\nSetup `cfg` & *more*\n---\n\
+                   ## Custom {#my-id}\n### ![icon](i.png) Icon [link](l.md)\n";
+        assert_eq!(
+            markdown(doc).anchors,
+            [
+                "hello-world",
+                "usage",
+                "usage-1",
+                "setup-cfg--more",
+                "my-id",
+                "-icon-link"
+            ]
+        );
+    }
+
+    #[test]
+    fn tables_footnotes_and_task_lists_are_read() {
+        let doc = "| a | b |\n|---|---|\n| [t](t.md) | x |\n\n- [x] [done](d.md)\n\n\
+                   Note[^1].\n\n[^1]: See [f](f.md).\n";
+        let urls: Vec<String> = markdown(doc).links.into_iter().map(|l| l.url).collect();
+        assert_eq!(urls, ["t.md", "d.md", "f.md"]);
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow_the_stack() {
+        for doc in [
+            ">".repeat(100_000),
+            "[".repeat(100_000),
+            "*".repeat(100_000),
+        ] {
+            let _ = markdown(&doc);
+        }
+        let nested = format!("{}x{}", "[".repeat(50_000), "](y)".repeat(50_000));
+        let _ = markdown(&nested);
+        let list = "- ".repeat(50_000) + "[a](b)";
+        let _ = markdown(&list);
+    }
 }

@@ -66,7 +66,10 @@ mod tests {
 
     #[test]
     fn lines_and_columns_start_at_one() {
-        assert_eq!(at("abc\ndef", &[0, 2, 4, 6]), [(1, 1), (1, 3), (2, 1), (2, 3)]);
+        assert_eq!(
+            at("abc\ndef", &[0, 2, 4, 6]),
+            [(1, 1), (1, 3), (2, 1), (2, 3)]
+        );
     }
 
     #[test]

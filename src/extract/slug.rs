@@ -49,7 +49,10 @@ mod tests {
         assert_eq!(slug("Hello, World!"), "hello-world");
         assert_eq!(slug("API v2.0 (beta)"), "api-v20-beta");
         assert_eq!(slug("C++ & Rust"), "c--rust");
-        assert_eq!(slug("snake_case and kebab-case"), "snake_case-and-kebab-case");
+        assert_eq!(
+            slug("snake_case and kebab-case"),
+            "snake_case-and-kebab-case"
+        );
         assert_eq!(slug("What's new in 1.2?"), "whats-new-in-12");
         assert_eq!(slug("`--exclude` REGEX"), "--exclude-regex");
     }
