@@ -66,7 +66,12 @@ impl Local {
         if self.dump {
             return Some(item(&target, fragment, source, None));
         }
-        let page = match self.stat(&target) {
+        // A document read already exists, whatever the file system says (`<stdin>`).
+        let stat = match self.anchors.contains_key(&target) {
+            true => Stat::File,
+            false => self.stat(&target),
+        };
+        let page = match stat {
             Stat::Missing => {
                 let problem = Problem::File(format!("no such file or folder: {}", shown(&target)));
                 return Some(item(&target, fragment, source, Some(problem)));
