@@ -29,7 +29,7 @@ pub(super) struct Local {
     dump: bool,
     stats: HashMap<PathBuf, Stat>,
     /// Anchors of each document read.
-    anchors: HashMap<PathBuf, Anchors>,
+    anchors: HashMap<PathBuf, (Anchors, Kind)>,
     /// Links whose target's anchors are not known yet: target -> (fragment, where written).
     waiting: HashMap<PathBuf, Vec<(String, Source)>>,
 }
@@ -50,7 +50,7 @@ impl Local {
             return;
         }
         let set = Anchors::new(anchors.iter().map(String::as_str));
-        self.anchors.insert(normalize(path), set);
+        self.anchors.insert(normalize(path), (set, kind));
     }
 
     /// A link to `target` (and `fragment`): its item, or `None` while it waits for the
@@ -88,11 +88,12 @@ impl Local {
             Stat::File => target.clone(),
         };
         let fragment = fragment.expect("checked above");
-        if !matches!(Kind::of_path(&page), Kind::Html | Kind::Markdown) {
+        let read = self.anchors.contains_key(&page);
+        if !read && !matches!(Kind::of_path(&page), Kind::Html | Kind::Markdown) {
             // A fragment of a PDF or a text file is not an anchor urlcheck can see.
             return Some(item(&target, Some(fragment), source, None));
         }
-        if !self.anchors.contains_key(&page) {
+        if !read {
             self.waiting
                 .entry(target)
                 .or_default()
@@ -127,8 +128,8 @@ impl Local {
     }
 
     fn missing_anchor(&self, page: &Path, fragment: &str) -> Option<Problem> {
-        let html = Kind::of_path(page) == Kind::Html;
-        if self.anchors.get(page)?.holds(fragment, html) {
+        let (anchors, kind) = self.anchors.get(page)?;
+        if anchors.holds(fragment, *kind == Kind::Html) {
             return None;
         }
         Some(Problem::Fragment(format!(
