@@ -261,15 +261,17 @@ impl Rules {
                 return skipped(&t, reason);
             }
         }
-        if let Some(mapped) = self.remap(&t.url) {
-            t.shown = Some(redact(&t.url));
-            t.url = mapped;
-        }
+        // Judged as written, as --exclude is: a --remap to a local build is what was asked
+        // for, not a private address the document links to.
         if self.exclude_private && is_private(&t.url) {
             return skipped(
                 &t,
                 "a private address, excluded by --exclude-private".into(),
             );
+        }
+        if let Some(mapped) = self.remap(&t.url) {
+            t.shown = Some(redact(&t.url));
+            t.url = mapped;
         }
         Item::Target(t)
     }
@@ -361,6 +363,38 @@ mod tests {
             "http://localhost.example.org/",
         ] {
             assert!(!is_private(&Url::parse(public).unwrap()), "{public}");
+        }
+    }
+
+    #[test]
+    fn exclude_private_judges_the_url_as_written_not_as_remapped() {
+        let rules = Rules {
+            exclude_private: true,
+            remap: vec![(
+                Regex::new("^https://docs.example/").unwrap(),
+                "http://127.0.0.1:8000/".into(),
+            )],
+            ..Rules::default()
+        };
+        let target = |url: &str| Target {
+            url: Url::parse(url).unwrap(),
+            source: Source::line(Arc::from("a.md"), 1),
+            shown: None,
+            fragment: None,
+        };
+        match rules.apply(target("https://docs.example/x")) {
+            Item::Target(t) => {
+                assert_eq!(t.url.as_str(), "http://127.0.0.1:8000/x");
+                assert_eq!(t.shown.as_deref(), Some("https://docs.example/x"));
+            }
+            other => panic!("a remapped URL is requested: {other:?}"),
+        }
+        match rules.apply(target("http://127.0.0.1:9/private")) {
+            Item::Skipped { url, reason, .. } => {
+                assert_eq!(url, "http://127.0.0.1:9/private");
+                assert!(reason.contains("--exclude-private"), "{reason}");
+            }
+            other => panic!("a private URL as written is skipped: {other:?}"),
         }
     }
 
