@@ -112,7 +112,7 @@ impl Reader {
     }
 
     /// `--input-format sitemap` on a URL: fetches it (and the sitemaps an index lists, a few
-    /// levels deep) and sends an item per page it lists.
+    /// levels deep, each through `--remap`) and sends an item per page it lists.
     pub(super) fn remote_sitemap(&mut self, text: &str, pos: u64, out: &mut Batcher) -> bool {
         let arg = Source::line(Arc::from("<args>"), pos);
         let invalid = |reason: String| Item::Invalid {
@@ -132,7 +132,10 @@ impl Reader {
                     "urlcheck: {text}: more than {MAX_SITEMAPS} sitemaps; the rest are not read"
                 ));
             }
-            let map = fetch(&url, MAX_SITEMAP).and_then(|body| extract::sitemap(&body));
+            // Requested as --remap says, named as written (as the pages it lists are).
+            let requested = self.rules.remap(&url);
+            let map = fetch(requested.as_ref().unwrap_or(&url), MAX_SITEMAP)
+                .and_then(|body| extract::sitemap(&body));
             let map = match map {
                 Ok(map) => map,
                 Err(e) => {
