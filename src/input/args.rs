@@ -148,9 +148,17 @@ fn is_glob(arg: &str) -> bool {
     arg.contains(['*', '?', '['])
 }
 
-/// The files a quoted glob names, in name order; none is an error, as a missing file is.
+/// The files a quoted glob names, in name order, hidden ones only when the pattern spells
+/// their dot; none is an error, as a missing file is.
 fn expand_glob(pattern: &str, rules: &Rules, origins: &mut Vec<Origin>) -> Result<()> {
-    let paths = glob::glob(pattern).with_context(|| format!("invalid glob {pattern:?}"))?;
+    // As a shell expands it: a wildcard does not match a leading dot, so hidden files and
+    // folders are left out, as a folder's walk leaves them out.
+    let options = glob::MatchOptions {
+        require_literal_leading_dot: true,
+        ..glob::MatchOptions::new()
+    };
+    let paths =
+        glob::glob_with(pattern, options).with_context(|| format!("invalid glob {pattern:?}"))?;
     let mut any = false;
     for path in paths {
         let path = path.with_context(|| format!("cannot read what {pattern:?} names"))?;
