@@ -575,7 +575,11 @@ fn urlcheckignore_in_the_current_folder_skips_what_it_matches() {
         "https://links.test/video.mp4",
         "https://links.test/video.webm",
     ] {
-        skip_reason(&doc, skipped);
+        assert_eq!(
+            skip_reason(&doc, skipped),
+            r"excluded by .urlcheckignore:2 ^https://links\.test/(img|video)",
+            "the reason names the file and line, not a flag that was not given"
+        );
     }
     expect(&doc, "https://links.test/frame", "up");
     let seen = asked(&server);

@@ -47,7 +47,7 @@ pub enum Item {
         /// The URL as shown: redacted.
         url: String,
         source: Source,
-        /// Why, for people: "excluded by --exclude PATTERN".
+        /// Why, for people: "excluded by --exclude PATTERN", ".urlcheckignore:3 PATTERN".
         reason: String,
     },
     /// A line that is not a checkable URL, and why.
@@ -128,7 +128,7 @@ pub(crate) type Fetch = Box<dyn Fn(&Url, usize) -> Result<Vec<u8>, String> + Sen
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Rules {
     /// URLs matching any of these are skipped (`--exclude`, `.urlcheckignore`).
-    pub exclude: Option<RegexSet>,
+    pub exclude: Option<Exclude>,
     /// `--remap`: the first pattern that matches rewrites what is requested.
     pub remap: Vec<(Regex, String)>,
     /// `--exclude-private`: skip loopback, private and link-local addresses and `localhost`.
@@ -145,6 +145,16 @@ pub(crate) struct Rules {
     pub dump: bool,
     /// `--check-fragments`: an http(s) URL keeps its `#fragment`, to be checked in the page.
     pub check_fragments: bool,
+}
+
+/// URL patterns that skip what they match, and where each was given: the reason a skipped
+/// URL shows names the flag or the line of `.urlcheckignore` that skipped it.
+#[derive(Debug, Clone)]
+pub(crate) struct Exclude {
+    pub set: RegexSet,
+    /// One for each pattern of `set`, in its order: `--exclude PATTERN`,
+    /// `.urlcheckignore:LINE PATTERN`.
+    pub given: Vec<String>,
 }
 
 /// The inputs of a run, opened and ready to be read.
@@ -255,9 +265,9 @@ impl Rules {
         if !self.check_fragments {
             t.fragment = None;
         }
-        if let Some(set) = &self.exclude {
-            if let Some(i) = set.matches(t.url.as_str()).iter().next() {
-                let reason = format!("excluded by --exclude {}", set.patterns()[i]);
+        if let Some(exclude) = &self.exclude {
+            if let Some(i) = exclude.set.matches(t.url.as_str()).iter().next() {
+                let reason = format!("excluded by {}", exclude.given[i]);
                 return skipped(&t, reason);
             }
         }
