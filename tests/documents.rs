@@ -744,7 +744,7 @@ fn sitemap_site(host_in_bodies: Option<&'static str>) -> Scripted {
             "/sitemap-1.xml" => xml(urlset(&["/a", "/b"])),
             "/sitemap-2.xml" => xml(urlset(&["/b", "/missing"])),
             "/loop.xml" => xml(index(&["/loop.xml"])),
-            "/missing" => response("404 Not Found", &[]),
+            "/missing" | "/gone.xml" => response("404 Not Found", &[]),
             _ => response("200 OK", &[]),
         }
     })
@@ -817,6 +817,24 @@ fn remap_applies_to_the_sitemaps_an_index_lists() {
     );
     expect(&doc, "https://links.test/missing", "down");
     assert_eq!(times_asked(&server, "/sitemap-2.xml"), 1);
+}
+
+#[test]
+fn a_sitemap_that_cannot_be_read_says_why() {
+    let server = sitemap_site(None);
+    let gone = server.url("/gone.xml");
+    let (out, doc) = check(&["--input-format", "sitemap", &gone, "tests/tree/page.html"]);
+    out.assert_code(1);
+    let remote = expect(&doc, &gone, "invalid");
+    assert_eq!(
+        message(remote),
+        format!("cannot read the sitemap {gone}: HTTP 404 Not Found"),
+    );
+    let local = expect(&doc, "tests/tree/page.html", "invalid");
+    assert_eq!(
+        message(local),
+        "not a sitemap: the root element is <html>, expected <urlset> or <sitemapindex>"
+    );
 }
 
 // -------------------------------------------------------------------------------------------

@@ -81,7 +81,7 @@ impl Reader {
                     links: map.urls,
                     ..Extracted::default()
                 },
-                Err(e) => return out.push(unreadable(&name, format!("not a sitemap: {e}"))),
+                Err(e) => return out.push(unreadable(&name, e)),
             },
             Kind::List => unreachable!("lists are read line by line"),
         };
