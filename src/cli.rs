@@ -30,6 +30,8 @@ Exit codes:
 
 Examples:
   urlcheck urls.txt
+  urlcheck README.md docs/
+  urlcheck --dump docs/
   urlcheck --format json urls.txt > report.json
   cat urls.txt | urlcheck -
   urlcheck --compare urls.txt";
@@ -38,8 +40,10 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "urlcheck", version, about, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// Files with one URL per line, '-' for stdin, or http(s) URLs.
-    /// With none given and stdin not a terminal, stdin is read.
+    /// Files with one URL per line, Markdown and HTML documents (.md, .html...) whose links
+    /// are checked, sitemaps (.xml), folders (walked for documents, honouring .gitignore),
+    /// quoted globs, '-' for stdin, or http(s) URLs. With none given and stdin not a
+    /// terminal, stdin is read.
     #[arg(value_name = "INPUTS")]
     pub inputs: Vec<String>,
 
