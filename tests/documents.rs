@@ -697,6 +697,49 @@ fn markdown_on_stdin_with_input_format() {
     assert_eq!(asked(&server), BTreeSet::from(["/piped".to_string()]));
 }
 
+#[test]
+fn check_fragments_reads_a_remote_page_once_for_all_its_fragments() {
+    let server = Scripted::start("127.0.0.1:0", |head: &Head| match head.target.as_str() {
+        "/page" => with_body(
+            "200 OK",
+            "text/html; charset=utf-8",
+            "<h2 id=\"yes\">Yes</h2><a name=\"named\"></a>",
+        ),
+        _ => response("404 Not Found", &[]),
+    })
+    .unwrap();
+    let dir = TempDir::new().unwrap();
+    std::fs::write(
+        dir.path().join("remote.md"),
+        "[a](https://links.test/page#yes) [b](https://links.test/page#no)\n\
+         [c](https://links.test/page) [d](https://links.test/page#named)\n",
+    )
+    .unwrap();
+    let out = run(urlcheck()
+        .current_dir(dir.path())
+        .args(FAST_5S)
+        .args([
+            "--format",
+            "json",
+            "--check-fragments",
+            "--remap",
+            &remap(&server),
+        ])
+        .arg("remote.md"));
+    no_panic(&out);
+    out.assert_code(1);
+    let doc = out.json();
+    let page = expect(&doc, "https://links.test/page", "up");
+    assert_eq!(
+        places(page),
+        ["remote.md:1:5", "remote.md:2:5", "remote.md:2:34"]
+    );
+    let no = expect(&doc, "https://links.test/page#no", "error");
+    assert_eq!(error_kind(no), "fragment");
+    assert_eq!(places(no), ["remote.md:1:38"]);
+    assert_eq!(times_asked(&server, "/page"), 1, "{:?}", server.heads());
+}
+
 // -------------------------------------------------------------------------------------------
 // Sitemaps
 // -------------------------------------------------------------------------------------------
