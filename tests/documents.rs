@@ -552,6 +552,74 @@ fn base_href_of_a_page_is_what_its_relative_links_join() {
     );
 }
 
+/// A site with pages in `docs/deep/` whose `<base href>` is root-relative, relative and
+/// protocol-relative; `docs/a.html` exists.
+fn based_site() -> TempDir {
+    let dir = TempDir::new().unwrap();
+    let deep = dir.path().join("site/docs/deep");
+    std::fs::create_dir_all(&deep).unwrap();
+    std::fs::write(dir.path().join("site/docs/a.html"), "<p>a</p>").unwrap();
+    for (name, base) in [
+        ("rooted.html", "/docs/"),
+        ("relative.html", "../"),
+        ("proto.html", "//links.test/b/"),
+    ] {
+        let page = format!("<base href=\"{base}\">\n<a href=\"a.html\">a</a>\n");
+        std::fs::write(deep.join(name), page).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn a_root_relative_or_protocol_relative_base_href_is_resolved_as_links_are() {
+    let dir = based_site();
+    let dump = |extra: &[&str]| {
+        let out = run(urlcheck()
+            .current_dir(dir.path())
+            .args(["--dump", "--format", "jsonl"])
+            .args(extra)
+            .arg("site"));
+        no_panic(&out);
+        out.json_lines()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r["kind"].as_str().unwrap(),
+                    r["url"].as_str().unwrap()
+                )
+            })
+            .collect::<Vec<String>>()
+    };
+    // proto.html, relative.html, rooted.html, in name order.
+    assert_eq!(
+        dump(&["--root-dir", "site"]),
+        [
+            "url https://links.test/b/a.html",
+            "local site/docs/a.html",
+            "local site/docs/a.html"
+        ]
+    );
+    assert_eq!(
+        dump(&["--base-url", "https://links.test/"])[2],
+        "url https://links.test/docs/a.html"
+    );
+    // Without either, the base cannot be resolved, so neither can the link: it is not
+    // guessed to be relative to the page.
+    let out = run(urlcheck().current_dir(dir.path()).args([
+        "--format",
+        "json",
+        "site/docs/deep/rooted.html",
+    ]));
+    no_panic(&out);
+    out.assert_code(0);
+    let reason = skip_reason(&out.json(), "a.html");
+    assert!(
+        reason.contains("<base href=\"/docs/\">") && reason.contains("--root-dir"),
+        "{reason}"
+    );
+}
+
 #[test]
 fn urlcheckignore_in_the_current_folder_skips_what_it_matches() {
     let server = site();

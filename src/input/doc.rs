@@ -44,6 +44,9 @@ struct Context {
     dir: PathBuf,
     /// An absolute `<base href>` (or the URL of a remote sitemap): relative links join it.
     base: Option<Url>,
+    /// A root-relative `<base href>` (`/docs/`) with neither `--root-dir` nor `--base-url` to
+    /// resolve it: relative links cannot be resolved either, and are skipped.
+    rooted_base: Option<String>,
 }
 
 impl Reader {
@@ -96,9 +99,10 @@ impl Reader {
             key,
             dir,
             base: None,
+            rooted_base: None,
         };
         if let Some(base) = extracted.base.as_deref() {
-            cx.set_base(base);
+            cx.set_base(base, &self.rules);
         }
         self.local.define(&cx.key, &extracted.anchors, kind);
         for link in extracted.links {
@@ -222,6 +226,19 @@ impl Reader {
             None => (text, None),
         };
         let path = path.split_once('?').map_or(path, |(p, _)| p);
+        if let Some(base) = cx.rooted_base.as_ref().filter(|_| !path.starts_with('/')) {
+            if !path.is_empty() {
+                return Some(Item::Skipped {
+                    url: escape_for_terminal(text),
+                    source,
+                    reason: format!(
+                        "relative to the page's <base href=\"{}\">: give --root-dir or \
+                         --base-url to check it",
+                        escape_for_terminal(base)
+                    ),
+                });
+            }
+        }
         let target = if path.is_empty() {
             cx.key.clone()
         } else if let Some(rooted) = path.strip_prefix('/') {
@@ -246,9 +263,14 @@ impl Reader {
 
 impl Context {
     /// `<base href>`: an absolute URL that relative links join, or a folder relative to the
-    /// document's.
-    fn set_base(&mut self, href: &str) {
+    /// document's; a root-relative one (`/docs/`) is resolved as root-relative links are.
+    fn set_base(&mut self, href: &str, rules: &Rules) {
         let href = href.trim();
+        if let Some(rest) = href.strip_prefix("//") {
+            // Protocol-relative, as a link of that form is: https.
+            self.base = Url::parse(&format!("https://{rest}")).ok();
+            return;
+        }
         match Url::parse(href) {
             Ok(url) if url.scheme() == "file" => {
                 if let Ok(dir) = url.to_file_path() {
@@ -256,16 +278,26 @@ impl Context {
                 }
             }
             Ok(url) => self.base = Some(url),
-            Err(_) if href.starts_with('/') => {}
-            Err(_) => {
-                let joined = self.dir.join(&*decode(href));
-                self.dir = if href.ends_with('/') {
-                    joined
+            Err(_) if href.starts_with('/') => {
+                if let Some(root) = &rules.root_dir {
+                    self.dir = folder_of(root.join(&*decode(&href[1..])), href);
+                } else if let Some(base) = &rules.base_url {
+                    self.base = base.join(href).ok();
                 } else {
-                    joined.parent().map(Path::to_owned).unwrap_or_default()
-                };
+                    self.rooted_base = Some(href.to_owned());
+                }
             }
+            Err(_) => self.dir = folder_of(self.dir.join(&*decode(href)), href),
         }
+    }
+}
+
+/// The folder a base names: itself when it ends with `/`, else the one it is in.
+fn folder_of(joined: PathBuf, href: &str) -> PathBuf {
+    if href.ends_with('/') {
+        joined
+    } else {
+        joined.parent().map(Path::to_owned).unwrap_or_default()
     }
 }
 
