@@ -184,8 +184,10 @@ const TREE_LINKS: &[&str] = &[
     "guide.md:53:47 skipped /nowhere.md",
     "guide.md:53:74 skipped /shared/path?q=1",
     "guide.md:55:18 url https://links.test/shared",
+    "guide.md:57:28 local tests/tree#no-such-part",
     "other.md:3:21 local tests/tree/guide.md#guide",
     "other.md:3:58 url https://links.test/shared",
+    "other.md:9:21 local tests/tree#the-link-tree-of-the-document-tests",
     "page.html:5:30 local tests/tree/style.css",
     "page.html:6:14 url https://links.test/script.js",
     "page.html:7:45 url https://links.test/refresh",
@@ -349,7 +351,7 @@ fn the_tree_is_checked_against_a_local_server_as_written() {
     );
     let summary = &doc["summary"];
     assert_eq!(summary["errors_by_kind"]["file"], 4, "{summary:#}");
-    assert_eq!(summary["errors_by_kind"]["fragment"], 7, "{summary:#}");
+    assert_eq!(summary["errors_by_kind"]["fragment"], 8, "{summary:#}");
 }
 
 #[test]
@@ -394,6 +396,8 @@ fn fragments_present_and_missing_with_github_slugs() {
         "tests/tree/page.html#legacy",
         "tests/tree/page.html#top",
         "tests/tree/sub#sub-intro",
+        // The folder's README.md is its index.
+        "tests/tree#the-link-tree-of-the-document-tests",
     ] {
         expect(&doc, present, "up");
     }
@@ -413,6 +417,7 @@ fn fragments_present_and_missing_with_github_slugs() {
         ("tests/tree/page.html#missing-id", "page.html:13:10"),
         ("tests/tree/sub#absent", "guide.md:38:50"),
         ("tests/tree/noindex#x", "guide.md:38:75"),
+        ("tests/tree#no-such-part", "guide.md:57:28"),
     ] {
         expect_broken(&doc, url, "fragment", &[at]);
     }
@@ -421,6 +426,8 @@ fn fragments_present_and_missing_with_github_slugs() {
         message(absent).contains("tests/tree/sub/index.html"),
         "the folder's index is named: {absent:#}"
     );
+    let readme = result(&doc, "tests/tree#no-such-part");
+    assert!(message(readme).contains("tests/tree/README.md"), "{readme:#}");
     let no_index = result(&doc, "tests/tree/noindex#x");
     assert!(message(no_index).contains("no index"), "{no_index:#}");
 }
@@ -476,7 +483,7 @@ fn exit_0_when_every_link_is_fine_and_1_for_one_broken_local_link() {
     let remap = remap(&server);
     let (out, doc) = check(&["--remap", &remap, "tests/tree/other.md"]);
     out.assert_code(0);
-    assert_eq!(doc["summary"]["up"], 2, "{:#}", doc["summary"]);
+    assert_eq!(doc["summary"]["up"], 3, "{:#}", doc["summary"]);
     let (out, doc) = check(&["tests/tree/sub/index.html"]);
     out.assert_code(1);
     expect(&doc, "tests/tree/guide.md#local-files", "up");
@@ -983,7 +990,7 @@ fn github_annotations_point_at_the_document_line_and_column() {
             "no annotation at {want:?}: {found:?}"
         );
     }
-    assert_eq!(found.len(), 12, "one per failing occurrence: {found:?}");
+    assert_eq!(found.len(), 13, "one per failing occurrence: {found:?}");
 }
 
 // -------------------------------------------------------------------------------------------
