@@ -427,7 +427,10 @@ fn fragments_present_and_missing_with_github_slugs() {
         "the folder's index is named: {absent:#}"
     );
     let readme = result(&doc, "tests/tree#no-such-part");
-    assert!(message(readme).contains("tests/tree/README.md"), "{readme:#}");
+    assert!(
+        message(readme).contains("tests/tree/README.md"),
+        "{readme:#}"
+    );
     let no_index = result(&doc, "tests/tree/noindex#x");
     assert!(message(no_index).contains("no index"), "{no_index:#}");
 }
@@ -1042,6 +1045,14 @@ fn a_binary_file_is_one_invalid_item_not_a_stream_of_garbage() {
         assert!(message(&all[0]).contains("not a text file"), "{doc:#}");
         assert_eq!(all[0]["sources"][0]["line"], 1);
     }
+    // In a walked folder, the run goes on to the next document.
+    std::fs::write(dir.path().join("z.md"), "[z](tool.md)\n").unwrap();
+    let out = run(urlcheck().args(["--format", "json"]).arg(dir.path()));
+    no_panic(&out);
+    out.assert_code(1);
+    let doc = out.json();
+    let outcomes: Vec<&str> = results(&doc).iter().map(outcome).collect();
+    assert_eq!(outcomes, ["invalid", "invalid", "up"], "{doc:#}");
 }
 
 #[test]
