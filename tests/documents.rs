@@ -188,6 +188,7 @@ const TREE_LINKS: &[&str] = &[
     "other.md:3:21 local tests/tree/guide.md#guide",
     "other.md:3:58 url https://links.test/shared",
     "other.md:9:21 local tests/tree#the-link-tree-of-the-document-tests",
+    "other.md:11:38 local tests/tree/other.md#section-with-code",
     "page.html:5:30 local tests/tree/style.css",
     "page.html:6:14 url https://links.test/script.js",
     "page.html:7:45 url https://links.test/refresh",
@@ -391,6 +392,7 @@ fn fragments_present_and_missing_with_github_slugs() {
         "tests/tree/guide.md#whats-new-in-v20",
         "tests/tree/guide.md#guide",
         "tests/tree/other.md#other-heading",
+        "tests/tree/other.md#section-with-code",
         "tests/tree/other.md#html-name",
         "tests/tree/page.html#intro",
         "tests/tree/page.html#legacy",
@@ -486,7 +488,7 @@ fn exit_0_when_every_link_is_fine_and_1_for_one_broken_local_link() {
     let remap = remap(&server);
     let (out, doc) = check(&["--remap", &remap, "tests/tree/other.md"]);
     out.assert_code(0);
-    assert_eq!(doc["summary"]["up"], 3, "{:#}", doc["summary"]);
+    assert_eq!(doc["summary"]["up"], 4, "{:#}", doc["summary"]);
     let (out, doc) = check(&["tests/tree/sub/index.html"]);
     out.assert_code(1);
     expect(&doc, "tests/tree/guide.md#local-files", "up");
