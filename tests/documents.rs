@@ -21,6 +21,7 @@ use tempfile::TempDir;
 
 use common::github::annotations;
 use common::json::{error_kind, message, outcome};
+use common::validate::{assert_valid, sarif_validator, validator};
 use common::{no_panic, result, results, run, urlcheck, Run, FAST_5S};
 use servers::{response, Head, Scripted};
 
@@ -996,6 +997,62 @@ fn github_annotations_point_at_the_document_line_and_column() {
         );
     }
     assert_eq!(found.len(), 13, "one per failing occurrence: {found:?}");
+}
+
+#[test]
+fn reports_of_the_tree_are_valid_json_and_sarif_with_columns() {
+    let server = site();
+    let (_, doc) = check_tree(&server, &[]);
+    assert_valid(&validator(None), &doc, "the JSON report of the tree");
+
+    let dir = TempDir::new().unwrap();
+    let sarif_path = dir.path().join("links.sarif");
+    let remap = remap(&server);
+    let out = run(urlcheck().current_dir(root()).args(FAST_5S).args([
+        "--format",
+        "jsonl",
+        "--report",
+        &format!("sarif={}", sarif_path.display()),
+        "--remap",
+        &remap,
+        "--exclude-private",
+        TREE,
+    ]));
+    no_panic(&out);
+    out.assert_code(1);
+    let line = validator(Some("jsonl_result"));
+    for record in out.json_lines() {
+        if record["type"] == "result" {
+            assert_valid(&line, &record, "a JSONL result of the tree");
+        }
+    }
+    let sarif: Value = serde_json::from_slice(&std::fs::read(&sarif_path).unwrap()).unwrap();
+    assert_valid(&sarif_validator(), &sarif, "the SARIF report of the tree");
+    let regions: BTreeSet<String> = sarif["runs"][0]["results"]
+        .as_array()
+        .expect("SARIF results")
+        .iter()
+        .map(|r| {
+            let at = &r["locations"][0]["physicalLocation"];
+            format!(
+                "{}:{}:{}",
+                at["artifactLocation"]["uri"].as_str().unwrap(),
+                at["region"]["startLine"],
+                at["region"]["startColumn"]
+            )
+        })
+        .collect();
+    for want in [
+        "tests/tree/guide.md:29:32",
+        "tests/tree/page.html:14:27",
+        "tests/tree/sub/index.html:3:54",
+    ] {
+        assert!(
+            regions.contains(want),
+            "no SARIF result at {want}: {regions:?}"
+        );
+    }
+    assert_eq!(regions.len(), 13, "one per failing occurrence: {regions:?}");
 }
 
 // -------------------------------------------------------------------------------------------
