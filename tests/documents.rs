@@ -670,6 +670,12 @@ fn urlcheckignore_in_the_current_folder_skips_what_it_matches() {
             .all(|p| !p.starts_with("/img") && !p.starts_with("/video")),
         "{seen:?}"
     );
+    // A pattern that is not a regex stops the run before any request, naming its line.
+    let bad = TempDir::new().unwrap();
+    std::fs::write(bad.path().join(".urlcheckignore"), "# x\n(unclosed\n").unwrap();
+    let out = run(urlcheck().current_dir(bad.path()).arg(&page));
+    out.assert_code(2);
+    assert!(out.stderr.contains(".urlcheckignore:2:"), "{out}");
     // The page was named by an absolute path: its sources say so.
     let frame = result(&doc, "https://links.test/frame");
     assert_eq!(
@@ -1053,6 +1059,25 @@ fn reports_of_the_tree_are_valid_json_and_sarif_with_columns() {
         );
     }
     assert_eq!(regions.len(), 13, "one per failing occurrence: {regions:?}");
+}
+
+#[test]
+fn every_line_format_shows_the_document_line_and_column() {
+    for format in ["human", "csv", "markdown", "junit"] {
+        let out = run(urlcheck().current_dir(root()).args([
+            "--format",
+            format,
+            "--color",
+            "never",
+            "tests/tree/sub/index.html",
+        ]));
+        no_panic(&out);
+        out.assert_code(1);
+        assert!(
+            out.stdout().contains("tests/tree/sub/index.html:3:54"),
+            "{format}: {out}"
+        );
+    }
 }
 
 // -------------------------------------------------------------------------------------------
