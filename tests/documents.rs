@@ -1,14 +1,17 @@
 //! Links in documents (issue 10), end to end over the tree checked in under `tests/tree/` (its
 //! README says what each file holds): every link form of Markdown and HTML found at its
-//! file:line:column and nothing in code, files a walk must not read left unread, local files
-//! and fragments present and missing with their error kinds, GitHub's heading slugs, the flags
-//! that resolve, rewrite and skip links (`--root-dir`, `--base-url`, `--remap`,
-//! `--exclude-private`, `.urlcheckignore`, `--exclude-path`), quoted globs, stdin, `--dump` in
-//! every format with no request sent, one check for a URL written in many files, sitemaps
-//! (a file, and a sitemap index served by a local server), exit codes and GitHub annotations.
+//! file:line:column and nothing in code, files a walk must not read left unread, local files,
+//! folders and fragments present and missing with their error kinds, GitHub's heading slugs,
+//! the flags that resolve, rewrite and skip links (`--root-dir`, `--base-url`, `<base href>`,
+//! `--remap`, `--exclude-private`, `.urlcheckignore`, `--exclude-path`), quoted globs, stdin,
+//! `--dump` in every format with no request sent, one check for a URL written in many files,
+//! `--check-fragments`, sitemaps (a file, and a sitemap index served by a local server), exit
+//! codes, GitHub annotations and reports valid against their schemas, at the link's column.
+//! Then bad documents: binary, 100 MB, over 256 MiB, invalid UTF-8, unterminated, deeply nested.
 //!
 //! Every web address in the tree uses the host `links.test`, which never resolves: each run
-//! remaps it to a scripted server on 127.0.0.1 that records what it was asked, or only dumps.
+//! remaps it to a scripted server on 127.0.0.1 that records what it was asked, or only dumps,
+//! or excludes it.
 
 mod common;
 mod servers;
