@@ -1216,6 +1216,41 @@ fn invalid_utf8_is_decoded_lossily_and_the_links_keep_their_place() {
 }
 
 #[test]
+fn a_byte_order_mark_is_not_a_column() {
+    let dir = TempDir::new().unwrap();
+    for (name, text, column) in [
+        ("bom.md", "\u{feff}[a](https://links.test/bom)\n", 5),
+        (
+            "bom.html",
+            "\u{feff}<a href=\"https://links.test/bom\">a</a>\n",
+            10,
+        ),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let (out, records) = dump_file(&path);
+        assert_eq!(
+            positions(&records),
+            [(1, column, "https://links.test/bom".to_string())],
+            "{name}: {out}"
+        );
+    }
+    // A heading right after the mark is a heading, whether the document is an input or
+    // only the target of a fragment.
+    std::fs::write(dir.path().join("t.md"), "\u{feff}# Title\n").unwrap();
+    std::fs::write(dir.path().join("a.md"), "[t](t.md#title)\n").unwrap();
+    for inputs in [&["a.md", "t.md"][..], &["a.md"]] {
+        let out = run(urlcheck()
+            .current_dir(dir.path())
+            .args(["--format", "json"])
+            .args(inputs));
+        no_panic(&out);
+        out.assert_code(0);
+        expect(&out.json(), "t.md#title", "up");
+    }
+}
+
+#[test]
 fn unterminated_tags_and_comments_end_the_document_quietly() {
     let dir = TempDir::new().unwrap();
     for (name, text, want) in [

@@ -19,7 +19,7 @@ use crate::model::Source;
 use crate::sanitize::{escape_for_terminal, redact, redact_url};
 
 /// A document larger than this is reported, not read: memory follows the largest document.
-pub(super) const MAX_DOCUMENT: u64 = 256 * 1024 * 1024;
+const MAX_DOCUMENT: u64 = 256 * 1024 * 1024;
 /// A remote sitemap is read up to this many bytes (the sitemap protocol's own limit).
 const MAX_SITEMAP: usize = 50 * 1024 * 1024;
 /// Sitemap indexes are followed this deep, and this many sitemaps are read at most.
@@ -301,8 +301,8 @@ fn folder_of(joined: PathBuf, href: &str) -> PathBuf {
     }
 }
 
-/// The whole document, or why it cannot be read.
-fn read_document(source: impl Read) -> Result<Vec<u8>, String> {
+/// The whole document without a UTF-8 byte-order mark, or why it cannot be read.
+pub(super) fn read_document(source: impl Read) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
     source
         .take(MAX_DOCUMENT + 1)
@@ -317,8 +317,14 @@ fn read_document(source: impl Read) -> Result<Vec<u8>, String> {
     if let Some(at) = bytes[..bytes.len().min(SNIFF)].iter().position(|&b| b == 0) {
         return Err(format!("not a text file (a NUL byte at byte {})", at + 1));
     }
+    // Editors do not count the mark as a column, so neither do the positions of line 1.
+    if bytes.starts_with(BOM) {
+        bytes.drain(..BOM.len());
+    }
     Ok(bytes)
 }
+
+const BOM: &[u8] = b"\xef\xbb\xbf";
 
 fn unreadable(name: &Arc<str>, reason: String) -> Item {
     Item::Invalid {
@@ -417,5 +423,9 @@ mod tests {
             .unwrap_err()
             .contains("NUL byte at byte 5"));
         assert_eq!(read_document(&b"<a href=x>"[..]).unwrap(), b"<a href=x>");
+        assert_eq!(
+            read_document(&b"\xef\xbb\xbf<a href=x>"[..]).unwrap(),
+            b"<a href=x>"
+        );
     }
 }

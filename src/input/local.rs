@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
-use super::doc::MAX_DOCUMENT;
+use super::doc::read_document;
 use super::{Batcher, Item, Kind, Problem};
 use crate::extract;
 use crate::model::{Anchors, Source};
@@ -158,15 +158,15 @@ impl Local {
     }
 }
 
-/// The anchors of a document that is a link's target but not an input. One that cannot be
-/// read has none: every fragment into it is then reported missing, naming the file.
+/// The anchors of a document that is a link's target but not an input, read as an input is
+/// (no more than a document may be, without its byte-order mark) so that they are the same
+/// either way. One that cannot be read has none: every fragment into it is then reported
+/// missing, naming the file.
 fn read_anchors(page: &Path) -> Vec<String> {
-    let Ok(bytes) = std::fs::read(page) else {
+    let read = std::fs::File::open(page).map(read_document);
+    let Ok(Ok(bytes)) = read else {
         return Vec::new();
     };
-    if bytes.len() as u64 > MAX_DOCUMENT {
-        return Vec::new();
-    }
     match Kind::of_path(page) {
         Kind::Html => extract::html(&bytes).anchors,
         Kind::Markdown => extract::markdown(&String::from_utf8_lossy(&bytes)).anchors,
