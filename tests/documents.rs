@@ -917,6 +917,38 @@ fn a_sitemap_index_served_locally_is_followed_to_its_pages() {
 }
 
 #[test]
+fn dump_of_a_remote_sitemap_reads_the_sitemaps_and_requests_no_page() {
+    let server = sitemap_site(None);
+    let index = server.url("/sitemap_index.xml");
+    let out = run(urlcheck().args([
+        "--dump",
+        "--format",
+        "jsonl",
+        "--input-format",
+        "sitemap",
+        &index,
+    ]));
+    no_panic(&out);
+    out.assert_code(0);
+    let urls: Vec<String> = out
+        .json_lines()
+        .iter()
+        .map(|r| r["url"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        urls,
+        ["/a", "/b", "/b", "/missing"].map(|p| server.url(p)),
+        "every occurrence, in order"
+    );
+    assert_eq!(
+        asked(&server),
+        BTreeSet::from(
+            ["/sitemap_index.xml", "/sitemap-1.xml", "/sitemap-2.xml"].map(String::from)
+        )
+    );
+}
+
+#[test]
 fn an_index_that_lists_itself_is_followed_a_bounded_depth() {
     let server = sitemap_site(None);
     let looped = server.url("/loop.xml");
