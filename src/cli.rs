@@ -272,6 +272,11 @@ impl Cli {
                     && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };
+        if self.check_fragments && self.method == Method::Head {
+            anyhow::bail!(
+                "--check-fragments reads pages for their anchors: it needs -X get, not head"
+            );
+        }
         let check = CheckSettings {
             timeout: self.timeout,
             // A longer --timeout is not cut short by a budget nobody asked for.

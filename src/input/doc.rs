@@ -5,7 +5,7 @@
 //! nothing to resolve it against).
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,6 +33,8 @@ pub(crate) struct Reader {
     rules: Arc<Rules>,
     fetch: Option<Fetch>,
     local: Local,
+    /// Documents read so far, by their absolute path.
+    read: HashSet<PathBuf>,
 }
 
 /// Where a document's relative links point.
@@ -56,6 +58,7 @@ impl Reader {
             rules,
             fetch,
             local,
+            read: HashSet::new(),
         }
     }
 
@@ -72,6 +75,16 @@ impl Reader {
         kind: Kind,
         out: &mut Batcher,
     ) -> bool {
+        // The same document named twice (`README.md .`) is read once.
+        if let Some(path) = &path {
+            if !self.read.insert(self.local.key(path)) {
+                return true;
+            }
+        }
+        // Reading may block (stdin): what is found so far is checked meanwhile.
+        if !out.send() {
+            return false;
+        }
         let bytes = match read_document(source) {
             Ok(bytes) => bytes,
             Err(reason) => return out.push(unreadable(&name, reason)),
@@ -133,11 +146,16 @@ impl Reader {
             read += 1;
             if read > MAX_SITEMAPS {
                 return out.note(&format!(
-                    "urlcheck: {text}: more than {MAX_SITEMAPS} sitemaps; the rest are not read"
+                    "urlcheck: {}: more than {MAX_SITEMAPS} sitemaps; the rest are not read",
+                    escape_for_terminal(&redact_url(text))
                 ));
             }
+            // A fetch may take a while: what is found so far is checked meanwhile.
+            if !out.send() {
+                return false;
+            }
             // Requested as --remap says, named as written (as the pages it lists are).
-            let requested = self.rules.remap(&url);
+            let requested = self.rules.remap(&url).and_then(Result::ok);
             let map = fetch(requested.as_ref().unwrap_or(&url), MAX_SITEMAP)
                 .and_then(|body| extract::sitemap(&body));
             let map = match map {
@@ -158,7 +176,7 @@ impl Reader {
                         let reason =
                             format!("sitemap indexes nest more than {MAX_SITEMAP_DEPTH} deep");
                         if !out.push(Item::Invalid {
-                            text: link.url,
+                            text: escape_for_terminal(&redact_url(&link.url)),
                             source,
                             reason,
                         }) {
@@ -243,7 +261,7 @@ impl Reader {
             cx.key.clone()
         } else if let Some(rooted) = path.strip_prefix('/') {
             if let Some(root) = &self.rules.root_dir {
-                root.join(&*decode(rooted))
+                root.join(below_root(rooted))
             } else if let Some(base) = &self.rules.base_url {
                 return Some(joined(base, text, source));
             } else {
@@ -255,7 +273,7 @@ impl Reader {
                 });
             }
         } else {
-            cx.dir.join(&*decode(path))
+            cx.dir.join(decoded(path))
         };
         self.local.link(target, fragment, source)
     }
@@ -280,14 +298,14 @@ impl Context {
             Ok(url) => self.base = Some(url),
             Err(_) if href.starts_with('/') => {
                 if let Some(root) = &rules.root_dir {
-                    self.dir = folder_of(root.join(&*decode(&href[1..])), href);
+                    self.dir = folder_of(root.join(below_root(&href[1..])), href);
                 } else if let Some(base) = &rules.base_url {
                     self.base = base.join(href).ok();
                 } else {
                     self.rooted_base = Some(href.to_owned());
                 }
             }
-            Err(_) => self.dir = folder_of(self.dir.join(&*decode(href)), href),
+            Err(_) => self.dir = folder_of(self.dir.join(decoded(href)), href),
         }
     }
 }
@@ -379,7 +397,7 @@ fn target(mut url: Url, text: &str, source: Source) -> Item {
     Item::Target(Target {
         url,
         source,
-        shown: None,
+        original: None,
         fragment,
     })
 }
@@ -397,13 +415,50 @@ fn scheme_of(text: &str) -> Option<&str> {
 }
 
 /// A link's path as a file name: percent-decoded (`my%20file.md` is `my file.md`).
-fn decode(path: &str) -> Cow<'_, str> {
-    percent_encoding::percent_decode_str(path).decode_utf8_lossy()
+fn decoded(path: &str) -> PathBuf {
+    path.split('/')
+        .map(|segment| {
+            let plain = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+            // `%2F` is part of a name, never a separator (`%2Fetc%2Fpasswd` is no way out).
+            if plain.contains(['/', '\\']) {
+                Cow::Borrowed(segment)
+            } else {
+                plain
+            }
+        })
+        .fold(PathBuf::new(), |path, segment| path.join(&*segment))
+}
+
+/// A root-relative link's path under the root: as a web server sees it, `..` cannot climb
+/// above the root (`/../../etc/x` is `/etc/x` of the site).
+fn below_root(rooted: &str) -> PathBuf {
+    let mut path = PathBuf::new();
+    for part in decoded(rooted).components() {
+        match part {
+            std::path::Component::Normal(name) => path.push(name),
+            std::path::Component::ParentDir => {
+                path.pop();
+            }
+            _ => {}
+        }
+    }
+    path
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn link_paths_decode_without_escaping_their_folder() {
+        assert_eq!(decoded("my%20notes.md"), PathBuf::from("my notes.md"));
+        assert_eq!(decoded("a/b%23c.md"), PathBuf::from("a/b#c.md"));
+        assert_eq!(decoded("%2Fetc%2Fpasswd"), PathBuf::from("%2Fetc%2Fpasswd"));
+        assert_eq!(decoded("..%2F..%2Fx"), PathBuf::from("..%2F..%2Fx"));
+        assert_eq!(below_root("../../etc/passwd"), PathBuf::from("etc/passwd"));
+        assert_eq!(below_root("docs/../../x.html"), PathBuf::from("x.html"));
+        assert_eq!(below_root("a/%2E%2E/b"), PathBuf::from("b"));
+    }
 
     #[test]
     fn schemes_are_told_from_paths() {

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use url::Url;
 
 use crate::model::Source;
-use crate::sanitize::redact;
+use crate::sanitize::{escape_for_terminal, redact, redact_url};
 
 mod args;
 mod doc;
@@ -85,8 +85,8 @@ pub struct Target {
     /// The URL as requested (credentials included, fragment removed).
     pub url: Url,
     pub source: Source,
-    /// The URL as written, when `--remap` changed what is requested (redacted).
-    pub shown: Option<String>,
+    /// The URL as written, when `--remap` changed what is requested.
+    pub original: Option<Url>,
     /// The `#fragment` to look for in the page, with `--check-fragments` (never sent).
     pub fragment: Option<String>,
 }
@@ -238,6 +238,7 @@ impl Batcher {
     fn push(&mut self, item: Item) -> bool {
         let item = match item {
             Item::Target(t) => self.rules.apply(t),
+            local @ Item::Local { .. } => self.rules.exclude_local(local),
             item => item,
         };
         self.batch.push(item);
@@ -262,7 +263,8 @@ impl Batcher {
 impl Rules {
     /// What a URL becomes: skipped, remapped, or as it is.
     fn apply(&self, mut t: Target) -> Item {
-        if !self.check_fragments {
+        // --dump shows the fragment as written; a check looks for it only when asked to.
+        if !self.check_fragments && !self.dump {
             t.fragment = None;
         }
         if let Some(exclude) = &self.exclude {
@@ -279,26 +281,68 @@ impl Rules {
                 "a private address, excluded by --exclude-private".into(),
             );
         }
-        if let Some(mapped) = self.remap(&t.url) {
-            t.shown = Some(redact(&t.url));
-            t.url = mapped;
+        match self.remap(&t.url) {
+            Some(Ok(mapped)) => {
+                t.original = Some(std::mem::replace(&mut t.url, mapped));
+                Item::Target(t)
+            }
+            // Requesting the URL as written instead would check what --remap was to avoid.
+            Some(Err(mapped)) => Item::Invalid {
+                text: redact(&t.url),
+                source: t.source,
+                reason: format!(
+                    "--remap makes it {}, which is not an http(s) URL",
+                    escape_for_terminal(&redact_url(&mapped))
+                ),
+            },
+            None => Item::Target(t),
         }
-        Item::Target(t)
     }
 
-    /// The URL the first matching `--remap` makes of `url`, when it is an http(s) URL.
-    fn remap(&self, url: &Url) -> Option<Url> {
+    /// What the first matching `--remap` makes of `url`: an http(s) URL, or the text it made
+    /// when that is not one.
+    fn remap(&self, url: &Url) -> Option<Result<Url, String>> {
         let (pattern, replacement) = self.remap.iter().find(|(p, _)| p.is_match(url.as_str()))?;
         let mapped = pattern.replace(url.as_str(), replacement.as_str());
-        Url::parse(&mapped)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https"))
+        Some(
+            Url::parse(&mapped)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+                .ok_or_else(|| mapped.into_owned()),
+        )
+    }
+
+    /// A local link `--exclude` (or `.urlcheckignore`) names is skipped, as a URL is.
+    fn exclude_local(&self, item: Item) -> Item {
+        let Item::Local {
+            url,
+            source,
+            problem,
+        } = item
+        else {
+            return item;
+        };
+        match self.exclude.as_ref().and_then(|e| {
+            let i = e.set.matches(&url).iter().next()?;
+            Some(format!("excluded by {}", e.given[i]))
+        }) {
+            Some(reason) => Item::Skipped {
+                url,
+                source,
+                reason,
+            },
+            None => Item::Local {
+                url,
+                source,
+                problem,
+            },
+        }
     }
 }
 
 fn skipped(t: &Target, reason: String) -> Item {
     Item::Skipped {
-        url: t.shown.clone().unwrap_or_else(|| redact(&t.url)),
+        url: redact(t.original.as_ref().unwrap_or(&t.url)),
         source: t.source.clone(),
         reason,
     }
@@ -389,13 +433,13 @@ mod tests {
         let target = |url: &str| Target {
             url: Url::parse(url).unwrap(),
             source: Source::line(Arc::from("a.md"), 1),
-            shown: None,
+            original: None,
             fragment: None,
         };
         match rules.apply(target("https://docs.example/x")) {
             Item::Target(t) => {
                 assert_eq!(t.url.as_str(), "http://127.0.0.1:8000/x");
-                assert_eq!(t.shown.as_deref(), Some("https://docs.example/x"));
+                assert_eq!(t.original.unwrap().as_str(), "https://docs.example/x");
             }
             other => panic!("a remapped URL is requested: {other:?}"),
         }
