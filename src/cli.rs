@@ -4,17 +4,20 @@
 
 use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::builder::PossibleValue;
 use clap::{Parser, ValueEnum};
-use regex::RegexSet;
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use regex::{Regex, RegexSet};
 use reqwest::header::{HeaderName, HeaderValue};
+use url::Url;
 
 use crate::config::{CheckSettings, Config, Github};
+use crate::input::{Kind, Rules};
 use crate::model::{Mode, Outcome, OutcomeSet, StatusSet};
 pub use crate::report::Format;
 
@@ -122,6 +125,41 @@ pub struct Cli {
     #[arg(long, value_name = "REGEX")]
     pub exclude: Vec<String>,
 
+    /// What the inputs are, whatever their names say (needed for stdin): one URL per line,
+    /// markdown, html, or sitemap. On a URL, sitemap fetches it (and the sitemaps an index
+    /// lists) and checks the pages it lists [default: by the extension; .md, .html, .xml]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub input_format: Option<Kind>,
+
+    /// The folder that root-relative links (/x) of local documents point into, e.g. the
+    /// output folder of a site generator.
+    #[arg(long, value_name = "DIR")]
+    pub root_dir: Option<PathBuf>,
+
+    /// The URL that root-relative links (/x) of local documents are joined to when there is
+    /// no --root-dir.
+    #[arg(long, value_name = "URL", value_parser = parse_base_url)]
+    pub base_url: Option<Url>,
+
+    /// Do not read files or folders whose path matches this glob (repeatable), e.g.
+    /// 'docs/old/**' or '**/node_modules'.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude_path: Vec<String>,
+
+    /// Request URLs that match REGEX as REPLACEMENT instead ($1 for a group), and report
+    /// them as written (repeatable), e.g. '^https://example.org/docs/ http://127.0.0.1:8000/'.
+    #[arg(long, value_name = "'REGEX REPLACEMENT'")]
+    pub remap: Vec<String>,
+
+    /// Skip URLs of loopback, private and link-local addresses and of localhost.
+    #[arg(long)]
+    pub exclude_private: bool,
+
+    /// List the links found, with file:line:column, and check nothing (human, json or
+    /// jsonl with --format).
+    #[arg(long, conflicts_with_all = ["compare", "sequential"])]
+    pub dump: bool,
+
     /// The baseline: the same checker, one URL at a time.
     #[arg(long, conflicts_with = "compare")]
     pub sequential: bool,
@@ -174,6 +212,21 @@ pub enum Method {
 }
 
 /// The formats are the reporters' list; clap only learns their names.
+impl ValueEnum for Kind {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Kind::List, Kind::Markdown, Kind::Html, Kind::Sitemap]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(match self {
+            Kind::List => "list",
+            Kind::Markdown => "markdown",
+            Kind::Html => "html",
+            Kind::Sitemap => "sitemap",
+        }))
+    }
+}
+
 impl ValueEnum for Format {
     fn value_variants<'a>() -> &'a [Self] {
         &Format::ALL
@@ -230,13 +283,19 @@ impl Cli {
             resolve: self.resolve,
             dns_server: self.dns_server,
         };
-        let exclude = (!self.exclude.is_empty())
-            .then(|| RegexSet::new(&self.exclude))
-            .transpose()
-            .context("invalid --exclude pattern")?;
+        let rules = Rules {
+            exclude: exclude(&self.exclude, Path::new(IGNORE_FILE))?,
+            remap: remap(&self.remap)?,
+            exclude_private: self.exclude_private,
+            format: self.input_format,
+            root_dir: self.root_dir,
+            base_url: self.base_url,
+            exclude_paths: exclude_paths(&self.exclude_path)?,
+            dump: self.dump,
+        };
         Ok(Config {
             inputs: self.inputs,
-            exclude,
+            rules,
             concurrency: self.concurrency as usize,
             per_host: self.per_host as usize,
             // What the open-file limit leaves, once `lib::run` has looked.
@@ -255,6 +314,76 @@ impl Cli {
 }
 
 /// Every `-H` value, checked; the error names the header but never shows its value.
+/// The file of URL patterns, in the current folder, that works like --exclude.
+const IGNORE_FILE: &str = ".urlcheckignore";
+
+/// `--exclude` patterns and those of `.urlcheckignore` (one regex a line, `#` comments).
+fn exclude(given: &[String], ignore_file: &Path) -> Result<Option<RegexSet>> {
+    let mut patterns = Vec::with_capacity(given.len());
+    for pattern in given {
+        Regex::new(pattern).with_context(|| format!("invalid --exclude pattern {pattern:?}"))?;
+        patterns.push(pattern.clone());
+    }
+    match std::fs::read_to_string(ignore_file) {
+        Ok(text) => {
+            let name = ignore_file.display();
+            for (i, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                Regex::new(line)
+                    .with_context(|| format!("{name}:{}: invalid pattern {line:?}", i + 1))?;
+                patterns.push(line.to_owned());
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", ignore_file.display())),
+    }
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(RegexSet::new(&patterns)?))
+}
+
+/// `--remap 'REGEX REPLACEMENT'`.
+fn remap(given: &[String]) -> Result<Vec<(Regex, String)>> {
+    given
+        .iter()
+        .map(|rule| {
+            let (pattern, replacement) =
+                rule.trim()
+                    .split_once(char::is_whitespace)
+                    .with_context(|| {
+                        format!("invalid --remap {rule:?}: expected 'REGEX REPLACEMENT'")
+                    })?;
+            let regex = Regex::new(pattern)
+                .with_context(|| format!("invalid --remap pattern {pattern:?}"))?;
+            Ok((regex, replacement.trim().to_owned()))
+        })
+        .collect()
+}
+
+fn exclude_paths(given: &[String]) -> Result<Option<GlobSet>> {
+    if given.is_empty() {
+        return Ok(None);
+    }
+    let mut set = GlobSetBuilder::new();
+    for pattern in given {
+        let pattern = pattern.strip_prefix("./").unwrap_or(pattern);
+        set.add(Glob::new(pattern).with_context(|| format!("invalid --exclude-path {pattern:?}"))?);
+    }
+    Ok(Some(set.build()?))
+}
+
+pub fn parse_base_url(s: &str) -> Result<Url, String> {
+    let url = Url::parse(s).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("expected an http(s) URL, got {s:?}"));
+    }
+    Ok(url)
+}
+
 fn headers(raw: &[String]) -> Result<Vec<(HeaderName, HeaderValue)>> {
     raw.iter()
         .map(|h| parse_header(h).map_err(|e| anyhow::anyhow!("invalid --header: {e}")))

@@ -28,7 +28,7 @@ pub(crate) async fn run(setup: Setup) -> Result<ExitCode> {
         cancel,
         mut stdout,
     } = setup;
-    let items = read_all(inputs, &cancel).await;
+    let items = read_all(inputs, &checker, &cancel).await;
     let pass = Pass {
         config: &config,
         cancel: &cancel,
@@ -70,9 +70,9 @@ pub(crate) async fn run(setup: Setup) -> Result<ExitCode> {
 }
 
 /// Every item of the inputs, until they end or the run is cancelled.
-async fn read_all(inputs: Inputs, cancel: &CancellationToken) -> Vec<Item> {
+async fn read_all(inputs: Inputs, checker: &Arc<Checker>, cancel: &CancellationToken) -> Vec<Item> {
     let (tx, mut rx) = mpsc::channel(INPUT_BUFFER);
-    inputs.spawn(tx);
+    inputs.spawn(tx, Some(checker.fetcher()));
     let mut items = Vec::new();
     loop {
         tokio::select! {

@@ -1,15 +1,17 @@
 //! The validated settings the core reads: [`Config`] and the pool's [`Limits`]. The command
 //! line is turned into a `Config` on the clap side (`cli.rs`); nothing here knows of clap.
 
+use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use regex::RegexSet;
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::Method;
 
+use crate::fdlimit;
+use crate::input::Rules;
 use crate::model::{Mode, OutcomeSet, StatusSet};
 use crate::report::Format;
 
@@ -59,8 +61,9 @@ pub(crate) struct CheckSettings {
 pub(crate) struct Config {
     /// Input arguments: files, `-`, or URLs.
     pub inputs: Vec<String>,
-    /// URLs matching any of these are reported skipped and never requested.
-    pub exclude: Option<RegexSet>,
+    /// How inputs are read and what their URLs become: `--exclude`, `--remap`,
+    /// `--input-format`, `--root-dir`... (`input::Rules`).
+    pub rules: Rules,
     /// Requests in flight at most (concurrent mode).
     pub concurrency: usize,
     /// Requests in flight per host:port at most (concurrent mode).
@@ -89,6 +92,23 @@ pub(crate) struct Config {
 }
 
 impl Config {
+    /// Lowers the concurrency to what the open-file limit allows (and says so), and sizes the
+    /// idle pool to what is left.
+    pub(crate) fn fit_descriptors(&mut self) {
+        let fit = fdlimit::fit(self.concurrency);
+        if let Some(limit) = fit.lowered_by {
+            let _ = writeln!(
+                io::stderr(),
+                "urlcheck: lowering --concurrency from {} to {}: only {limit} files may be open \
+                 (raise the limit with `ulimit -n`)",
+                self.concurrency,
+                fit.concurrency
+            );
+        }
+        self.concurrency = fit.concurrency;
+        self.idle = fit.idle;
+    }
+
     /// The limits a run in `mode` uses: the baseline is the same path with one slot.
     pub(crate) fn limits(&self, mode: Mode) -> Limits {
         match mode {

@@ -62,9 +62,9 @@ impl Dedup {
 }
 
 /// Which results a run keeps for its documents: all of them (JSON, JUnit, Prometheus need
-/// every URL), only the failures (the human and Markdown failure lists, the step summary), or
-/// none (only streams), so that a run's memory grows with the list only when a document
-/// lists every URL.
+/// every URL), only the failures (the human and Markdown failure lists, SARIF, the step
+/// summary), or none (only streams), so that a run's memory grows with the list only when a
+/// document lists every URL.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Keep {
     All,

@@ -14,6 +14,7 @@ mod check;
 mod compare;
 mod config;
 mod dedup;
+mod dump;
 mod fdlimit;
 mod pass;
 mod report;
@@ -22,14 +23,12 @@ mod sanitize;
 mod signals;
 mod summary;
 
-use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 
 use crate::check::Checker;
-use crate::config::Config;
 use crate::exit::ExitCode;
 use crate::input::Inputs;
 use crate::model::Mode;
@@ -54,16 +53,19 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
     });
     let mut config = cli.into_config()?;
-    fit_descriptors(&mut config);
-    let inputs = Inputs::open(&config.inputs, config.exclude.clone())?;
+    config.fit_descriptors();
+    let inputs = Inputs::open(&config.inputs, config.rules.clone())?;
+    // A reader that goes away (`| head`) stops the run like a signal, but is no failure:
+    // the exit code is then the one the results call for.
+    let stdout = Stdout::new(signals.token.clone());
+    if config.rules.dump {
+        return dump::run(inputs, &config, stdout, &signals.token).await;
+    }
     let files = file::prepare_all(&config.reports)?;
     if let Ok(mut list) = temps.lock() {
         list.extend(files.iter().map(|f| f.temp_path().to_owned()));
     }
     let checker = Arc::new(Checker::for_config(&config)?);
-    // A reader that goes away (`| head`) stops the run like a signal, but is no failure:
-    // the exit code is then the one the results call for.
-    let stdout = Stdout::new(signals.token.clone());
     let mode = config.mode;
     let setup = Setup {
         config,
@@ -78,21 +80,4 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Mode::Compare => compare::run(setup).await?,
     };
     Ok(code.combine(signals.exit_code()))
-}
-
-/// Lowers the concurrency to what the open-file limit allows (and says so), and sizes the
-/// idle pool to what is left.
-fn fit_descriptors(config: &mut Config) {
-    let fit = fdlimit::fit(config.concurrency);
-    if let Some(limit) = fit.lowered_by {
-        let _ = writeln!(
-            io::stderr(),
-            "urlcheck: lowering --concurrency from {} to {}: only {limit} files may be open \
-             (raise the limit with `ulimit -n`)",
-            config.concurrency,
-            fit.concurrency
-        );
-    }
-    config.concurrency = fit.concurrency;
-    config.idle = fit.idle;
 }

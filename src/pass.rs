@@ -51,7 +51,7 @@ pub(crate) async fn single(setup: Setup) -> Result<ExitCode> {
     } = setup;
     let total = inputs.count_hint();
     let (tx, rx) = mpsc::channel(INPUT_BUFFER);
-    inputs.spawn(tx);
+    inputs.spawn(tx, Some(checker.fetcher()));
     let stdout = report::make(config.format, stdout, options(&config, config.color));
     let mut reporters = vec![stdout];
     reporters.extend(side_reporters(&config, &files)?);
@@ -148,7 +148,7 @@ pub(crate) fn options(config: &Config, color: bool) -> Options {
 }
 
 /// Every result when a document on stdout or in a file lists them all; the failures when only
-/// a failure list needs them (human, markdown, the step summary); else nothing.
+/// a failure list needs them (human, markdown, sarif, the step summary); else nothing.
 fn keep(config: &Config) -> Keep {
     let formats = || std::iter::once(config.format).chain(config.reports.iter().map(|r| r.0));
     let step_summary = config

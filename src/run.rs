@@ -23,8 +23,8 @@ use url::Url;
 
 use crate::check::{Checker, HostGate, LocalFault};
 use crate::config::Limits;
-use crate::dedup::{Dedup, Verdict};
-use crate::input::{Batch, Item};
+use crate::dedup::{Dedup, Ending, Verdict};
+use crate::input::{Batch, Item, Problem};
 use crate::model::{Check, CheckError, ErrorKind, Order, Outcome, Source, UrlResult};
 use crate::sanitize::redact;
 use crate::summary::Summary;
@@ -223,17 +223,28 @@ impl Dispatcher<'_> {
             Item::Skipped {
                 url,
                 source,
-                pattern,
+                reason,
             } => {
                 let mut check = Check::not_fetched(Outcome::Skipped, None);
-                check
-                    .warnings
-                    .push(format!("excluded by --exclude {pattern}"));
+                check.warnings.push(reason);
                 return self.unfetched(index, url, source, check);
+            }
+            Item::Local {
+                url,
+                source,
+                problem,
+            } => return self.local(index, url, source, problem),
+            Item::Note(text) => {
+                self.sink.note(&text);
+                return Ok(());
             }
             Item::Target(t) => t,
         };
-        let key = match self.dedup.classify(target.url.as_str(), index) {
+        // Duplicates are found by the URL as written: credentials included, before --remap.
+        let written = target.shown.as_deref().unwrap_or(target.url.as_str());
+        let verdict = self.dedup.classify(written, index);
+        let display = target.shown.unwrap_or_else(|| redact(&target.url));
+        let key = match verdict {
             Verdict::New { key } => key,
             Verdict::InFlight { index: first } => {
                 let pending = self.pending.get_mut(&first).expect("in flight");
@@ -241,27 +252,14 @@ impl Dispatcher<'_> {
                 return Ok(());
             }
             Verdict::Done { key, ending } => {
-                let (outcome, status, error) = ending;
-                let mut check = Check::not_fetched(outcome, error);
-                check.status = status;
-                let order = Order {
-                    index,
-                    key: Some(key),
-                };
-                let result = UrlResult {
-                    url: redact(&target.url),
-                    sources: vec![target.source],
-                    check,
-                    duplicate: true,
-                };
-                return self.emit(order, result);
+                return self.repeat(index, key, ending, display, target.source);
             }
         };
         let host = self.host(&target.url);
         self.pending.insert(
             index,
             Pending {
-                display: redact(&target.url),
+                display,
                 sources: vec![target.source],
                 key,
                 host: host.clone(),
@@ -275,6 +273,74 @@ impl Dispatcher<'_> {
             self.ready.push_back(host);
         }
         Ok(())
+    }
+
+    /// A line whose URL was checked already: reported as a repeat that ended so, unfetched.
+    fn repeat(
+        &mut self,
+        index: u64,
+        key: u64,
+        ending: Ending,
+        url: String,
+        source: Source,
+    ) -> io::Result<()> {
+        let (outcome, status, error) = ending;
+        let mut check = Check::not_fetched(outcome, error);
+        check.status = status;
+        let order = Order {
+            index,
+            key: Some(key),
+        };
+        let result = UrlResult {
+            url,
+            sources: vec![source],
+            check,
+            duplicate: true,
+        };
+        self.emit(order, result)
+    }
+
+    /// A local link, checked on the input thread already: complete the moment it is taken.
+    fn local(
+        &mut self,
+        index: u64,
+        url: String,
+        source: Source,
+        problem: Option<Problem>,
+    ) -> io::Result<()> {
+        let check = match problem {
+            None => Check::not_fetched(Outcome::Up, None),
+            Some(Problem::File(message)) => {
+                let error = CheckError::new(ErrorKind::File, message);
+                Check::not_fetched(Outcome::Error, Some(error))
+            }
+            Some(Problem::Fragment(message)) => {
+                let error = CheckError::new(ErrorKind::Fragment, message);
+                Check::not_fetched(Outcome::Error, Some(error))
+            }
+        };
+        match self.dedup.classify(&url, index) {
+            Verdict::New { key } => {
+                self.dedup.complete(key, &check);
+                let order = Order {
+                    index,
+                    key: Some(key),
+                };
+                let result = UrlResult {
+                    url,
+                    sources: vec![source],
+                    check,
+                    duplicate: false,
+                };
+                self.emit(order, result)
+            }
+            Verdict::Done { key, ending } => self.repeat(index, key, ending, url, source),
+            Verdict::InFlight { index: first } => {
+                let pending = self.pending.get_mut(&first).expect("in flight");
+                pending.sources.push(source);
+                Ok(())
+            }
+        }
     }
 
     /// The key of `url`'s host:port, made (and the host registered) only the first time:

@@ -882,6 +882,16 @@ fn the_validators_reject_broken_reports() {
             "the schema accepts a report with {what}"
         );
     }
+    // A link in a document: a source with a column (1-based), an error of a local file.
+    let mut link = doc.clone();
+    link["results"][0]["sources"][0]["column"] = json!(12);
+    link["results"][0]["error"] = json!({"kind": "file", "message": "no such file"});
+    assert_valid(&schema, &link, "a report with a column and error kind file");
+    link["results"][0]["sources"][0]["column"] = json!(0);
+    assert!(
+        !violations(&schema, &link).is_empty(),
+        "the schema accepts column 0"
+    );
     let lines = json_lines(&sc.read("jsonl"));
     let (summary, results) = lines.split_last().unwrap();
     assert!(!violations(&validator(Some("jsonl_result")), summary).is_empty());

@@ -1,9 +1,9 @@
 //! Golden files: one fixed list, run against the local fixture server, in every format
-//! (human with colour off, quiet human, json, jsonl, csv, junit, markdown, prometheus, GitHub
-//! annotations and step summary, and `--compare` as a table, as JSON and as a document format).
-//! The output is compared byte for byte with files under `tests/golden/`, after timings,
-//! timestamps, ports and temporary paths are masked. They pin what users see, so a refactor
-//! that changes any of it fails here.
+//! (human with colour off, quiet human, json, jsonl, csv, junit, markdown, prometheus, sarif,
+//! GitHub annotations and step summary, and `--compare` as a table, as JSON and as a document
+//! format). The output is compared byte for byte with files under `tests/golden/`, after
+//! timings, timestamps, ports and temporary paths are masked. They pin what users see, so a
+//! refactor that changes any of it fails here.
 //!
 //! Streamed formats arrive in completion order, which varies from run to run: their lines are
 //! sorted before the comparison (what follows them, in input order, is not).
@@ -107,6 +107,15 @@ impl Golden {
             (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[TIMESTAMP]"),
             (r#""version": "[^"]+""#, r#""version": "[VERSION]""#),
             (r#""version":"[^"]+""#, r#""version":"[VERSION]""#),
+            (
+                r#""semanticVersion": "[^"]+""#,
+                r#""semanticVersion": "[VERSION]""#,
+            ),
+            // SARIF fingerprints hash the URL, whose port differs from run to run.
+            (
+                r#""urlcheck/v1": "[0-9a-f]{32}""#,
+                r#""urlcheck/v1": "[FINGERPRINT]""#,
+            ),
             (r"urlcheck/\d+\.\d+\.\d+", "urlcheck/[VERSION]"),
             // Human durations, with the padding of right-aligned columns.
             (r" +\d+(?:\.\d+)?(?:ms|s)\b", " [DUR]"),
@@ -193,10 +202,18 @@ fn masked_csv(text: &str) -> String {
 }
 
 fn report_flags(dir: &Path) -> Vec<String> {
-    ["json", "jsonl", "csv", "junit", "markdown", "prometheus"]
-        .iter()
-        .map(|f| format!("--report={f}={}", dir.join(format!("report.{f}")).display()))
-        .collect()
+    [
+        "json",
+        "jsonl",
+        "csv",
+        "junit",
+        "markdown",
+        "prometheus",
+        "sarif",
+    ]
+    .iter()
+    .map(|f| format!("--report={f}={}", dir.join(format!("report.{f}")).display()))
+    .collect()
 }
 
 #[test]
@@ -219,6 +236,7 @@ fn every_format_matches_its_golden_file() {
         insta::assert_snapshot!("junit", g.mask(&g.read("report.junit")));
         insta::assert_snapshot!("markdown", g.mask(&g.read("report.markdown")));
         insta::assert_snapshot!("prometheus", g.mask(&g.read("report.prometheus")));
+        insta::assert_snapshot!("sarif", g.mask(&g.read("report.sarif")));
         // Quiet streams nothing: what it prints is in input order.
         insta::assert_snapshot!("human_quiet", g.mask(&quiet.stdout()));
         insta::assert_snapshot!("github_annotations", sorted_lines(&g.mask(&quiet.stderr)));

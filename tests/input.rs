@@ -660,12 +660,27 @@ fn assert_unusable(input: &Path, says: &str) {
     srv.shutdown();
 }
 
+/// A folder is walked for documents; one holding only URL lists says how to read those
+/// instead of checking nothing in silence.
 #[test]
-fn a_directory_as_input_is_exit_2() {
+fn a_folder_without_documents_says_how_to_read_its_lists() {
+    let srv = Server::start(1);
     let dir = TempDir::new().unwrap();
     let sub = dir.path().join("lists");
     std::fs::create_dir(&sub).unwrap();
-    assert_unusable(&sub, "directory");
+    std::fs::write(sub.join("urls.txt"), srv.url(0, "/ok") + "\n").unwrap();
+    let out = run(urlcheck().args(FAST_2S).arg(&sub));
+    no_panic(&out);
+    out.assert_code(0);
+    assert!(out.stderr.contains("lists"), "names the folder: {out}");
+    assert!(out.stderr.contains("no Markdown or HTML"), "{out}");
+    assert!(out.stderr.contains("urls.txt"), "suggests the list: {out}");
+    assert_eq!(
+        srv.stats().requests(),
+        0,
+        "a list in a folder is not read: {out}"
+    );
+    srv.shutdown();
 }
 
 #[test]
@@ -813,7 +828,7 @@ proptest! {
                 // What is shown of a bad line cannot drive a terminal.
                 prop_assert!(!text.chars().any(char::is_control), "{:?}", text);
             }
-            Item::Skipped { .. } => prop_assert!(false, "parse_line applies no --exclude"),
+            other => prop_assert!(false, "parse_line applies no --exclude: {:?}", other),
         }
     }
 
@@ -848,6 +863,7 @@ proptest! {
             let line = match item {
                 Item::Target(t) => t.source.line,
                 Item::Invalid { source, .. } | Item::Skipped { source, .. } => source.line,
+                other => panic!("a list holds no {other:?}"),
             };
             prop_assert!(line > last && line <= lines, "line {} after {}", line, last);
             last = line;

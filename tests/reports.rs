@@ -18,7 +18,7 @@ use common::github::annotations;
 use common::json::json_lines;
 use common::parse::{gauge, markdown_tables, prometheus};
 use common::scenario::{report_name, Scenario, FORMATS};
-use common::validate::{assert_junit_xsd, assert_valid, validator};
+use common::validate::{assert_junit_xsd, assert_valid, sarif_validator, validator};
 use common::{
     lines, refused_port, run, send_signal, urlcheck, urlcheck_std, wait_child, wait_until,
     write_list, Run, Server, FAST_500MS, FAST_5S,
@@ -238,6 +238,16 @@ fn interrupted_reports(signal: libc::c_int, expected_code: i32) {
         read("markdown")
     );
     assert!(read("human").contains("interrupted"), "{}", read("human"));
+
+    let sarif: Value = serde_json::from_str(&read("sarif")).expect("the SARIF report is complete");
+    assert_valid(&sarif_validator(), &sarif, "the interrupted SARIF report");
+    let invocation = &sarif["runs"][0]["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], false, "{sarif:#}");
+    assert_eq!(
+        sarif["runs"][0]["results"],
+        Value::Array(Vec::new()),
+        "{sarif:#}"
+    );
     srv.shutdown();
 }
 

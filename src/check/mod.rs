@@ -6,6 +6,7 @@
 //! it took, [`Checker::follow`] the end of the redirect chain; [`Checker::check`] builds the
 //! `Check` once from that.
 
+mod body;
 mod classify;
 mod cookies;
 mod dns;

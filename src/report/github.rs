@@ -1,5 +1,6 @@
 //! GitHub Actions: an `::error file=F,line=L::` annotation per failing URL, on the line of the
-//! file that lists it, and the Markdown summary appended to `$GITHUB_STEP_SUMMARY`.
+//! file that lists it (and `col=C` for a link in a document), and the Markdown summary
+//! appended to `$GITHUB_STEP_SUMMARY`.
 //!
 //! Annotations go to stderr, which the runner scans for workflow commands as it does stdout,
 //! so stdout keeps only results (a JSON report stays parseable).
@@ -38,10 +39,15 @@ impl<W: Write> Reporter for Github<W> {
         let title = format!("urlcheck: {}", r.check.outcome.as_str());
         let message = format!("{} {}", r.url, failure_reason(r));
         for source in &r.sources {
+            // A link in a document points at its column; a line of a list is the URL.
+            let col = source
+                .column
+                .map(|c| format!(",col={c}"))
+                .unwrap_or_default();
             // Annotations are diagnostics: if stderr is gone, the run and its reports go on.
             let _ = writeln!(
                 self.annotations,
-                "::error file={},line={},title={}::{}",
+                "::error file={},line={}{col},title={}::{}",
                 escape_property(&source.file),
                 source.line,
                 escape_property(&title),
@@ -89,6 +95,31 @@ fn escape_property(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::model::Outcome;
+    use crate::report::testing::{options, result, source};
+
+    fn annotations(r: &UrlResult) -> String {
+        let mut out = Vec::new();
+        Github::new(&mut out, None, options().fail_on)
+            .result(r)
+            .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_link_in_a_document_is_annotated_at_its_column() {
+        let sources = vec![
+            source("docs/a.md", 7, Some(12)),
+            source("list.txt", 3, None),
+        ];
+        let r = result("https://x/y", Outcome::Down, Some(404), None, sources);
+        assert_eq!(
+            annotations(&r),
+            "::error file=docs/a.md,line=7,col=12,title=urlcheck%3A down::https://x/y HTTP 404 Not Found\n\
+             ::error file=list.txt,line=3,title=urlcheck%3A down::https://x/y HTTP 404 Not Found\n"
+        );
+    }
 
     #[test]
     fn workflow_command_escaping() {

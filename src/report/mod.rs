@@ -2,8 +2,8 @@
 //!
 //! **Streams** see each result as it completes (human lines, jsonl, csv, GitHub annotations).
 //! **Documents** are pure functions `render(&Run) -> bytes` over the run's one ordered, merged
-//! result list, built once when the run ends (json, junit, markdown, prometheus; and the human
-//! failure list and the GitHub step summary at the end of their streams). Reporters know
+//! result list, built once when the run ends (json, junit, markdown, prometheus, sarif; and the
+//! human failure list and the GitHub step summary at the end of their streams). Reporters know
 //! nothing of the scheduler, the checker or the command line: they read the vocabulary in
 //! [`crate::model`], a [`Run`], and their [`Options`].
 
@@ -25,6 +25,7 @@ mod junit;
 mod markdown;
 mod progress;
 mod prometheus;
+mod sarif;
 mod stdout;
 
 pub(crate) use github::Github;
@@ -41,10 +42,11 @@ pub enum Format {
     Markdown,
     Csv,
     Prometheus,
+    Sarif,
 }
 
 impl Format {
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 8] = [
         Format::Human,
         Format::Json,
         Format::Jsonl,
@@ -52,6 +54,7 @@ impl Format {
         Format::Markdown,
         Format::Csv,
         Format::Prometheus,
+        Format::Sarif,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +66,7 @@ impl Format {
             Format::Markdown => "markdown",
             Format::Csv => "csv",
             Format::Prometheus => "prometheus",
+            Format::Sarif => "sarif",
         }
     }
 
@@ -71,9 +75,9 @@ impl Format {
         matches!(self, Format::Json | Format::Junit | Format::Prometheus)
     }
 
-    /// Ends with a list of the failures: the run must keep those.
+    /// Ends with a list of the failures (per `--fail-on`): the run must keep those.
     pub(crate) fn lists_failures(self) -> bool {
-        matches!(self, Format::Human | Format::Markdown)
+        matches!(self, Format::Human | Format::Markdown | Format::Sarif)
     }
 }
 
@@ -163,6 +167,7 @@ pub(crate) fn make<'w>(
         Format::Junit => Box::new(Document::new(out, options, junit::render)),
         Format::Markdown => Box::new(Document::new(out, options, markdown::render)),
         Format::Prometheus => Box::new(Document::new(out, options, prometheus::render)),
+        Format::Sarif => Box::new(Document::new(out, options, sarif::render)),
     }
 }
 
@@ -248,9 +253,123 @@ pub(crate) fn write_flush(out: &mut dyn Write, bytes: &[u8]) -> io::Result<()> {
     out.flush()
 }
 
+/// Hand-made runs and results for the formats' unit tests.
+#[cfg(test)]
+pub(super) mod testing {
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
+
+    use super::{Options, Run, RunInfo, Settings};
+    use crate::model::{
+        Check, CheckError, ErrorKind, Mode, Outcome, OutcomeSet, Source, UrlResult,
+    };
+    use crate::summary::Summary;
+
+    /// The default `--fail-on`: down, error, invalid.
+    pub(crate) fn options() -> Options {
+        let mut fail_on = OutcomeSet::default();
+        for o in [Outcome::Down, Outcome::Error, Outcome::Invalid] {
+            fail_on.insert(o);
+        }
+        Options {
+            quiet: false,
+            color: false,
+            fail_on,
+        }
+    }
+
+    /// A result for `url` listed at `sources`, with an HTTP `status` or an error of `kind`.
+    pub(crate) fn result(
+        url: &str,
+        outcome: Outcome,
+        status: Option<u16>,
+        kind: Option<ErrorKind>,
+        sources: Vec<Source>,
+    ) -> UrlResult {
+        let mut check = Check::not_fetched(outcome, kind.map(|k| CheckError::new(k, "it broke")));
+        check.status = status;
+        check.elapsed = Duration::from_millis(3);
+        check.attempts = 1;
+        UrlResult {
+            url: url.to_string(),
+            sources,
+            check,
+            duplicate: false,
+        }
+    }
+
+    pub(crate) fn source(file: &str, line: u64, column: Option<u32>) -> Source {
+        match column {
+            Some(c) => Source::at(Arc::from(file), line, c),
+            None => Source::line(Arc::from(file), line),
+        }
+    }
+
+    /// A finished concurrent run of `results`, counted into its summary.
+    pub(crate) fn run(results: Vec<UrlResult>) -> Run {
+        let mut summary = Summary::default();
+        results.iter().for_each(|r| summary.record(r));
+        let started_at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        Run {
+            info: RunInfo {
+                mode: Mode::Concurrent,
+                started_at,
+                finished_at: started_at + Duration::from_secs(1),
+                settings: Settings {
+                    concurrency: 4,
+                    per_host: 2,
+                    timeout_ms: 1000,
+                    max_time_ms: 2000,
+                    connect_timeout_ms: 500,
+                    dns_timeout_ms: 500,
+                    retries: 0,
+                    max_redirects: 5,
+                    accept: "200-299".into(),
+                    method: "GET".into(),
+                    user_agent: "urlcheck/test".into(),
+                    insecure: false,
+                    headers: Vec::new(),
+                },
+            },
+            summary,
+            results,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Outcome;
+
+    /// Every format that names a source writes a link's column as `file:line:col` (or, in
+    /// JSON and SARIF, as a number of its own).
+    #[test]
+    fn every_format_shows_the_column_of_a_link() {
+        let sources = vec![testing::source("docs/a.md", 7, Some(12))];
+        let r = testing::result("https://x/y", Outcome::Down, Some(404), None, sources);
+        let run = testing::run(vec![r]);
+        for format in Format::ALL {
+            let mut out = Vec::new();
+            let mut reporter = make(format, &mut out, testing::options());
+            replay(&mut *reporter, &run).unwrap();
+            drop(reporter);
+            let text = String::from_utf8(out).unwrap();
+            let wanted = match format {
+                Format::Json => r#""column": 12"#,
+                Format::Jsonl => r#""column":12"#,
+                Format::Sarif => r#""startColumn": 12"#,
+                // Names a source only to tell two series of one URL apart.
+                Format::Prometheus => continue,
+                _ => "docs/a.md:7:12",
+            };
+            assert!(
+                text.contains(wanted),
+                "{}: no {wanted} in\n{text}",
+                format.as_str()
+            );
+        }
+    }
 
     #[test]
     fn durations_read_well() {

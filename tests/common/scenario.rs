@@ -9,7 +9,15 @@ use tempfile::TempDir;
 use super::{refused_port, run, urlcheck, write_list, Run, Server, FAST_5S};
 
 /// The report formats `--report` writes besides `human`.
-pub const FORMATS: [&str; 6] = ["json", "jsonl", "junit", "markdown", "csv", "prometheus"];
+pub const FORMATS: [&str; 7] = [
+    "json",
+    "jsonl",
+    "junit",
+    "markdown",
+    "csv",
+    "prometheus",
+    "sarif",
+];
 
 /// File name of the report of `format` in a test's report folder.
 pub fn report_name(format: &str) -> &'static str {
@@ -21,6 +29,7 @@ pub fn report_name(format: &str) -> &'static str {
         "markdown" => "report.md",
         "csv" => "report.csv",
         "prometheus" => "urlcheck.prom",
+        "sarif" => "report.sarif",
         other => panic!("no such format {other}"),
     }
 }

@@ -1,5 +1,6 @@
 //! Validators that parse reports back: the JSON Schema `schema/report.v1.json` (whole document
-//! or one of its `$defs`, for JSONL lines) and, with xmllint, `tests/junit.xsd`.
+//! or one of its `$defs`, for JSONL lines), the SARIF 2.1.0 schema `tests/sarif-schema-2.1.0.json`
+//! and, with xmllint, `tests/junit.xsd`.
 
 use std::path::Path;
 use std::process::Command;
@@ -27,6 +28,26 @@ pub fn validator(def: Option<&str>) -> jsonschema::Validator {
         }
     };
     jsonschema::draft202012::new(&schema).unwrap_or_else(|e| panic!("schema does not compile: {e}"))
+}
+
+// The OASIS SARIF 2.1.0 schema (errata 01, the OASIS Standard), checked in unchanged from
+// github.com/oasis-tcs/sarif-spec, sarif-2.1/schema/sarif-schema-2.1.0.json at commit
+// e0583813964ec43cea53b6b531b402866095ed1f; published as
+// https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json.
+const SARIF_SCHEMA: &str = include_str!("../sarif-schema-2.1.0.json");
+
+/// A validator for SARIF 2.1.0 logs. The schema is draft 04 and refers only to its own
+/// definitions, so nothing is fetched; formats (`uri`, `date-time`) are checked too.
+pub fn sarif_validator() -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(SARIF_SCHEMA).expect("the SARIF schema is JSON");
+    assert_eq!(
+        schema["$schema"], "http://json-schema.org/draft-04/schema#",
+        "the validator below assumes draft 04"
+    );
+    jsonschema::draft4::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap_or_else(|e| panic!("the SARIF schema does not compile: {e}"))
 }
 
 /// Every violation of `validator` by `instance`, one per line; empty when valid.

@@ -1,0 +1,239 @@
+//! Local links as a set join, not requests: every document read defines its anchors (kept as
+//! 8-byte hashes), and a link to a local file is good when the file (or folder) exists and,
+//! with a `#fragment`, when the fragment is among the target's anchors. A link into a
+//! document not read yet waits until the inputs are exhausted; a target that is never an
+//! input is read then, once, for its anchors alone.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::path::{Component, Path, PathBuf};
+
+use super::doc::MAX_DOCUMENT;
+use super::{Batcher, Item, Kind, Problem};
+use crate::extract;
+use crate::model::Source;
+use crate::sanitize::escape_for_terminal;
+
+/// The same hash in every run: anchors are compared as hashes.
+type Fixed = BuildHasherDefault<DefaultHasher>;
+
+/// Index pages that stand for a folder, in the order they are looked for.
+const INDEX: [&str; 4] = ["index.html", "index.htm", "README.md", "index.md"];
+
+#[derive(Clone)]
+enum Stat {
+    File,
+    /// A folder, and its index page if it has one.
+    Folder(Option<PathBuf>),
+    Missing,
+}
+
+pub(super) struct Local {
+    /// `--dump`: report links, look nothing up.
+    dump: bool,
+    stats: HashMap<PathBuf, Stat>,
+    /// Anchors of each document read, as hashes.
+    anchors: HashMap<PathBuf, HashSet<u64, Fixed>>,
+    /// Links whose target's anchors are not known yet: target -> (fragment, where written).
+    waiting: HashMap<PathBuf, Vec<(String, Source)>>,
+    hasher: Fixed,
+}
+
+impl Local {
+    pub(super) fn new(dump: bool) -> Local {
+        Local {
+            dump,
+            stats: HashMap::new(),
+            anchors: HashMap::new(),
+            waiting: HashMap::new(),
+            hasher: Fixed::default(),
+        }
+    }
+
+    /// The anchors a document defines, as it is read.
+    pub(super) fn define(&mut self, path: &Path, anchors: &[String], kind: Kind) {
+        if self.dump || !matches!(kind, Kind::Html | Kind::Markdown) {
+            return;
+        }
+        let set = anchors
+            .iter()
+            .map(|a| self.hasher.hash_one(a.as_str()))
+            .collect();
+        self.anchors.insert(normalize(path), set);
+    }
+
+    /// A link to `target` (and `fragment`): its item, or `None` while it waits for the
+    /// target's anchors.
+    pub(super) fn link(
+        &mut self,
+        target: PathBuf,
+        fragment: Option<&str>,
+        source: Source,
+    ) -> Option<Item> {
+        let target = normalize(&target);
+        let fragment = fragment.filter(|f| !f.is_empty());
+        if self.dump {
+            return Some(item(&target, fragment, source, None));
+        }
+        let page = match self.stat(&target) {
+            Stat::Missing => {
+                let problem = Problem::File(format!("no such file or folder: {}", shown(&target)));
+                return Some(item(&target, fragment, source, Some(problem)));
+            }
+            _ if fragment.is_none() => return Some(item(&target, None, source, None)),
+            Stat::Folder(None) => {
+                let problem = Problem::Fragment(format!(
+                    "folder {} has no index page to hold the fragment",
+                    shown(&target)
+                ));
+                return Some(item(&target, fragment, source, Some(problem)));
+            }
+            Stat::Folder(Some(index)) => index,
+            Stat::File => target.clone(),
+        };
+        let fragment = fragment.expect("checked above");
+        if !matches!(Kind::of_path(&page), Kind::Html | Kind::Markdown) {
+            // A fragment of a PDF or a text file is not an anchor urlcheck can see.
+            return Some(item(&target, Some(fragment), source, None));
+        }
+        if !self.anchors.contains_key(&page) {
+            self.waiting
+                .entry(target)
+                .or_default()
+                .push((fragment.to_owned(), source));
+            return None;
+        }
+        let problem = self.missing_anchor(&page, fragment);
+        Some(item(&target, Some(fragment), source, problem))
+    }
+
+    /// Every link that waited: targets never read as inputs are read now, for their anchors.
+    pub(super) fn finish(&mut self, out: &mut Batcher) -> bool {
+        let mut waiting: Vec<_> = std::mem::take(&mut self.waiting).into_iter().collect();
+        waiting.sort_by(|a, b| a.0.cmp(&b.0));
+        for (target, links) in waiting {
+            let page = match self.stat(&target) {
+                Stat::Folder(Some(index)) => index,
+                _ => target.clone(),
+            };
+            if !self.anchors.contains_key(&page) {
+                let anchors = read_anchors(&page);
+                self.define(&page, &anchors, Kind::of_path(&page));
+            }
+            for (fragment, source) in links {
+                let problem = self.missing_anchor(&page, &fragment);
+                if !out.push(item(&target, Some(&fragment), source, problem)) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    fn missing_anchor(&self, page: &Path, fragment: &str) -> Option<Problem> {
+        let anchors = self.anchors.get(page)?;
+        let has = |f: &str| anchors.contains(&self.hasher.hash_one(f));
+        let decoded = percent_encoding::percent_decode_str(fragment).decode_utf8_lossy();
+        let html = Kind::of_path(page) == Kind::Html;
+        if has(fragment) || has(&decoded) || (html && fragment.eq_ignore_ascii_case("top")) {
+            return None;
+        }
+        Some(Problem::Fragment(format!(
+            "no anchor #{} in {}",
+            escape_for_terminal(fragment),
+            shown(page)
+        )))
+    }
+
+    fn stat(&mut self, path: &Path) -> Stat {
+        if let Some(stat) = self.stats.get(path) {
+            return stat.clone();
+        }
+        let stat = match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => Stat::Folder(
+                INDEX
+                    .iter()
+                    .map(|name| path.join(name))
+                    .find(|index| index.is_file()),
+            ),
+            Ok(_) => Stat::File,
+            Err(_) => Stat::Missing,
+        };
+        self.stats.insert(path.to_owned(), stat.clone());
+        stat
+    }
+}
+
+/// The anchors of a document that is a link's target but not an input. One that cannot be
+/// read has none: every fragment into it is then reported missing, naming the file.
+fn read_anchors(page: &Path) -> Vec<String> {
+    let Ok(bytes) = std::fs::read(page) else {
+        return Vec::new();
+    };
+    if bytes.len() as u64 > MAX_DOCUMENT {
+        return Vec::new();
+    }
+    match Kind::of_path(page) {
+        Kind::Html => extract::html(&bytes).anchors,
+        Kind::Markdown => extract::markdown(&String::from_utf8_lossy(&bytes)).anchors,
+        _ => Vec::new(),
+    }
+}
+
+fn item(target: &Path, fragment: Option<&str>, source: Source, problem: Option<Problem>) -> Item {
+    let mut url = shown(target);
+    if let Some(fragment) = fragment {
+        url.push('#');
+        url.push_str(&escape_for_terminal(fragment));
+    }
+    Item::Local {
+        url,
+        source,
+        problem,
+    }
+}
+
+/// A path as shown: as written, escaped for terminals.
+fn shown(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let text = text.strip_prefix("./").unwrap_or(&text);
+    escape_for_terminal(if text.is_empty() { "." } else { text })
+}
+
+/// `a/./b/../c` is `a/c`, without asking the file system (a link names a path, not an
+/// inode); a `..` above the start is kept.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) {
+                    out.pop();
+                } else if !out.has_root() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_normalized_lexically() {
+        let n = |p: &str| normalize(Path::new(p)).to_string_lossy().into_owned();
+        assert_eq!(n("docs/./a/../b.md"), "docs/b.md");
+        assert_eq!(n("../x/y/.."), "../x");
+        assert_eq!(n("/a/../../b"), "/b");
+        assert_eq!(n("./a.md"), "a.md");
+        assert_eq!(n("a/.."), ".");
+    }
+}
