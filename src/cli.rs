@@ -30,6 +30,8 @@ Exit codes:
 
 Examples:
   urlcheck urls.txt
+  urlcheck README.md docs/
+  urlcheck --dump docs/
   urlcheck --format json urls.txt > report.json
   cat urls.txt | urlcheck -
   urlcheck --compare urls.txt";
@@ -38,8 +40,10 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "urlcheck", version, about, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// Files with one URL per line, '-' for stdin, or http(s) URLs.
-    /// With none given and stdin not a terminal, stdin is read.
+    /// Files with one URL per line, Markdown and HTML documents (.md, .html...) whose links
+    /// are checked, sitemaps (.xml), folders (walked for documents, honouring .gitignore),
+    /// quoted globs, '-' for stdin, or http(s) URLs. With none given and stdin not a
+    /// terminal, stdin is read.
     #[arg(value_name = "INPUTS")]
     pub inputs: Vec<String>,
 
@@ -154,6 +158,11 @@ pub struct Cli {
     /// Skip URLs of loopback, private and link-local addresses and of localhost.
     #[arg(long)]
     pub exclude_private: bool,
+
+    /// Check the #fragment of http(s) links too: the body of each HTML page they point into
+    /// (up to 8 MiB) is read, once, for its id and name anchors.
+    #[arg(long)]
+    pub check_fragments: bool,
 
     /// List the links found, with file:line:column, and check nothing (human, json or
     /// jsonl with --format).
@@ -282,6 +291,7 @@ impl Cli {
             insecure: self.insecure,
             resolve: self.resolve,
             dns_server: self.dns_server,
+            check_fragments: self.check_fragments,
         };
         let rules = Rules {
             exclude: exclude(&self.exclude, Path::new(IGNORE_FILE))?,
@@ -292,6 +302,7 @@ impl Cli {
             base_url: self.base_url,
             exclude_paths: exclude_paths(&self.exclude_path)?,
             dump: self.dump,
+            check_fragments: self.check_fragments,
         };
         Ok(Config {
             inputs: self.inputs,

@@ -54,6 +54,8 @@ pub(crate) struct CheckSettings {
     pub resolve: Vec<(String, SocketAddr)>,
     /// Ask this DNS server instead of the system resolver.
     pub dns_server: Option<SocketAddr>,
+    /// Read the body of HTML pages for their anchors (`--check-fragments`).
+    pub check_fragments: bool,
 }
 
 /// Everything a run needs, validated.

@@ -123,7 +123,7 @@ impl Collection {
         }
         for r in &mut merged {
             r.sources
-                .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+                .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
         }
         merged
     }

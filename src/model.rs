@@ -1,10 +1,13 @@
 //! The vocabulary every layer shares: what a check concluded ([`Outcome`], [`ErrorKind`],
 //! [`Check`]), one reported URL ([`UrlResult`]) and where it was listed ([`Source`]), the place
 //! of a result in the run ([`Order`]), and the status and outcome sets of `--accept` and
-//! `--fail-on`. It imports nothing of the crate but `sanitize`, so every other module may
+//! `--fail-on`, and the [`Anchors`] fragments are checked against. It imports nothing of the
+//! crate but `sanitize`, so every other module may
 //! import it.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -108,6 +111,35 @@ impl CheckError {
     }
 }
 
+/// The fragment names a page defines (its `id`s and `name`s, or a Markdown document's heading
+/// slugs), kept as 8-byte hashes that are the same in every run: what `#fragment` links are
+/// checked against, for local files and, with `--check-fragments`, for remote pages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Anchors(HashSet<u64, BuildHasherDefault<DefaultHasher>>);
+
+impl Anchors {
+    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Anchors {
+        Anchors(names.into_iter().map(Self::hash).collect())
+    }
+
+    /// Whether `fragment` (as written, or percent-decoded) names an anchor; an empty
+    /// fragment, and `top` in an HTML page, always do.
+    pub fn holds(&self, fragment: &str, html: bool) -> bool {
+        if fragment.is_empty() || (html && fragment.eq_ignore_ascii_case("top")) {
+            return true;
+        }
+        if self.0.contains(&Self::hash(fragment)) {
+            return true;
+        }
+        let decoded = percent_encoding::percent_decode_str(fragment).decode_utf8_lossy();
+        self.0.contains(&Self::hash(&decoded))
+    }
+
+    fn hash(name: &str) -> u64 {
+        BuildHasherDefault::<DefaultHasher>::default().hash_one(name)
+    }
+}
+
 /// One redirect: the URL that answered and its 3xx status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct Hop {
@@ -137,6 +169,10 @@ pub(crate) struct Check {
     /// Things worth knowing that do not change the outcome (an https -> http redirect).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The anchors of the page, when `--check-fragments` read its body (never reported; the
+    /// scheduler takes them before the result goes anywhere).
+    #[serde(skip)]
+    pub anchors: Option<Arc<Anchors>>,
 }
 
 impl Check {
@@ -153,6 +189,7 @@ impl Check {
             redirects: Vec::new(),
             final_url: None,
             warnings: Vec::new(),
+            anchors: None,
         }
     }
 }

@@ -24,8 +24,8 @@ use url::Url;
 use crate::check::{Checker, HostGate, LocalFault};
 use crate::config::Limits;
 use crate::dedup::{Dedup, Ending, Verdict};
-use crate::input::{Batch, Item, Problem};
-use crate::model::{Check, CheckError, ErrorKind, Order, Outcome, Source, UrlResult};
+use crate::input::{Batch, Item, Problem, Target};
+use crate::model::{Anchors, Check, CheckError, ErrorKind, Order, Outcome, Source, UrlResult};
 use crate::sanitize::redact;
 use crate::summary::Summary;
 
@@ -43,6 +43,8 @@ pub(crate) trait Sink {
 struct Pending {
     display: String,
     sources: Vec<Source>,
+    /// Lines that link into the page with a `#fragment` to look for (`--check-fragments`).
+    fragments: Vec<(Source, String)>,
     key: u64,
     host: Arc<str>,
 }
@@ -67,6 +69,8 @@ struct Dispatcher<'r> {
     ready: VecDeque<Arc<str>>,
     pending: HashMap<u64, Pending>,
     dedup: Dedup,
+    /// With `--check-fragments`: the anchors of each page checked, by its key.
+    anchors: HashMap<u64, Arc<Anchors>>,
     queued: usize,
     tasks: JoinSet<(u64, Result<Check, LocalFault>)>,
     /// The checker's descriptor pressure when the dispatcher last looked.
@@ -97,6 +101,7 @@ pub(crate) async fn execute(
         ready: VecDeque::new(),
         pending: HashMap::new(),
         dedup: Dedup::default(),
+        anchors: HashMap::new(),
         queued: 0,
         tasks: JoinSet::new(),
         pressure: 0,
@@ -210,7 +215,7 @@ impl Dispatcher<'_> {
     fn take(&mut self, item: Item) -> io::Result<()> {
         let index = self.next_index;
         self.next_index += 1;
-        let target = match item {
+        match item {
             Item::Invalid {
                 text,
                 source,
@@ -218,7 +223,7 @@ impl Dispatcher<'_> {
             } => {
                 let error = CheckError::new(ErrorKind::Input, reason);
                 let check = Check::not_fetched(Outcome::Invalid, Some(error));
-                return self.unfetched(index, text, source, check);
+                self.unfetched(index, text, source, check)
             }
             Item::Skipped {
                 url,
@@ -227,19 +232,23 @@ impl Dispatcher<'_> {
             } => {
                 let mut check = Check::not_fetched(Outcome::Skipped, None);
                 check.warnings.push(reason);
-                return self.unfetched(index, url, source, check);
+                self.unfetched(index, url, source, check)
             }
             Item::Local {
                 url,
                 source,
                 problem,
-            } => return self.local(index, url, source, problem),
+            } => self.local(index, url, source, problem),
             Item::Note(text) => {
                 self.sink.note(&text);
-                return Ok(());
+                Ok(())
             }
-            Item::Target(t) => t,
-        };
+            Item::Target(t) => self.target(index, t),
+        }
+    }
+
+    /// An http(s) URL: checked, joined to its check in flight, or reported as a repeat.
+    fn target(&mut self, index: u64, target: Target) -> io::Result<()> {
         // Duplicates are found by the URL as written: credentials included, before --remap.
         let written = target.shown.as_deref().unwrap_or(target.url.as_str());
         let verdict = self.dedup.classify(written, index);
@@ -248,10 +257,22 @@ impl Dispatcher<'_> {
             Verdict::New { key } => key,
             Verdict::InFlight { index: first } => {
                 let pending = self.pending.get_mut(&first).expect("in flight");
-                pending.sources.push(target.source);
+                match target.fragment {
+                    Some(fragment) => pending.fragments.push((target.source, fragment)),
+                    None => pending.sources.push(target.source),
+                }
                 return Ok(());
             }
             Verdict::Done { key, ending } => {
+                if let Some(fragment) = &target.fragment {
+                    let anchors = self.anchors.get(&key);
+                    if ending.0 == Outcome::Up && anchors.is_some_and(|a| !a.holds(fragment, true))
+                    {
+                        let url = format!("{display}#{fragment}");
+                        let check = no_anchor(Check::not_fetched(Outcome::Up, None), fragment);
+                        return self.unfetched(index, url, target.source, check);
+                    }
+                }
                 return self.repeat(index, key, ending, display, target.source);
             }
         };
@@ -260,7 +281,16 @@ impl Dispatcher<'_> {
             index,
             Pending {
                 display,
-                sources: vec![target.source],
+                sources: if target.fragment.is_none() {
+                    vec![target.source.clone()]
+                } else {
+                    Vec::new()
+                },
+                fragments: target
+                    .fragment
+                    .map(|f| (target.source, f))
+                    .into_iter()
+                    .collect(),
                 key,
                 host: host.clone(),
             },
@@ -424,7 +454,7 @@ impl Dispatcher<'_> {
 
     /// A finished check; a run that can go on no longer for want of descriptors stops here.
     fn complete(&mut self, index: u64, check: Result<Check, LocalFault>) -> io::Result<()> {
-        let check = check.map_err(io::Error::other)?;
+        let mut check = check.map_err(io::Error::other)?;
         let pending = self
             .pending
             .remove(&index)
@@ -436,18 +466,76 @@ impl Dispatcher<'_> {
             host.listed = true;
             self.ready.push_back(pending.host.clone());
         }
+        let mut sources = pending.sources;
+        for (url, lines) in
+            self.missing_anchors(&mut check, pending.key, pending.fragments, &mut sources)
+        {
+            let check = no_anchor(check.clone(), url.rsplit('#').next().unwrap_or(""));
+            let result = UrlResult {
+                url: format!("{}{url}", pending.display),
+                sources: lines,
+                check,
+                duplicate: false,
+            };
+            self.emit(Order { index, key: None }, result)?;
+        }
+        if sources.is_empty() {
+            // Every line linked to an anchor the page lacks: those are the results.
+            return Ok(());
+        }
         let order = Order {
             index,
             key: Some(pending.key),
         };
         let result = UrlResult {
             url: pending.display,
-            sources: pending.sources,
+            sources,
             check,
             duplicate: false,
         };
         self.emit(order, result)
     }
+
+    /// Sorts the lines that linked into a page with a fragment: those whose anchor the page
+    /// has join `sources`; the others come back by fragment (`#name` -> lines). The page's
+    /// anchors are kept for lines that link into it later.
+    fn missing_anchors(
+        &mut self,
+        check: &mut Check,
+        key: u64,
+        fragments: Vec<(Source, String)>,
+        sources: &mut Vec<Source>,
+    ) -> Vec<(String, Vec<Source>)> {
+        let anchors = check.anchors.take();
+        if let Some(anchors) = &anchors {
+            self.anchors.insert(key, anchors.clone());
+        }
+        let mut missing: Vec<(String, Vec<Source>)> = Vec::new();
+        for (source, fragment) in fragments {
+            let lacks = check.outcome == Outcome::Up
+                && anchors.as_ref().is_some_and(|a| !a.holds(&fragment, true));
+            if !lacks {
+                sources.push(source);
+                continue;
+            }
+            let name = format!("#{fragment}");
+            match missing.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, lines)) => lines.push(source),
+                None => missing.push((name, vec![source])),
+            }
+        }
+        missing
+    }
+}
+
+/// A page that is up but has no anchor `fragment`: an error of kind fragment.
+fn no_anchor(mut check: Check, fragment: &str) -> Check {
+    check.outcome = Outcome::Error;
+    check.error = Some(CheckError::new(
+        ErrorKind::Fragment,
+        format!("the page has no anchor #{fragment}"),
+    ));
+    check
 }
 
 /// `host:port`, the unit of politeness.

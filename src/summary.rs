@@ -44,7 +44,9 @@ impl Summary {
         if let (Outcome::Error, Some(e)) = (r.check.outcome, &r.check.error) {
             *self.errors.entry(e.kind).or_default() += lines;
         }
+        // Only requests have a latency: not repeats, and not local links (never fetched).
         if !r.duplicate
+            && r.check.attempts > 0
             && matches!(
                 r.check.outcome,
                 Outcome::Up | Outcome::Down | Outcome::Error

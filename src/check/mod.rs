@@ -27,7 +27,8 @@ use reqwest::{RequestBuilder, Response, StatusCode};
 use url::Url;
 
 use crate::config::{CheckSettings, Config};
-use crate::model::{Check, CheckError, ErrorKind, Hop, Outcome};
+use crate::extract;
+use crate::model::{Anchors, Check, CheckError, ErrorKind, Hop, Outcome};
 use crate::sanitize::{escape_for_terminal, redact};
 
 use cookies::Jar;
@@ -36,6 +37,8 @@ use polite::{backoff, retry_after};
 pub(crate) use pool::LocalFault;
 use pool::{CountConnects, Pool};
 
+/// With `--check-fragments`, this much of an HTML page is read for its anchors at most.
+const ANCHOR_BODY: usize = 8 * 1024 * 1024;
 /// At most this much of a body is read, and only so the connection can be reused.
 const BODY_PREFIX: u64 = 64 * 1024;
 /// The verdict is known at the headers: a body still arriving after this is not waited for.
@@ -68,6 +71,8 @@ struct Answer {
     status: StatusCode,
     location: Option<String>,
     ttfb: Duration,
+    /// The page's anchors, when `--check-fragments` read an HTML body.
+    anchors: Option<Arc<Anchors>>,
 }
 
 /// One request's answer, and how long the server asked us to wait before the next one.
@@ -133,6 +138,8 @@ struct Followed {
     last: Url,
     /// Status and time to first byte of the last answer, when the last request had one.
     answer: Option<(u16, Duration)>,
+    /// The last answer's anchors, when its body was read for them.
+    anchors: Option<Arc<Anchors>>,
     /// 1, plus every retry on any hop of the chain.
     attempts: u32,
     redirects: Vec<Hop>,
@@ -214,6 +221,7 @@ impl Checker {
             redirects: f.redirects,
             final_url: (f.last != *url).then(|| redact(&f.last)),
             warnings: f.warnings,
+            anchors: f.anchors,
         })
     }
 
@@ -233,6 +241,7 @@ impl Checker {
         let mut jar = Jar::default();
         let mut visited: HashSet<(Url, Option<String>)> = HashSet::new();
         let mut retries = 0;
+        let mut anchors = None;
         let (end, answer) = loop {
             // The cookies this request goes with, before its answer sets more.
             let sent = jar.header(&current);
@@ -257,6 +266,7 @@ impl Checker {
             let status = answer.status.as_u16();
             let seen = Some((status, answer.ttfb));
             let Some(location) = answer.location.filter(|_| answer.status.is_redirection()) else {
+                anchors = answer.anchors;
                 break (Ok(status), seen);
             };
             redirects.push(Hop {
@@ -279,6 +289,7 @@ impl Checker {
             end,
             last: current,
             answer,
+            anchors,
             attempts: 1 + retries,
             redirects,
             warnings,
@@ -510,16 +521,25 @@ impl Checker {
         let retry_after = matches!(status.as_u16(), 429 | 503)
             .then(|| retry_after(response.headers(), SystemTime::now()))
             .flatten();
-        // A connection that is not kept closes with its response: no need for the body.
-        if keep {
+        let anchors = if self.settings.check_fragments && is_html_page(&response) {
+            let body = read_body(response, ANCHOR_BODY, deadline).await;
+            Some(Arc::new(Anchors::new(
+                extract::html(&body).anchors.iter().map(String::as_str),
+            )))
+        } else if keep {
+            // A connection that is not kept closes with its response: no need for the body.
             let grace = tokio::time::Instant::now() + BODY_GRACE;
             read_prefix(response, grace.min(deadline)).await;
-        }
+            None
+        } else {
+            None
+        };
         let attempt = Attempt {
             answer: Answer {
                 status,
                 location,
                 ttfb,
+                anchors,
             },
             retry_after,
         };
@@ -619,6 +639,40 @@ fn client(
 /// Reads at most [`BODY_PREFIX`] bytes, until `deadline`, so that a small body leaves its
 /// connection reusable; a larger, slower or endless one is dropped, which closes the
 /// connection. Nothing needs the body itself.
+/// A successful answer whose body is an HTML page: where `--check-fragments` looks for
+/// anchors.
+fn is_html_page(response: &Response) -> bool {
+    response.status().is_success()
+        && response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| {
+                let t = t.to_ascii_lowercase();
+                t.starts_with("text/html") || t.starts_with("application/xhtml+xml")
+            })
+}
+
+/// The body, up to `limit` bytes and until `deadline`: what arrived by then.
+async fn read_body(
+    mut response: Response,
+    limit: usize,
+    deadline: tokio::time::Instant,
+) -> Vec<u8> {
+    let mut body = Vec::new();
+    let _ = tokio::time::timeout_at(deadline, async {
+        while let Ok(Some(chunk)) = response.chunk().await {
+            let room = limit.saturating_sub(body.len());
+            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if body.len() >= limit {
+                break;
+            }
+        }
+    })
+    .await;
+    body
+}
+
 async fn read_prefix(mut response: Response, deadline: tokio::time::Instant) {
     if response.content_length().is_some_and(|n| n > BODY_PREFIX) {
         return;

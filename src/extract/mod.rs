@@ -3,7 +3,16 @@
 //! `#fragment` checks). Pure functions over bytes: no file system, no network, nothing else of
 //! the crate, so the fuzzers and the benchmark call them as they are.
 
+mod html;
+mod markdown;
+mod position;
+mod sitemap;
+mod slug;
+
 use serde::Serialize;
+
+use self::html::Found;
+use self::position::Lines;
 
 /// Where in a document a link's URL was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -65,16 +74,46 @@ pub struct Extracted {
     pub base: Option<String>,
 }
 
-/// Every link and anchor of an HTML page.
+/// Every link and anchor of an HTML page. Bytes that are not UTF-8 are read as U+FFFD;
+/// nothing makes it fail.
 pub fn html(bytes: &[u8]) -> Extracted {
-    let _ = bytes;
-    Extracted::default()
+    let scan = html::scan(bytes);
+    Extracted {
+        links: placed(bytes, scan.links),
+        anchors: scan.anchors,
+        base: scan.base,
+    }
 }
 
-/// Every link and anchor of a Markdown document.
+/// Every link and anchor of a Markdown document: inline links and images, autolinks, bare
+/// `http(s)://` URLs, each reference definition once at its URL (the `[text][label]` uses of
+/// a definition are not reported again: the definition is where a broken one is fixed), and
+/// `href`/`src` of HTML in the document; nothing in code spans or blocks. Anchors are heading
+/// slugs by GitHub's rules (`{#id}` replaces the slug) and HTML `id`/`name`. `base` is `None`.
 pub fn markdown(text: &str) -> Extracted {
-    let _ = text;
-    Extracted::default()
+    let scan = markdown::scan(text);
+    Extracted {
+        links: placed(text.as_bytes(), scan.links),
+        anchors: scan.anchors,
+        base: None,
+    }
+}
+
+/// Links at byte offsets of `text` (sorted) to links at line:column.
+fn placed(text: &[u8], found: Vec<Found>) -> Vec<Link> {
+    let mut lines = Lines::new(text);
+    found
+        .into_iter()
+        .map(|f| {
+            let (line, column) = lines.at(f.offset);
+            Link {
+                url: f.url,
+                line,
+                column,
+                kind: f.kind,
+            }
+        })
+        .collect()
 }
 
 /// A sitemap: the URLs it lists, and whether it is an index of further sitemaps.
@@ -87,6 +126,9 @@ pub struct Sitemap {
 
 /// The `<loc>`s of a sitemap or sitemap index; an error says why the bytes are not one.
 pub fn sitemap(bytes: &[u8]) -> Result<Sitemap, String> {
-    let _ = bytes;
-    Ok(Sitemap::default())
+    let (urls, index) = sitemap::scan(bytes)?;
+    Ok(Sitemap {
+        urls: placed(bytes, urls),
+        index,
+    })
 }

@@ -333,11 +333,13 @@ fn target(mut url: Url, text: &str, source: Source) -> Item {
     if url.port() == Some(0) {
         return invalid(text, source, "port 0 cannot be connected to".into());
     }
+    let fragment = url.fragment().filter(|f| !f.is_empty()).map(str::to_owned);
     url.set_fragment(None);
     Item::Target(Target {
         url,
         source,
         shown: None,
+        fragment,
     })
 }
 

@@ -195,11 +195,13 @@ pub fn parse_line(raw: &[u8], source: Source) -> Item {
         return invalid(text, "port 0 cannot be connected to".into());
     }
     // The fragment never reaches the server: two lines differing only there are one check.
+    let fragment = url.fragment().filter(|f| !f.is_empty()).map(str::to_owned);
     url.set_fragment(None);
     Item::Target(Target {
         url,
         source,
         shown: None,
+        fragment,
     })
 }
 

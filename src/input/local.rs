@@ -4,18 +4,14 @@
 //! document not read yet waits until the inputs are exhausted; a target that is never an
 //! input is read then, once, for its anchors alone.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
 use super::doc::MAX_DOCUMENT;
 use super::{Batcher, Item, Kind, Problem};
 use crate::extract;
-use crate::model::Source;
+use crate::model::{Anchors, Source};
 use crate::sanitize::escape_for_terminal;
-
-/// The same hash in every run: anchors are compared as hashes.
-type Fixed = BuildHasherDefault<DefaultHasher>;
 
 /// Index pages that stand for a folder, in the order they are looked for.
 const INDEX: [&str; 4] = ["index.html", "index.htm", "README.md", "index.md"];
@@ -32,11 +28,10 @@ pub(super) struct Local {
     /// `--dump`: report links, look nothing up.
     dump: bool,
     stats: HashMap<PathBuf, Stat>,
-    /// Anchors of each document read, as hashes.
-    anchors: HashMap<PathBuf, HashSet<u64, Fixed>>,
+    /// Anchors of each document read.
+    anchors: HashMap<PathBuf, (Anchors, Kind)>,
     /// Links whose target's anchors are not known yet: target -> (fragment, where written).
     waiting: HashMap<PathBuf, Vec<(String, Source)>>,
-    hasher: Fixed,
 }
 
 impl Local {
@@ -46,7 +41,6 @@ impl Local {
             stats: HashMap::new(),
             anchors: HashMap::new(),
             waiting: HashMap::new(),
-            hasher: Fixed::default(),
         }
     }
 
@@ -55,11 +49,8 @@ impl Local {
         if self.dump || !matches!(kind, Kind::Html | Kind::Markdown) {
             return;
         }
-        let set = anchors
-            .iter()
-            .map(|a| self.hasher.hash_one(a.as_str()))
-            .collect();
-        self.anchors.insert(normalize(path), set);
+        let set = Anchors::new(anchors.iter().map(String::as_str));
+        self.anchors.insert(normalize(path), (set, kind));
     }
 
     /// A link to `target` (and `fragment`): its item, or `None` while it waits for the
@@ -75,7 +66,12 @@ impl Local {
         if self.dump {
             return Some(item(&target, fragment, source, None));
         }
-        let page = match self.stat(&target) {
+        // A document read already exists, whatever the file system says (`<stdin>`).
+        let stat = match self.anchors.contains_key(&target) {
+            true => Stat::File,
+            false => self.stat(&target),
+        };
+        let page = match stat {
             Stat::Missing => {
                 let problem = Problem::File(format!("no such file or folder: {}", shown(&target)));
                 return Some(item(&target, fragment, source, Some(problem)));
@@ -92,11 +88,12 @@ impl Local {
             Stat::File => target.clone(),
         };
         let fragment = fragment.expect("checked above");
-        if !matches!(Kind::of_path(&page), Kind::Html | Kind::Markdown) {
+        let read = self.anchors.contains_key(&page);
+        if !read && !matches!(Kind::of_path(&page), Kind::Html | Kind::Markdown) {
             // A fragment of a PDF or a text file is not an anchor urlcheck can see.
             return Some(item(&target, Some(fragment), source, None));
         }
-        if !self.anchors.contains_key(&page) {
+        if !read {
             self.waiting
                 .entry(target)
                 .or_default()
@@ -131,11 +128,8 @@ impl Local {
     }
 
     fn missing_anchor(&self, page: &Path, fragment: &str) -> Option<Problem> {
-        let anchors = self.anchors.get(page)?;
-        let has = |f: &str| anchors.contains(&self.hasher.hash_one(f));
-        let decoded = percent_encoding::percent_decode_str(fragment).decode_utf8_lossy();
-        let html = Kind::of_path(page) == Kind::Html;
-        if has(fragment) || has(&decoded) || (html && fragment.eq_ignore_ascii_case("top")) {
+        let (anchors, kind) = self.anchors.get(page)?;
+        if anchors.holds(fragment, *kind == Kind::Html) {
             return None;
         }
         Some(Problem::Fragment(format!(

@@ -87,6 +87,8 @@ pub struct Target {
     pub source: Source,
     /// The URL as written, when `--remap` changed what is requested (redacted).
     pub shown: Option<String>,
+    /// The `#fragment` to look for in the page, with `--check-fragments` (never sent).
+    pub fragment: Option<String>,
 }
 
 /// What kind of input a file (or stdin) is.
@@ -141,6 +143,8 @@ pub(crate) struct Rules {
     pub exclude_paths: Option<GlobSet>,
     /// `--dump`: list the links, check nothing (not even local files).
     pub dump: bool,
+    /// `--check-fragments`: an http(s) URL keeps its `#fragment`, to be checked in the page.
+    pub check_fragments: bool,
 }
 
 /// The inputs of a run, opened and ready to be read.
@@ -248,6 +252,9 @@ impl Batcher {
 impl Rules {
     /// What a URL becomes: skipped, remapped, or as it is.
     fn apply(&self, mut t: Target) -> Item {
+        if !self.check_fragments {
+            t.fragment = None;
+        }
         if let Some(set) = &self.exclude {
             if let Some(i) = set.matches(t.url.as_str()).iter().next() {
                 let reason = format!("excluded by --exclude {}", set.patterns()[i]);

@@ -97,7 +97,9 @@ impl<W: Write> Human<W> {
                     .apply_to(format!("{}: {}", e.kind.as_str(), e.message))
             );
         }
-        if matches!(c.outcome, Outcome::Invalid | Outcome::Skipped) || r.duplicate {
+        // Where a broken link of a document is written matters as much as the URL.
+        let in_document = r.sources[0].column.is_some() && c.outcome != Outcome::Up;
+        if matches!(c.outcome, Outcome::Invalid | Outcome::Skipped) || r.duplicate || in_document {
             let what = if r.duplicate { "duplicate at " } else { "" };
             let _ = write!(
                 line,
