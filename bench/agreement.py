@@ -1,17 +1,21 @@
 #!/usr/bin/env python3
 """bench/agreement.py: do urlcheck and lychee extract the same links from the same documents?
 
-    bench/agreement.py [--tree TREE]                  run both dumps on TREE, then compare
+    bench/agreement.py [--tree TREE]                  run urlcheck and lychee on TREE, compare
+    bench/agreement.py --urlcheck-dump F --lychee-json G [--tree TREE]
     bench/agreement.py --urlcheck-dump F --lychee-dump G [--tree TREE]
-                                                      compare dumps made earlier
+                                                      compare outputs made earlier
 
-urlcheck's dump is `urlcheck --dump --format jsonl TREE` (one object per link occurrence, with
-source file, line and column); lychee's is `lychee --dump -v TREE` ("URL (file)" per occurrence,
-" [excluded]" after the ones it would not check). lychee's dump has no line numbers, so the
-comparison is of (file, url) multisets (and, below them, sets), not of (file, line, url).
+urlcheck's side is `urlcheck --dump --format jsonl --root-dir TREE TREE`: one object per link
+occurrence, with file, line and column. lychee's --dump has no line numbers (`lychee --dump -v`
+prints "URL (file)"), but the JSON report of `lychee --offline -v --format json` lists every
+link it met with line and column (checked local files in success_map and error_map, remote
+URLs in excluded_map); that is what this script runs, and then it compares (file, line, url)
+multisets and sets, and the columns. Given a `--dump -v` file instead, it compares (file, url).
 
 Both sides are normalised before comparing: source files relative to TREE; local links (a path
-for urlcheck, a file:// URL for lychee) to a path relative to TREE plus the #fragment; http(s)
+for urlcheck, a file:// URL for lychee) to a path relative to TREE plus the #fragment (a ?query
+is dropped: it means nothing to a file on disk, and urlcheck drops it too); http(s)
 URLs to a lower-case scheme and host, no default port, "/" for an empty path; percent-encoding
 decoded everywhere. Differences left over are grouped by a few heuristics (kind of URL, the
 element and attribute the link sits in, near misses such as "the same but for the fragment")
@@ -25,13 +29,16 @@ build), LYCHEE_EXTENSIONS (default html,htm,md,markdown).
 """
 
 import argparse
+import bisect
 import collections
+import functools
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -44,12 +51,12 @@ DEFAULT_TREE = "/usr/share/doc/python3.11/html"
 class Occ:
     """One link occurrence as a tool reported it."""
 
-    __slots__ = ("tool", "file", "url", "line", "column", "kind", "excluded", "key", "context")
+    __slots__ = ("tool", "file", "url", "line", "column", "kind", "excluded", "key", "mkey", "context")
 
     def __init__(self, tool, file, url, line=None, column=None, kind=None, excluded=False):
         self.tool, self.file, self.url = tool, file, url
         self.line, self.column, self.kind, self.excluded = line, column, kind, excluded
-        self.key = None
+        self.key = self.mkey = None
         self.context = None
 
 
@@ -97,6 +104,23 @@ def read_lychee(path):
     return out, skipped
 
 
+def read_lychee_json(path):
+    """`lychee --offline -v --format json`: every link it met, in success_map, error_map,
+    timeout_map or excluded_map (-v fills the first and the last), each with line and column."""
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)
+    out = []
+    for m in ("success_map", "error_map", "timeout_map", "excluded_map"):
+        for source, bodies in (doc.get(m) or {}).items():
+            for b in bodies:
+                span = b.get("span") or {}
+                out.append(Occ("lychee", source, b["url"], span.get("line"), span.get("column"),
+                               excluded=m == "excluded_map"))
+    if not doc.get("detailed_stats", True):
+        sys.exit("bench/agreement.py: lychee's JSON has no success_map: run it with -v")
+    return out, 0
+
+
 # ---------------------------------------------------------------------------------------------
 # Normalising
 # ---------------------------------------------------------------------------------------------
@@ -108,6 +132,7 @@ def unq(s):
     return urllib.parse.unquote(s, errors="replace")
 
 
+@functools.lru_cache(maxsize=None)
 def rel_to_tree(path, tree):
     path = os.path.normpath(path)
     try:
@@ -130,7 +155,8 @@ def norm_url(url, tree):
             path, _, query = path.partition("?")
             path = unq(path)
         rel = rel_to_tree(path, tree)
-        key = rel + ("?" + unq(query) if query else "") + ("#" + unq(frag) if frag else "")
+        # A query means nothing to a file on disk: urlcheck drops it, lychee keeps it in the URL.
+        key = rel + ("#" + unq(frag) if frag else "")
         return ("local", key)
     if scheme in ("http", "https"):
         parts = urllib.parse.urlsplit(url)
@@ -143,8 +169,8 @@ def norm_url(url, tree):
         key = f"{scheme}://{netloc}{path}"
         if parts.query:
             key += "?" + unq(parts.query)
-        if parts.fragment:
-            key += "#" + unq(parts.fragment)
+        # A remote #fragment is not compared: it is not part of the request, and urlcheck's dump
+        # leaves it out (main() counts how many each side had).
         return (scheme, key)
     return (scheme, scheme + ":" + unq(url[len(scheme) + 1:]))
 
@@ -170,8 +196,12 @@ class Docs:
             starts = [0]
             for m in re.finditer("\n", t):
                 starts.append(m.end())
-            self.cache[path] = (t, starts)
-        return self.cache[path]
+            self.cache[path] = (t, starts, t.lower())
+        return self.cache[path][:2]
+
+    def lower(self, path):
+        self.text(path)
+        return self.cache[path][2]
 
     def offset(self, path, line, column):
         t, starts = self.text(path)
@@ -194,19 +224,25 @@ class Docs:
 VERBATIM = ("script", "style", "pre", "code", "textarea")
 
 
-def context_at(text, pos):
-    """'tag@attr' when pos is inside a tag, else 'text' (with the verbatim element it is in)."""
-    lt, gt = text.rfind("<", 0, pos), text.rfind(">", 0, pos)
-    if text.rfind("<!--", 0, pos) > text.rfind("-->", 0, pos):
+def context_at(text, low, pos):
+    """Where pos is: 'tag@attr' inside a tag (with its rel= when it has one), else 'text'; then
+    the verbatim elements around it ('in pre'), which some tools skip. low is text.lower()."""
+    if low.rfind("<!--", 0, pos) > low.rfind("-->", 0, pos):
         return "comment"
+    lt, gt = text.rfind("<", 0, pos), text.rfind(">", 0, pos)
     if lt > gt:
         m = re.match(r"<\s*([A-Za-z][\w:-]*)", text[lt:pos + 1])
         tag = m.group(1).lower() if m else "?"
         a = re.search(r"([\w:-]+)\s*=\s*[\"']?[^\"'=<>]*$", text[lt:pos])
-        return f"{tag}@{a.group(1).lower() if a else '?'}"
-    low = text[:pos].lower()
-    inside = [t for t in VERBATIM if low.rfind("<" + t) > low.rfind("</" + t)]
-    return "text in " + "/".join(inside) if inside else "text"
+        label = f"{tag}@{a.group(1).lower() if a else '?'}"
+        end = text.find(">", pos)
+        rel = re.search(r"\srel\s*=\s*[\"']?([^\"'>]*)", text[lt:end if end > 0 else len(text)], re.I)
+        if rel:
+            label += f" rel={rel.group(1).strip()}"
+    else:
+        label, lt = "text", pos
+    inside = [t for t in VERBATIM if low.rfind("<" + t, 0, lt) > low.rfind("</" + t, 0, lt)]
+    return label + (" in " + "/".join(inside) if inside else "")
 
 
 def candidates(o, tree):
@@ -232,6 +268,43 @@ def candidates(o, tree):
     if "://" in raw:
         out.append(raw.split("://", 1)[1].rstrip("/"))
     return [c for c in out if c]
+
+
+URL_END = re.compile(r"[^\"'<>\s]*")
+
+
+class Taken:
+    """Places in documents that are spoken for: the spans of urlcheck's matched links, and the
+    positions lychee's leftovers were located at."""
+
+    def __init__(self):
+        self.spans = collections.defaultdict(list)  # file -> [(start, end)], sorted by seal()
+        self.points = set()
+
+    def claim(self, o, docs):
+        """o's URL, from urlcheck's line:column up to the closing quote."""
+        pos = docs.offset(o.file, o.line, o.column)
+        if pos is not None:
+            text, _ = docs.text(o.file)
+            self.spans[o.file].append((pos, max(pos + 1, URL_END.match(text, pos).end())))
+
+    def seal(self):
+        for v in self.spans.values():
+            v.sort()
+        self.starts = {f: [a for a, _ in v] for f, v in self.spans.items()}
+
+    def __contains__(self, fp):
+        f, i = fp
+        if fp in self.points:
+            return True
+        v = self.spans.get(f)
+        if not v:
+            return False
+        k = bisect.bisect_right(self.starts[f], i) - 1
+        return k >= 0 and v[k][0] <= i < v[k][1]
+
+    def add(self, fp):
+        self.points.add(fp)
 
 
 def locate(o, docs, tree, used):
@@ -261,7 +334,7 @@ def locate(o, docs, tree, used):
     line = o.line or docs.line_of(o.file, pos)
     a, b = max(0, pos - 60), min(len(text), pos + 80)
     snippet = re.sub(r"\s+", " ", text[a:b])
-    o.context = (context_at(text, pos), line, snippet)
+    o.context = (context_at(text, docs.lower(o.file), pos), line, snippet)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -307,11 +380,58 @@ def classify(o, near):
     return (k, label, "; ".join(extra))
 
 
+def run_dumps(args, tree):
+    d = args.keep or tempfile.mkdtemp(prefix="urlcheck-agreement.")
+    os.makedirs(d, exist_ok=True)
+    exts = os.environ.get("LYCHEE_EXTENSIONS", "html,htm,md,markdown")
+    if not args.urlcheck_dump:
+        args.urlcheck_dump = os.path.join(d, "urlcheck.dump.jsonl")
+        run_dump([find_tool("urlcheck", "URLCHECK"), "--dump", "--format", "jsonl", "--root-dir", tree, tree],
+                 args.urlcheck_dump)
+    if not (args.lychee_dump or args.lychee_json):
+        args.lychee_json = os.path.join(d, "lychee.offline.json")
+        run_dump([find_tool("lychee", "LYCHEE"), "--offline", "-v", "--no-progress", "--format", "json",
+                  "--extensions", exts, "--root-dir", tree, tree], args.lychee_json)
+    print(f"dumps in {d}")
+
+
+def loose(k):
+    """A key with the fragment, a local ?query, a trailing slash or index.html taken off."""
+    u = without_fragment(k[-1])
+    if not SCHEME.match(u):
+        u = u.partition("?")[0]
+    u = re.sub(r"/index\.html?$", "/", u)
+    return k[:-1] + (u.rstrip("/"),)
+
+
+def leftovers(occs, diff):
+    """The occurrences left over on a side: as many of each key as the difference says."""
+    need = dict(diff)
+    out = []
+    for o in occs:
+        if need.get(o.mkey, 0) > 0:
+            need[o.mkey] -= 1
+            out.append(o)
+    return out
+
+
+def print_counts(title, cu, cl):
+    both, su, sl = cu & cl, set(cu), set(cl)
+    w = max(len(str(sum(cu.values()))), len(str(sum(cl.values()))), 8) + 2
+    print(f"{title:34}{'multiset':>{w}}{'set':>{w}}")
+    print(f"{'  both':34}{sum(both.values()):>{w}}{len(su & sl):>{w}}")
+    print(f"{'  only urlcheck':34}{sum((cu - cl).values()):>{w}}{len(su - sl):>{w}}")
+    print(f"{'  only lychee':34}{sum((cl - cu).values()):>{w}}{len(sl - su):>{w}}")
+    agree = sum(both.values()) / max(1, sum((cu | cl).values()))
+    print(f"{'  agreement (both / union)':34}{agree:>{w}.1%}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tree", default=DEFAULT_TREE)
     ap.add_argument("--urlcheck-dump", help="urlcheck --dump --format jsonl output")
-    ap.add_argument("--lychee-dump", help="lychee --dump -v output")
+    ap.add_argument("--lychee-json", help="lychee --offline -v --format json output (lines and columns)")
+    ap.add_argument("--lychee-dump", help="lychee --dump -v output (no lines)")
     ap.add_argument("--cwd", help="the directory urlcheck's dump was made in (default: this one)")
     ap.add_argument("--examples", type=int, default=3, help="examples per class (default 3)")
     ap.add_argument("--keep", metavar="DIR", help="write the dumps it runs into DIR")
@@ -319,88 +439,95 @@ def main():
 
     tree = os.path.realpath(args.tree)
     cwd = os.path.abspath(args.cwd or os.getcwd())
-    if not (args.urlcheck_dump and args.lychee_dump):
-        d = args.keep or __import__("tempfile").mkdtemp(prefix="urlcheck-agreement.")
-        os.makedirs(d, exist_ok=True)
-        exts = os.environ.get("LYCHEE_EXTENSIONS", "html,htm,md,markdown")
-        if not args.urlcheck_dump:
-            args.urlcheck_dump = os.path.join(d, "urlcheck.dump.jsonl")
-            run_dump([find_tool("urlcheck", "URLCHECK"), "--dump", "--format", "jsonl", tree], args.urlcheck_dump)
-        if not args.lychee_dump:
-            args.lychee_dump = os.path.join(d, "lychee.dump.txt")
-            run_dump([find_tool("lychee", "LYCHEE"), "--dump", "-v", "--no-progress", "--extensions", exts, tree],
-                     args.lychee_dump)
-        print(f"dumps in {d}")
+    if not args.urlcheck_dump or not (args.lychee_dump or args.lychee_json):
+        run_dumps(args, tree)
 
     uc, uc_skipped = read_urlcheck(args.urlcheck_dump, cwd)
-    ly, ly_skipped = read_lychee(args.lychee_dump)
+    if args.lychee_json:
+        ly, ly_skipped = read_lychee_json(args.lychee_json)
+        ly_what = f"lychee --offline -v --format json ({os.path.basename(args.lychee_json)})"
+    else:
+        ly, ly_skipped = read_lychee(args.lychee_dump)
+        ly_what = f"lychee --dump -v ({os.path.basename(args.lychee_dump)})"
+    lines = all(o.line for o in uc) and all(o.line for o in ly)
+    realpath = functools.lru_cache(maxsize=None)(os.path.realpath)
     for o in uc + ly:
-        o.file = os.path.realpath(o.file) if os.path.isabs(o.file) else os.path.realpath(os.path.join(cwd, o.file))
+        o.file = realpath(o.file if os.path.isabs(o.file) else os.path.join(cwd, o.file))
         o.key = norm_url(o.url, tree)
-
-    def mkey(o):
-        return (rel_to_tree(o.file, tree), o.key[1])
-
-    cu = collections.Counter(mkey(o) for o in uc)
-    cl = collections.Counter(mkey(o) for o in ly)
-    both = cu & cl
-    only_u = cu - cl
-    only_l = cl - cu
-    su, sl = set(cu), set(cl)
+        o.mkey = (rel_to_tree(o.file, tree),) + ((o.line,) if lines else ()) + (o.key[1],)
 
     print(f"tree: {tree}")
     print(f"urlcheck: {len(uc)} links in {len({o.file for o in uc})} files"
           + (f" ({uc_skipped} lines without a url ignored)" if uc_skipped else ""))
     print(f"lychee:   {len(ly)} links in {len({o.file for o in ly})} files, "
-          f"{sum(o.excluded for o in ly)} of them [excluded]"
+          f"{sum(o.excluded for o in ly)} of them excluded from checking; from {ly_what}"
           + (f" ({ly_skipped} unreadable lines ignored)" if ly_skipped else ""))
-    print("lychee's dump names no line numbers: compared are (file, url) multisets, then sets.")
+    if not lines:
+        print("lychee's --dump names no line numbers: compared are (file, url) multisets, then sets.")
+    for name, occs in (("urlcheck", uc), ("lychee", ly)):
+        n = sum(1 for o in occs if o.key[0] in ("http", "https") and "#" in o.url)
+        if n:
+            print(f"{name}: {n} http(s) links carry a #fragment; remote fragments are not compared.")
     print()
-    w = max(len(str(len(uc))), len(str(len(ly))), 6)
-    print(f"{'':26}{'multiset':>{w + 2}}{'set':>{w + 2}}")
-    print(f"{'both':26}{sum(both.values()):>{w + 2}}{len(su & sl):>{w + 2}}")
-    print(f"{'only urlcheck':26}{sum(only_u.values()):>{w + 2}}{len(su - sl):>{w + 2}}")
-    print(f"{'only lychee':26}{sum(only_l.values()):>{w + 2}}{len(sl - su):>{w + 2}}")
-    agree = sum(both.values()) / max(1, sum((cu | cl).values()))
-    print(f"{'agreement (both / union)':26}{agree:>{w + 2}.1%}")
+    cu = collections.Counter(o.mkey for o in uc)
+    cl = collections.Counter(o.mkey for o in ly)
+    if lines:
+        print_counts("(file, line, url)", cu, cl)
+        print_counts("(file, url), lines ignored",
+                     collections.Counter((k[0], k[2]) for k in cu.elements()),
+                     collections.Counter((k[0], k[2]) for k in cl.elements()))
+        # Columns of the links matched one to one.
+        col_u = {}
+        for o in uc:
+            if cu[o.mkey] == 1 and cl.get(o.mkey) == 1:
+                col_u[o.mkey] = o
+        same, differ = 0, []
+        for o in ly:
+            u = col_u.get(o.mkey)
+            if u is not None:
+                if u.column == o.column:
+                    same += 1
+                else:
+                    differ.append((u, o))
+        print(f"columns of the {same + len(differ)} links matched one to one: {same} equal, {len(differ)} differ")
+        for u, o in differ[: args.examples]:
+            print(f"    {rel_to_tree(u.file, tree)}:{u.line}  urlcheck column {u.column}, lychee {o.column}  {u.url}")
+    else:
+        print_counts("(file, url)", cu, cl)
 
-    # The occurrences left over on each side, as many of each key as the multiset difference says.
-    def leftovers(occs, diff):
-        need = dict(diff)
-        out = []
-        for o in occs:
-            k = mkey(o)
-            if need.get(k, 0) > 0:
-                need[k] -= 1
-                out.append(o)
-        return out
-
+    only_u, only_l = cu - cl, cl - cu
     lu, ll = leftovers(uc, only_u), leftovers(ly, only_l)
 
-    # Near misses: the same (file, url) on the other side but for the fragment, or for a
-    # trailing slash / index.html.
-    def loose(k):
-        f, u = k
-        u = without_fragment(u)
-        if not SCHEME.match(u):
-            u = u.partition("?")[0]
-        u = re.sub(r"/index\.html?$", "/", u)
-        return (f, u.rstrip("/"))
+    # Near misses: the other side has the link but for the fragment, a trailing slash or
+    # index.html; or (with lines) on another line.
+    other = {
+        "u": collections.Counter(loose(o.mkey) for o in ll),
+        "l": collections.Counter(loose(o.mkey) for o in lu),
+    }
+    other_line = {
+        "u": collections.Counter((o.mkey[0], o.mkey[-1]) for o in ll),
+        "l": collections.Counter((o.mkey[0], o.mkey[-1]) for o in lu),
+    }
 
-    other_u = collections.Counter(loose(mkey(o)) for o in ll)
-    other_l = collections.Counter(loose(mkey(o)) for o in lu)
-
-    docs, used = Docs(), set()
-    # Claim the positions of the links both found first is not possible without lines; lychee's
-    # leftovers are located by their most likely written form.
+    # Without lines, lychee's leftovers are located by their most likely written form, away from
+    # the places of urlcheck's links that lychee has too (those are matched, not leftovers).
+    docs, used = Docs(), Taken()
+    if not lines:
+        files_l = {o.file for o in ll}
+        for o in uc:
+            if o.line and o.file in files_l and cl.get(o.mkey, 0) > 0:
+                used.claim(o, docs)
+    used.seal()
     groups = collections.defaultdict(list)
-    for side, occs, other in (("only urlcheck", lu, other_u), ("only lychee", ll, other_l)):
+    for side, occs, s in (("only urlcheck", lu, "u"), ("only lychee", ll, "l")):
         for o in occs:
             locate(o, docs, tree, used)
-            k = loose(mkey(o))
             near = ""
-            if other.get(k, 0) > 0:
-                other[k] -= 1
+            if lines and other_line[s].get((o.mkey[0], o.mkey[-1]), 0) > 0:
+                other_line[s][(o.mkey[0], o.mkey[-1])] -= 1
+                near = "near miss: the other side has it on another line"
+            elif other[s].get(loose(o.mkey), 0) > 0:
+                other[s][loose(o.mkey)] -= 1
                 near = "near miss: the other side has it but for the fragment, query or a trailing slash"
             groups[(side,) + classify(o, near)].append(o)
 
