@@ -404,12 +404,24 @@ def loose(k):
     return k[:-1] + (u.rstrip("/"),)
 
 
-def leftovers(occs, diff):
-    """The occurrences left over on a side: as many of each key as the difference says."""
+def leftovers(occs, diff, other=()):
+    """The occurrences left over on a side: as many of each key as the difference says, those
+    whose column the other side does not have for that key first (a line with the URL twice,
+    href and text, where the other side found only one)."""
     need = dict(diff)
-    out = []
+    cols = collections.Counter((o.mkey, o.column) for o in other)
+    first, rest = [], []
     for o in occs:
-        if need.get(o.mkey, 0) > 0:
+        if need.get(o.mkey, 0) <= 0:
+            continue
+        if cols.get((o.mkey, o.column), 0) > 0:
+            cols[(o.mkey, o.column)] -= 1
+            rest.append(o)
+        else:
+            first.append(o)
+    out = []
+    for o in first + rest:
+        if need[o.mkey] > 0:
             need[o.mkey] -= 1
             out.append(o)
     return out
@@ -496,7 +508,8 @@ def main():
         print_counts("(file, url)", cu, cl)
 
     only_u, only_l = cu - cl, cl - cu
-    lu, ll = leftovers(uc, only_u), leftovers(ly, only_l)
+    lu = leftovers(uc, only_u, ly if lines else ())
+    ll = leftovers(ly, only_l, uc if lines else ())
 
     # Near misses: the other side has the link but for the fragment, a trailing slash or
     # index.html; or (with lines) on another line.
