@@ -16,8 +16,8 @@ multisets and sets, and the columns. Given a `--dump -v` file instead, it compar
 Both sides are normalised before comparing: source files relative to TREE; local links (a path
 for urlcheck, a file:// URL for lychee) to a path relative to TREE plus the #fragment (a ?query
 is dropped: it means nothing to a file on disk, and urlcheck drops it too); http(s)
-URLs to a lower-case scheme and host, no default port, "/" for an empty path; percent-encoding
-decoded everywhere. Differences left over are grouped by a few heuristics (kind of URL, the
+URLs to a lower-case scheme and host, no default port, "/" for an empty path; an empty
+fragment ("page#") dropped; percent-encoding decoded everywhere. Differences left over are grouped by a few heuristics (kind of URL, the
 element and attribute the link sits in, near misses such as "the same but for the fragment")
 with examples, so that each class can be listed and justified.
 
@@ -142,7 +142,7 @@ def rel_to_tree(path, tree):
     return path if r.startswith("..") else r
 
 
-def norm_url(url, tree):
+def norm_url(url, tree, cwd):
     """(kind, normalised url) of one link as a tool printed it."""
     m = SCHEME.match(url)
     scheme = m.group(1).lower() if m else ""
@@ -154,7 +154,7 @@ def norm_url(url, tree):
             path, _, frag = url.partition("#")
             path, _, query = path.partition("?")
             path = unq(path)
-        rel = rel_to_tree(path, tree)
+        rel = rel_to_tree(os.path.join(cwd, path), tree)
         # A query means nothing to a file on disk: urlcheck drops it, lychee keeps it in the URL.
         key = rel + ("#" + unq(frag) if frag else "")
         return ("local", key)
@@ -169,8 +169,8 @@ def norm_url(url, tree):
         key = f"{scheme}://{netloc}{path}"
         if parts.query:
             key += "?" + unq(parts.query)
-        # A remote #fragment is not compared: it is not part of the request, and urlcheck's dump
-        # leaves it out (main() counts how many each side had).
+        if parts.fragment:  # an empty one ("page#") is no fragment
+            key += "#" + unq(parts.fragment)
         return (scheme, key)
     return (scheme, scheme + ":" + unq(url[len(scheme) + 1:]))
 
@@ -465,7 +465,7 @@ def main():
     realpath = functools.lru_cache(maxsize=None)(os.path.realpath)
     for o in uc + ly:
         o.file = realpath(o.file if os.path.isabs(o.file) else os.path.join(cwd, o.file))
-        o.key = norm_url(o.url, tree)
+        o.key = norm_url(o.url, tree, cwd)
         o.mkey = (rel_to_tree(o.file, tree),) + ((o.line,) if lines else ()) + (o.key[1],)
 
     print(f"tree: {tree}")
@@ -477,9 +477,8 @@ def main():
     if not lines:
         print("lychee's --dump names no line numbers: compared are (file, url) multisets, then sets.")
     for name, occs in (("urlcheck", uc), ("lychee", ly)):
-        n = sum(1 for o in occs if o.key[0] in ("http", "https") and "#" in o.url)
-        if n:
-            print(f"{name}: {n} http(s) links carry a #fragment; remote fragments are not compared.")
+        n = sum(1 for o in occs if o.key[0] in ("http", "https") and "#" in o.key[1])
+        print(f"{name}: {n} http(s) links with a #fragment")
     print()
     cu = collections.Counter(o.mkey for o in uc)
     cl = collections.Counter(o.mkey for o in ly)
