@@ -548,6 +548,7 @@ def main():
     for key, occs in sorted(groups.items(), key=lambda kv: (kv[0][0], -len(kv[1]))):
         side, kind, label, extra = key
         print(f"\n  {len(occs):6}  {side:13}  {kind:15} {label}{'  [' + extra + ']' if extra else ''}")
+        occs.sort(key=lambda o: (rel_to_tree(o.file, tree), o.context[1] or 0, o.column or 0))
         for o in occs[: args.examples]:
             where = f"{rel_to_tree(o.file, tree)}:{o.context[1] or '?'}"
             if o.line:
