@@ -439,8 +439,8 @@ def print_counts(title, cu, cl):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--tree", default=DEFAULT_TREE)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tree", default=DEFAULT_TREE, help=f"the documents' folder (default {DEFAULT_TREE})")
     ap.add_argument("--urlcheck-dump", help="urlcheck --dump --format jsonl output")
     ap.add_argument("--lychee-json", help="lychee --offline -v --format json output (lines and columns)")
     ap.add_argument("--lychee-dump", help="lychee --dump -v output (no lines)")
