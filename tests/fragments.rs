@@ -120,3 +120,95 @@ fn without_the_flag_fragments_of_remote_pages_are_not_looked_at() {
     );
     out.assert_code(1); // /gone is down
 }
+
+#[test]
+fn fragments_need_a_body_so_head_is_refused() {
+    let dir = TempDir::new().unwrap();
+    std::fs::write(dir.path().join("a.md"), "[x](http://127.0.0.1:9/p#a)\n").unwrap();
+    let out =
+        run(urlcheck()
+            .current_dir(dir.path())
+            .args(["--check-fragments", "-X", "head", "a.md"]));
+    common::no_panic(&out);
+    out.assert_code(2);
+    assert!(out.stderr.contains("--check-fragments"), "{out}");
+}
+
+/// A page whose body stops arriving after its first anchor: the anchors after the cut are
+/// unknown, so its fragments are not checked (a warning), never reported missing.
+#[test]
+fn a_page_cut_short_has_its_fragments_unchecked_not_missing() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = [0u8; 4096];
+        let _ = stream.read(&mut request);
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n";
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(b"<p id=\"early\">early</p>").unwrap();
+        // Holds the rest back until the test is done with it.
+        let _ = stopped.recv_timeout(std::time::Duration::from_secs(30));
+    });
+    let dir = TempDir::new().unwrap();
+    let page = format!("http://127.0.0.1:{port}/p");
+    std::fs::write(
+        dir.path().join("a.md"),
+        format!("[e]({page}#early) [l]({page}#late)\n"),
+    )
+    .unwrap();
+    let out = run(urlcheck()
+        .current_dir(dir.path())
+        .args(["--format", "json", "--no-progress", "--check-fragments"])
+        .args(["-t", "1s", "--retries", "0", "a.md"]));
+    stop.send(()).unwrap();
+    server.join().unwrap();
+    common::no_panic(&out);
+    let doc = out.json();
+    let up = result(&doc, &page);
+    assert_eq!(outcome(up), "up", "{up:#}");
+    assert_eq!(
+        sources(up).len(),
+        2,
+        "both lines stay with the page: {up:#}"
+    );
+    let warned = up["warnings"].as_array().is_some_and(|w| {
+        w.iter()
+            .any(|w| w.as_str().unwrap().contains("fragments not checked"))
+    });
+    assert!(warned, "{up:#}");
+    assert_eq!(results(&doc).len(), 1, "{doc:#}");
+    out.assert_code(0);
+}
+
+/// Lines into one page with the same missing anchor, in two documents and before and after
+/// a plain link to the page: one `page#fragment` result with both lines, and the page's own
+/// result, whichever way the timing falls.
+#[test]
+fn a_missing_anchor_is_one_result_and_the_page_keeps_its_own() {
+    let nginx = Nginx::start(LOCATIONS);
+    let dir = TempDir::new().unwrap();
+    let page = nginx.https("/page.html");
+    std::fs::write(dir.path().join("a.md"), format!("[x]({page}#zz)\n")).unwrap();
+    std::fs::write(
+        dir.path().join("b.md"),
+        format!("[y]({page}#zz) [p]({page})\n"),
+    )
+    .unwrap();
+    let out = run(urlcheck()
+        .current_dir(dir.path())
+        .args(["--format", "json", "--no-progress", "--check-fragments"])
+        .args(["--cacert", &nginx.ca_file(), "a.md", "b.md"]));
+    common::no_panic(&out);
+    let doc = out.json();
+    let missing = result(&doc, &format!("{page}#zz"));
+    assert_eq!(error_kind(missing), "fragment", "{missing:#}");
+    assert_eq!(sources(missing).len(), 2, "{missing:#}");
+    let own = result(&doc, &page);
+    assert_eq!(outcome(own), "up", "{own:#}");
+    assert_eq!(own["duplicate"], serde_json::Value::Null, "{own:#}");
+    assert_eq!(sources(own), [("b.md".into(), 1)]);
+    out.assert_code(1);
+}

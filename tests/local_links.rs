@@ -40,7 +40,11 @@ fn an_encoded_slash_or_a_climb_above_the_root_stays_inside() {
     );
     let (out, doc) = check(dir.path(), &["--root-dir", "site", "docs/a.md"]);
     let encoded = result(&doc, "docs/%2Fetc%2Fpasswd");
-    assert_eq!(outcome(encoded), "error", "a file named %2Fetc%2Fpasswd: {encoded:#}");
+    assert_eq!(
+        outcome(encoded),
+        "error",
+        "a file named %2Fetc%2Fpasswd: {encoded:#}"
+    );
     assert_eq!(error_kind(encoded), "file");
     // Both climbs end at the root: site/etc/passwd, one result with both lines.
     let inside = result(&doc, "site/etc/passwd");
@@ -56,15 +60,27 @@ fn an_encoded_slash_or_a_climb_above_the_root_stays_inside() {
 #[test]
 fn a_document_named_twice_or_reached_two_ways_is_one_file() {
     let dir = TempDir::new().unwrap();
-    write(dir.path(), "README.md", "# Top\n\n[guide](docs/guide.md#use)\n");
-    write(dir.path(), "docs/guide.md", "# Use\n\n[back](/README.md#top)\n");
+    write(
+        dir.path(),
+        "README.md",
+        "# Top\n\n[guide](docs/guide.md#use)\n",
+    );
+    write(
+        dir.path(),
+        "docs/guide.md",
+        "# Use\n\n[back](/README.md#top)\n",
+    );
     let root = dir.path().display().to_string();
     // README.md by name and again through the walk of `.`; the root given absolute while the
     // walk is relative.
     let (out, doc) = check(dir.path(), &["--root-dir", &root, "README.md", "."]);
     out.assert_code(0);
     let guide = result(&doc, "docs/guide.md#use");
-    assert_eq!(sources(guide), [("README.md".into(), 3)], "read once: {guide:#}");
+    assert_eq!(
+        sources(guide),
+        [("README.md".into(), 3)],
+        "read once: {guide:#}"
+    );
     let back = result(&doc, "README.md#top");
     assert_eq!(outcome(back), "up", "{back:#}");
     assert_eq!(sources(back), [("docs/guide.md".into(), 3)]);
@@ -92,9 +108,16 @@ fn exclude_skips_local_links_and_a_bad_remap_is_invalid() {
     let known = result(&doc, "drafts/todo.md");
     assert_eq!(outcome(known), "skipped", "{known:#}");
     let ext = result(&doc, "https://example.org/docs/x");
-    assert_eq!(outcome(ext), "invalid", "never requested as written: {ext:#}");
+    assert_eq!(
+        outcome(ext),
+        "invalid",
+        "never requested as written: {ext:#}"
+    );
     assert!(
-        ext["error"]["message"].as_str().unwrap().contains("--remap"),
+        ext["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--remap"),
         "{ext:#}"
     );
     out.assert_code(1);
@@ -116,13 +139,17 @@ fn a_link_into_a_device_named_like_a_page_is_not_read() {
 fn names_found_in_a_walk_cannot_drive_the_terminal() {
     let dir = TempDir::new().unwrap();
     write(dir.path(), "a\u{1b}[31mRED.md", "[x](missing.md)\n");
-    let out = run(urlcheck()
-        .current_dir(dir.path())
-        .args(["--no-progress", "--color", "never", "."]));
+    let out =
+        run(urlcheck()
+            .current_dir(dir.path())
+            .args(["--no-progress", "--color", "never", "."]));
     no_panic(&out);
     out.assert_code(1);
     assert!(out.stdout().contains("RED.md"), "{out}");
     assert!(!out.stdout().contains('\u{1b}'), "{:?}", out.stdout());
     let dump = run(urlcheck().current_dir(dir.path()).args(["--dump", "."]));
-    assert!(dump.stdout().contains("RED.md") && !dump.stdout().contains('\u{1b}'), "{dump}");
+    assert!(
+        dump.stdout().contains("RED.md") && !dump.stdout().contains('\u{1b}'),
+        "{dump}"
+    );
 }
