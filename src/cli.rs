@@ -17,7 +17,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use url::Url;
 
 use crate::config::{CheckSettings, Config, Github};
-use crate::input::{Kind, Rules};
+use crate::input::{Exclude, Kind, Rules};
 use crate::model::{Mode, Outcome, OutcomeSet, StatusSet};
 pub use crate::report::Format;
 
@@ -30,6 +30,8 @@ Exit codes:
 
 Examples:
   urlcheck urls.txt
+  urlcheck README.md docs/
+  urlcheck --dump docs/
   urlcheck --format json urls.txt > report.json
   cat urls.txt | urlcheck -
   urlcheck --compare urls.txt";
@@ -38,8 +40,10 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "urlcheck", version, about, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// Files with one URL per line, '-' for stdin, or http(s) URLs.
-    /// With none given and stdin not a terminal, stdin is read.
+    /// Files with one URL per line, Markdown and HTML documents (.md, .html...) whose links
+    /// are checked, sitemaps (.xml), folders (walked for documents, honouring .gitignore),
+    /// quoted globs, '-' for stdin, or http(s) URLs. With none given and stdin not a
+    /// terminal, stdin is read.
     #[arg(value_name = "INPUTS")]
     pub inputs: Vec<String>,
 
@@ -268,6 +272,11 @@ impl Cli {
                     && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };
+        if self.check_fragments && self.method == Method::Head {
+            anyhow::bail!(
+                "--check-fragments reads pages for their anchors: it needs -X get, not head"
+            );
+        }
         let check = CheckSettings {
             timeout: self.timeout,
             // A longer --timeout is not cut short by a budget nobody asked for.
@@ -324,12 +333,15 @@ impl Cli {
 /// The file of URL patterns, in the current folder, that works like --exclude.
 const IGNORE_FILE: &str = ".urlcheckignore";
 
-/// `--exclude` patterns and those of `.urlcheckignore` (one regex a line, `#` comments).
-fn exclude(given: &[String], ignore_file: &Path) -> Result<Option<RegexSet>> {
+/// `--exclude` patterns and those of `.urlcheckignore` (one regex a line, `#` comments), each
+/// with where it was given.
+fn exclude(given: &[String], ignore_file: &Path) -> Result<Option<Exclude>> {
     let mut patterns = Vec::with_capacity(given.len());
+    let mut from = Vec::with_capacity(given.len());
     for pattern in given {
         Regex::new(pattern).with_context(|| format!("invalid --exclude pattern {pattern:?}"))?;
         patterns.push(pattern.clone());
+        from.push(format!("--exclude {pattern}"));
     }
     match std::fs::read_to_string(ignore_file) {
         Ok(text) => {
@@ -342,6 +354,7 @@ fn exclude(given: &[String], ignore_file: &Path) -> Result<Option<RegexSet>> {
                 Regex::new(line)
                     .with_context(|| format!("{name}:{}: invalid pattern {line:?}", i + 1))?;
                 patterns.push(line.to_owned());
+                from.push(format!("{name}:{} {line}", i + 1));
             }
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -350,7 +363,10 @@ fn exclude(given: &[String], ignore_file: &Path) -> Result<Option<RegexSet>> {
     if patterns.is_empty() {
         return Ok(None);
     }
-    Ok(Some(RegexSet::new(&patterns)?))
+    Ok(Some(Exclude {
+        set: RegexSet::new(&patterns)?,
+        given: from,
+    }))
 }
 
 /// `--remap 'REGEX REPLACEMENT'`.

@@ -81,12 +81,14 @@ fn write_item(out: &mut Stdout, format: Format, item: &Item, first: &mut bool) -
     let shown;
     let entry = match item {
         Item::Target(t) => {
-            shown = t.shown.clone().unwrap_or_else(|| redact(&t.url));
+            let mut written = t.original.clone().unwrap_or_else(|| t.url.clone());
+            written.set_fragment(t.fragment.as_deref());
+            shown = redact(&written);
             Entry {
                 url: &shown,
                 kind: "url",
                 source: &t.source,
-                requested: t.shown.is_some().then(|| redact(&t.url)),
+                requested: t.original.is_some().then(|| redact(&t.url)),
                 reason: None,
             }
         }

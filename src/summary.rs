@@ -114,6 +114,8 @@ mod tests {
     fn result(outcome: Outcome, ms: u64, lines: u64) -> UrlResult {
         let mut check = Check::not_fetched(outcome, None);
         check.elapsed = Duration::from_millis(ms);
+        // Fetched: only requests have a latency.
+        check.attempts = 1;
         if outcome == Outcome::Error {
             check.error = Some(CheckError {
                 kind: ErrorKind::Timeout,

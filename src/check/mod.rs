@@ -39,6 +39,9 @@ use pool::{CountConnects, Pool};
 
 /// With `--check-fragments`, this much of an HTML page is read for its anchors at most.
 const ANCHOR_BODY: usize = 8 * 1024 * 1024;
+/// The warning of a page whose anchors could not be read: its fragments are not checked.
+const ANCHORS_UNREAD: &str = "fragments not checked: the page's body did not arrive whole \
+     within --max-time and 8 MiB";
 /// At most this much of a body is read, and only so the connection can be reused.
 const BODY_PREFIX: u64 = 64 * 1024;
 /// The verdict is known at the headers: a body still arriving after this is not waited for.
@@ -71,8 +74,9 @@ struct Answer {
     status: StatusCode,
     location: Option<String>,
     ttfb: Duration,
-    /// The page's anchors, when `--check-fragments` read an HTML body.
-    anchors: Option<Arc<Anchors>>,
+    /// The page's anchors, when `--check-fragments` read an HTML body; why not, when its
+    /// body did not come whole.
+    anchors: Option<Result<Arc<Anchors>, &'static str>>,
 }
 
 /// One request's answer, and how long the server asked us to wait before the next one.
@@ -266,7 +270,11 @@ impl Checker {
             let status = answer.status.as_u16();
             let seen = Some((status, answer.ttfb));
             let Some(location) = answer.location.filter(|_| answer.status.is_redirection()) else {
-                anchors = answer.anchors;
+                match answer.anchors {
+                    Some(Ok(found)) => anchors = Some(found),
+                    Some(Err(why)) => warnings.push(why.to_owned()),
+                    None => {}
+                }
                 break (Ok(status), seen);
             };
             redirects.push(Hop {
@@ -522,10 +530,12 @@ impl Checker {
             .then(|| retry_after(response.headers(), SystemTime::now()))
             .flatten();
         let anchors = if self.settings.check_fragments && is_html_page(&response) {
-            let body = read_body(response, ANCHOR_BODY, deadline).await;
-            Some(Arc::new(Anchors::new(
-                extract::html(&body).anchors.iter().map(String::as_str),
-            )))
+            Some(match read_body(response, ANCHOR_BODY, deadline).await {
+                Some(body) => Ok(Arc::new(Anchors::new(
+                    extract::html(&body).anchors.iter().map(String::as_str),
+                ))),
+                None => Err(ANCHORS_UNREAD),
+            })
         } else if keep {
             // A connection that is not kept closes with its response: no need for the body.
             let grace = tokio::time::Instant::now() + BODY_GRACE;
@@ -653,24 +663,27 @@ fn is_html_page(response: &Response) -> bool {
             })
 }
 
-/// The body, up to `limit` bytes and until `deadline`: what arrived by then.
+/// The body, up to `limit` bytes and until `deadline`; `None` unless it all arrived (a page
+/// cut short would lack the anchors after the cut).
 async fn read_body(
     mut response: Response,
     limit: usize,
     deadline: tokio::time::Instant,
-) -> Vec<u8> {
+) -> Option<Vec<u8>> {
     let mut body = Vec::new();
-    let _ = tokio::time::timeout_at(deadline, async {
-        while let Ok(Some(chunk)) = response.chunk().await {
-            let room = limit.saturating_sub(body.len());
-            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            if body.len() >= limit {
-                break;
+    let whole = tokio::time::timeout_at(deadline, async {
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) if body.len() + chunk.len() <= limit => {
+                    body.extend_from_slice(&chunk)
+                }
+                Ok(Some(_)) | Err(_) => return false,
+                Ok(None) => return true,
             }
         }
     })
     .await;
-    body
+    whole.unwrap_or(false).then_some(body)
 }
 
 async fn read_prefix(mut response: Response, deadline: tokio::time::Instant) {

@@ -12,13 +12,14 @@ use super::doc::Reader;
 use super::list::{count_lines, parse_line, read_lines};
 use super::{Batcher, Kind, Rules};
 use crate::model::Source;
-use crate::sanitize::redact_url;
+use crate::sanitize::{escape_for_terminal, redact_url};
 use anyhow::{bail, Context, Result};
 use url::Url;
 
 /// One input as named on the command line.
 pub(super) enum Origin {
-    File(Arc<str>, File, Kind),
+    /// A file: its name as shown, where it is, the open file and its kind.
+    File(Arc<str>, PathBuf, File, Kind),
     Folder(PathBuf),
     Stdin(Kind),
     /// A URL argument and its place among the arguments.
@@ -50,7 +51,12 @@ pub(super) fn open(given: &[String], rules: &Rules) -> Result<Vec<Origin>> {
                 origins.push(Origin::Folder(path.to_owned()));
             } else if !excluded(rules, path) {
                 let kind = rules.format.unwrap_or_else(|| Kind::of_path(path));
-                origins.push(Origin::File(Arc::from(arg.as_str()), open_file(arg)?, kind));
+                origins.push(Origin::File(
+                    Arc::from(arg.as_str()),
+                    path.to_owned(),
+                    open_file(arg)?,
+                    kind,
+                ));
             }
         }
     }
@@ -62,7 +68,7 @@ impl Origin {
     pub(super) fn count_hint(&self) -> Option<u64> {
         match self {
             Origin::Address(_, _, Kind::List) => Some(1),
-            Origin::File(_, file, Kind::List) => count_lines(file.try_clone().ok()?).ok(),
+            Origin::File(_, _, file, Kind::List) => count_lines(file.try_clone().ok()?).ok(),
             _ => None,
         }
     }
@@ -77,9 +83,8 @@ impl Origin {
             )),
             Origin::Stdin(Kind::List) => read_lines(Arc::from("<stdin>"), io::stdin(), out),
             Origin::Stdin(kind) => reader.document("<stdin>".into(), None, io::stdin(), kind, out),
-            Origin::File(name, file, Kind::List) => read_lines(name, file, out),
-            Origin::File(name, file, kind) => {
-                let path = PathBuf::from(&*name);
+            Origin::File(name, _, file, Kind::List) => read_lines(name, file, out),
+            Origin::File(name, path, file, kind) => {
                 reader.document(name, Some(path), file, kind, out)
             }
             Origin::Folder(dir) => walk(&dir, reader, out),
@@ -114,7 +119,10 @@ fn walk(dir: &Path, reader: &mut Reader, out: &mut Batcher) -> bool {
             continue;
         }
         documents += 1;
-        let name: Arc<str> = Arc::from(path.to_string_lossy());
+        // A walked name comes from the tree, not the command line: escaped for terminals,
+        // and without the `./` of a walk of `.` (so `README.md .` names one file one way).
+        let path = path.strip_prefix("./").unwrap_or(path);
+        let name: Arc<str> = Arc::from(escape_for_terminal(&path.to_string_lossy()));
         let sent = match File::open(path) {
             Ok(file) => {
                 let kind = Kind::of_path(path);
@@ -148,9 +156,17 @@ fn is_glob(arg: &str) -> bool {
     arg.contains(['*', '?', '['])
 }
 
-/// The files a quoted glob names, in name order; none is an error, as a missing file is.
+/// The files a quoted glob names, in name order, hidden ones only when the pattern spells
+/// their dot; none is an error, as a missing file is.
 fn expand_glob(pattern: &str, rules: &Rules, origins: &mut Vec<Origin>) -> Result<()> {
-    let paths = glob::glob(pattern).with_context(|| format!("invalid glob {pattern:?}"))?;
+    // As a shell expands it: a wildcard does not match a leading dot, so hidden files and
+    // folders are left out, as a folder's walk leaves them out.
+    let options = glob::MatchOptions {
+        require_literal_leading_dot: true,
+        ..glob::MatchOptions::new()
+    };
+    let paths =
+        glob::glob_with(pattern, options).with_context(|| format!("invalid glob {pattern:?}"))?;
     let mut any = false;
     for path in paths {
         let path = path.with_context(|| format!("cannot read what {pattern:?} names"))?;
@@ -158,13 +174,11 @@ fn expand_glob(pattern: &str, rules: &Rules, origins: &mut Vec<Origin>) -> Resul
             continue;
         }
         any = true;
-        let name = path.to_string_lossy().into_owned();
+        // Names a glob finds come from the tree: escaped for terminals.
+        let name = escape_for_terminal(&path.to_string_lossy());
         let kind = rules.format.unwrap_or_else(|| Kind::of_path(&path));
-        origins.push(Origin::File(
-            Arc::from(name.as_str()),
-            open_file(&name)?,
-            kind,
-        ));
+        let file = File::open(&path).with_context(|| format!("cannot read input file {name}"))?;
+        origins.push(Origin::File(Arc::from(name.as_str()), path, file, kind));
     }
     if !any {
         bail!("cannot read input {pattern}: no file matches it");

@@ -5,7 +5,7 @@
 //! nothing to resolve it against).
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,7 +19,7 @@ use crate::model::Source;
 use crate::sanitize::{escape_for_terminal, redact, redact_url};
 
 /// A document larger than this is reported, not read: memory follows the largest document.
-pub(super) const MAX_DOCUMENT: u64 = 256 * 1024 * 1024;
+const MAX_DOCUMENT: u64 = 256 * 1024 * 1024;
 /// A remote sitemap is read up to this many bytes (the sitemap protocol's own limit).
 const MAX_SITEMAP: usize = 50 * 1024 * 1024;
 /// Sitemap indexes are followed this deep, and this many sitemaps are read at most.
@@ -33,6 +33,8 @@ pub(crate) struct Reader {
     rules: Arc<Rules>,
     fetch: Option<Fetch>,
     local: Local,
+    /// Documents read so far, by their absolute path.
+    read: HashSet<PathBuf>,
 }
 
 /// Where a document's relative links point.
@@ -44,6 +46,9 @@ struct Context {
     dir: PathBuf,
     /// An absolute `<base href>` (or the URL of a remote sitemap): relative links join it.
     base: Option<Url>,
+    /// A root-relative `<base href>` (`/docs/`) with neither `--root-dir` nor `--base-url` to
+    /// resolve it: relative links cannot be resolved either, and are skipped.
+    rooted_base: Option<String>,
 }
 
 impl Reader {
@@ -53,6 +58,7 @@ impl Reader {
             rules,
             fetch,
             local,
+            read: HashSet::new(),
         }
     }
 
@@ -69,6 +75,16 @@ impl Reader {
         kind: Kind,
         out: &mut Batcher,
     ) -> bool {
+        // The same document named twice (`README.md .`) is read once.
+        if let Some(path) = &path {
+            if !self.read.insert(self.local.key(path)) {
+                return true;
+            }
+        }
+        // Reading may block (stdin): what is found so far is checked meanwhile.
+        if !out.send() {
+            return false;
+        }
         let bytes = match read_document(source) {
             Ok(bytes) => bytes,
             Err(reason) => return out.push(unreadable(&name, reason)),
@@ -81,7 +97,7 @@ impl Reader {
                     links: map.urls,
                     ..Extracted::default()
                 },
-                Err(e) => return out.push(unreadable(&name, format!("not a sitemap: {e}"))),
+                Err(e) => return out.push(unreadable(&name, e)),
             },
             Kind::List => unreachable!("lists are read line by line"),
         };
@@ -96,9 +112,10 @@ impl Reader {
             key,
             dir,
             base: None,
+            rooted_base: None,
         };
         if let Some(base) = extracted.base.as_deref() {
-            cx.set_base(base);
+            cx.set_base(base, &self.rules);
         }
         self.local.define(&cx.key, &extracted.anchors, kind);
         for link in extracted.links {
@@ -112,7 +129,7 @@ impl Reader {
     }
 
     /// `--input-format sitemap` on a URL: fetches it (and the sitemaps an index lists, a few
-    /// levels deep) and sends an item per page it lists.
+    /// levels deep, each through `--remap`) and sends an item per page it lists.
     pub(super) fn remote_sitemap(&mut self, text: &str, pos: u64, out: &mut Batcher) -> bool {
         let arg = Source::line(Arc::from("<args>"), pos);
         let invalid = |reason: String| Item::Invalid {
@@ -129,10 +146,18 @@ impl Reader {
             read += 1;
             if read > MAX_SITEMAPS {
                 return out.note(&format!(
-                    "urlcheck: {text}: more than {MAX_SITEMAPS} sitemaps; the rest are not read"
+                    "urlcheck: {}: more than {MAX_SITEMAPS} sitemaps; the rest are not read",
+                    escape_for_terminal(&redact_url(text))
                 ));
             }
-            let map = fetch(&url, MAX_SITEMAP).and_then(|body| extract::sitemap(&body));
+            // A fetch may take a while: what is found so far is checked meanwhile.
+            if !out.send() {
+                return false;
+            }
+            // Requested as --remap says, named as written (as the pages it lists are).
+            let requested = self.rules.remap(&url).and_then(Result::ok);
+            let map = fetch(requested.as_ref().unwrap_or(&url), MAX_SITEMAP)
+                .and_then(|body| extract::sitemap(&body));
             let map = match map {
                 Ok(map) => map,
                 Err(e) => {
@@ -151,7 +176,7 @@ impl Reader {
                         let reason =
                             format!("sitemap indexes nest more than {MAX_SITEMAP_DEPTH} deep");
                         if !out.push(Item::Invalid {
-                            text: link.url,
+                            text: escape_for_terminal(&redact_url(&link.url)),
                             source,
                             reason,
                         }) {
@@ -219,11 +244,24 @@ impl Reader {
             None => (text, None),
         };
         let path = path.split_once('?').map_or(path, |(p, _)| p);
+        if let Some(base) = cx.rooted_base.as_ref().filter(|_| !path.starts_with('/')) {
+            if !path.is_empty() {
+                return Some(Item::Skipped {
+                    url: escape_for_terminal(text),
+                    source,
+                    reason: format!(
+                        "relative to the page's <base href=\"{}\">: give --root-dir or \
+                         --base-url to check it",
+                        escape_for_terminal(base)
+                    ),
+                });
+            }
+        }
         let target = if path.is_empty() {
             cx.key.clone()
         } else if let Some(rooted) = path.strip_prefix('/') {
             if let Some(root) = &self.rules.root_dir {
-                root.join(&*decode(rooted))
+                root.join(below_root(rooted))
             } else if let Some(base) = &self.rules.base_url {
                 return Some(joined(base, text, source));
             } else {
@@ -235,7 +273,7 @@ impl Reader {
                 });
             }
         } else {
-            cx.dir.join(&*decode(path))
+            cx.dir.join(decoded(path))
         };
         self.local.link(target, fragment, source)
     }
@@ -243,9 +281,14 @@ impl Reader {
 
 impl Context {
     /// `<base href>`: an absolute URL that relative links join, or a folder relative to the
-    /// document's.
-    fn set_base(&mut self, href: &str) {
+    /// document's; a root-relative one (`/docs/`) is resolved as root-relative links are.
+    fn set_base(&mut self, href: &str, rules: &Rules) {
         let href = href.trim();
+        if let Some(rest) = href.strip_prefix("//") {
+            // Protocol-relative, as a link of that form is: https.
+            self.base = Url::parse(&format!("https://{rest}")).ok();
+            return;
+        }
         match Url::parse(href) {
             Ok(url) if url.scheme() == "file" => {
                 if let Ok(dir) = url.to_file_path() {
@@ -253,21 +296,31 @@ impl Context {
                 }
             }
             Ok(url) => self.base = Some(url),
-            Err(_) if href.starts_with('/') => {}
-            Err(_) => {
-                let joined = self.dir.join(&*decode(href));
-                self.dir = if href.ends_with('/') {
-                    joined
+            Err(_) if href.starts_with('/') => {
+                if let Some(root) = &rules.root_dir {
+                    self.dir = folder_of(root.join(below_root(&href[1..])), href);
+                } else if let Some(base) = &rules.base_url {
+                    self.base = base.join(href).ok();
                 } else {
-                    joined.parent().map(Path::to_owned).unwrap_or_default()
-                };
+                    self.rooted_base = Some(href.to_owned());
+                }
             }
+            Err(_) => self.dir = folder_of(self.dir.join(decoded(href)), href),
         }
     }
 }
 
-/// The whole document, or why it cannot be read.
-fn read_document(source: impl Read) -> Result<Vec<u8>, String> {
+/// The folder a base names: itself when it ends with `/`, else the one it is in.
+fn folder_of(joined: PathBuf, href: &str) -> PathBuf {
+    if href.ends_with('/') {
+        joined
+    } else {
+        joined.parent().map(Path::to_owned).unwrap_or_default()
+    }
+}
+
+/// The whole document without a UTF-8 byte-order mark, or why it cannot be read.
+pub(super) fn read_document(source: impl Read) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
     source
         .take(MAX_DOCUMENT + 1)
@@ -282,8 +335,14 @@ fn read_document(source: impl Read) -> Result<Vec<u8>, String> {
     if let Some(at) = bytes[..bytes.len().min(SNIFF)].iter().position(|&b| b == 0) {
         return Err(format!("not a text file (a NUL byte at byte {})", at + 1));
     }
+    // Editors do not count the mark as a column, so neither do the positions of line 1.
+    if bytes.starts_with(BOM) {
+        bytes.drain(..BOM.len());
+    }
     Ok(bytes)
 }
+
+const BOM: &[u8] = b"\xef\xbb\xbf";
 
 fn unreadable(name: &Arc<str>, reason: String) -> Item {
     Item::Invalid {
@@ -338,7 +397,7 @@ fn target(mut url: Url, text: &str, source: Source) -> Item {
     Item::Target(Target {
         url,
         source,
-        shown: None,
+        original: None,
         fragment,
     })
 }
@@ -356,13 +415,50 @@ fn scheme_of(text: &str) -> Option<&str> {
 }
 
 /// A link's path as a file name: percent-decoded (`my%20file.md` is `my file.md`).
-fn decode(path: &str) -> Cow<'_, str> {
-    percent_encoding::percent_decode_str(path).decode_utf8_lossy()
+fn decoded(path: &str) -> PathBuf {
+    path.split('/')
+        .map(|segment| {
+            let plain = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+            // `%2F` is part of a name, never a separator (`%2Fetc%2Fpasswd` is no way out).
+            if plain.contains(['/', '\\']) {
+                Cow::Borrowed(segment)
+            } else {
+                plain
+            }
+        })
+        .fold(PathBuf::new(), |path, segment| path.join(&*segment))
+}
+
+/// A root-relative link's path under the root: as a web server sees it, `..` cannot climb
+/// above the root (`/../../etc/x` is `/etc/x` of the site).
+fn below_root(rooted: &str) -> PathBuf {
+    let mut path = PathBuf::new();
+    for part in decoded(rooted).components() {
+        match part {
+            std::path::Component::Normal(name) => path.push(name),
+            std::path::Component::ParentDir => {
+                path.pop();
+            }
+            _ => {}
+        }
+    }
+    path
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn link_paths_decode_without_escaping_their_folder() {
+        assert_eq!(decoded("my%20notes.md"), PathBuf::from("my notes.md"));
+        assert_eq!(decoded("a/b%23c.md"), PathBuf::from("a/b#c.md"));
+        assert_eq!(decoded("%2Fetc%2Fpasswd"), PathBuf::from("%2Fetc%2Fpasswd"));
+        assert_eq!(decoded("..%2F..%2Fx"), PathBuf::from("..%2F..%2Fx"));
+        assert_eq!(below_root("../../etc/passwd"), PathBuf::from("etc/passwd"));
+        assert_eq!(below_root("docs/../../x.html"), PathBuf::from("x.html"));
+        assert_eq!(below_root("a/%2E%2E/b"), PathBuf::from("b"));
+    }
 
     #[test]
     fn schemes_are_told_from_paths() {
@@ -382,5 +478,9 @@ mod tests {
             .unwrap_err()
             .contains("NUL byte at byte 5"));
         assert_eq!(read_document(&b"<a href=x>"[..]).unwrap(), b"<a href=x>");
+        assert_eq!(
+            read_document(&b"\xef\xbb\xbf<a href=x>"[..]).unwrap(),
+            b"<a href=x>"
+        );
     }
 }

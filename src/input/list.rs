@@ -200,7 +200,7 @@ pub fn parse_line(raw: &[u8], source: Source) -> Item {
     Item::Target(Target {
         url,
         source,
-        shown: None,
+        original: None,
         fragment,
     })
 }

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
-use super::doc::MAX_DOCUMENT;
+use super::doc::read_document;
 use super::{Batcher, Item, Kind, Problem};
 use crate::extract;
 use crate::model::{Anchors, Source};
@@ -27,6 +27,9 @@ enum Stat {
 pub(super) struct Local {
     /// `--dump`: report links, look nothing up.
     dump: bool,
+    /// Paths are kept absolute (a document named `./a.md` and a link from `/abs/b.md` to it
+    /// are one file), and shown relative to this folder when they are inside it.
+    cwd: PathBuf,
     stats: HashMap<PathBuf, Stat>,
     /// Anchors of each document read.
     anchors: HashMap<PathBuf, (Anchors, Kind)>,
@@ -38,6 +41,7 @@ impl Local {
     pub(super) fn new(dump: bool) -> Local {
         Local {
             dump,
+            cwd: std::env::current_dir().unwrap_or_default(),
             stats: HashMap::new(),
             anchors: HashMap::new(),
             waiting: HashMap::new(),
@@ -50,7 +54,13 @@ impl Local {
             return;
         }
         let set = Anchors::new(anchors.iter().map(String::as_str));
-        self.anchors.insert(normalize(path), (set, kind));
+        let key = self.key(path);
+        self.anchors.insert(key, (set, kind));
+    }
+
+    /// What a path is known by: absolute and normalized.
+    pub(super) fn key(&self, path: &Path) -> PathBuf {
+        normalize(&self.cwd.join(path))
     }
 
     /// A link to `target` (and `fragment`): its item, or `None` while it waits for the
@@ -61,10 +71,10 @@ impl Local {
         fragment: Option<&str>,
         source: Source,
     ) -> Option<Item> {
-        let target = normalize(&target);
+        let target = self.key(&target);
         let fragment = fragment.filter(|f| !f.is_empty());
         if self.dump {
-            return Some(item(&target, fragment, source, None));
+            return Some(self.item(&target, fragment, source, None));
         }
         // A document read already exists, whatever the file system says (`<stdin>`).
         let stat = match self.anchors.contains_key(&target) {
@@ -73,16 +83,17 @@ impl Local {
         };
         let page = match stat {
             Stat::Missing => {
-                let problem = Problem::File(format!("no such file or folder: {}", shown(&target)));
-                return Some(item(&target, fragment, source, Some(problem)));
+                let problem =
+                    Problem::File(format!("no such file or folder: {}", self.shown(&target)));
+                return Some(self.item(&target, fragment, source, Some(problem)));
             }
-            _ if fragment.is_none() => return Some(item(&target, None, source, None)),
+            _ if fragment.is_none() => return Some(self.item(&target, None, source, None)),
             Stat::Folder(None) => {
                 let problem = Problem::Fragment(format!(
                     "folder {} has no index page to hold the fragment",
-                    shown(&target)
+                    self.shown(&target)
                 ));
-                return Some(item(&target, fragment, source, Some(problem)));
+                return Some(self.item(&target, fragment, source, Some(problem)));
             }
             Stat::Folder(Some(index)) => index,
             Stat::File => target.clone(),
@@ -91,7 +102,7 @@ impl Local {
         let read = self.anchors.contains_key(&page);
         if !read && !matches!(Kind::of_path(&page), Kind::Html | Kind::Markdown) {
             // A fragment of a PDF or a text file is not an anchor urlcheck can see.
-            return Some(item(&target, Some(fragment), source, None));
+            return Some(self.item(&target, Some(fragment), source, None));
         }
         if !read {
             self.waiting
@@ -101,7 +112,7 @@ impl Local {
             return None;
         }
         let problem = self.missing_anchor(&page, fragment);
-        Some(item(&target, Some(fragment), source, problem))
+        Some(self.item(&target, Some(fragment), source, problem))
     }
 
     /// Every link that waited: targets never read as inputs are read now, for their anchors.
@@ -119,7 +130,7 @@ impl Local {
             }
             for (fragment, source) in links {
                 let problem = self.missing_anchor(&page, &fragment);
-                if !out.push(item(&target, Some(&fragment), source, problem)) {
+                if !out.push(self.item(&target, Some(&fragment), source, problem)) {
                     return false;
                 }
             }
@@ -135,7 +146,7 @@ impl Local {
         Some(Problem::Fragment(format!(
             "no anchor #{} in {}",
             escape_for_terminal(fragment),
-            shown(page)
+            self.shown(page)
         )))
     }
 
@@ -156,42 +167,55 @@ impl Local {
         self.stats.insert(path.to_owned(), stat.clone());
         stat
     }
+
+    fn item(
+        &self,
+        target: &Path,
+        fragment: Option<&str>,
+        source: Source,
+        problem: Option<Problem>,
+    ) -> Item {
+        let mut url = self.shown(target);
+        if let Some(fragment) = fragment {
+            url.push('#');
+            url.push_str(&escape_for_terminal(fragment));
+        }
+        Item::Local {
+            url,
+            source,
+            problem,
+        }
+    }
+
+    /// A path as shown: relative to the working folder when inside it, escaped for terminals.
+    fn shown(&self, path: &Path) -> String {
+        let text = match path.strip_prefix(&self.cwd) {
+            Ok(inside) if inside.as_os_str().is_empty() => ".".into(),
+            Ok(inside) => inside.to_string_lossy(),
+            Err(_) => path.to_string_lossy(),
+        };
+        escape_for_terminal(&text)
+    }
 }
 
-/// The anchors of a document that is a link's target but not an input. One that cannot be
-/// read has none: every fragment into it is then reported missing, naming the file.
+/// The anchors of a document that is a link's target but not an input, read as an input is
+/// (no more than a document may be, without its byte-order mark) so that they are the same
+/// either way. One that cannot be read has none: every fragment into it is then reported
+/// missing, naming the file.
 fn read_anchors(page: &Path) -> Vec<String> {
-    let Ok(bytes) = std::fs::read(page) else {
-        return Vec::new();
-    };
-    if bytes.len() as u64 > MAX_DOCUMENT {
+    // Only a regular file: a FIFO or a link to /dev/zero named page.html is not read.
+    if !std::fs::metadata(page).is_ok_and(|m| m.is_file()) {
         return Vec::new();
     }
+    let read = std::fs::File::open(page).map(read_document);
+    let Ok(Ok(bytes)) = read else {
+        return Vec::new();
+    };
     match Kind::of_path(page) {
         Kind::Html => extract::html(&bytes).anchors,
         Kind::Markdown => extract::markdown(&String::from_utf8_lossy(&bytes)).anchors,
         _ => Vec::new(),
     }
-}
-
-fn item(target: &Path, fragment: Option<&str>, source: Source, problem: Option<Problem>) -> Item {
-    let mut url = shown(target);
-    if let Some(fragment) = fragment {
-        url.push('#');
-        url.push_str(&escape_for_terminal(fragment));
-    }
-    Item::Local {
-        url,
-        source,
-        problem,
-    }
-}
-
-/// A path as shown: as written, escaped for terminals.
-fn shown(path: &Path) -> String {
-    let text = path.to_string_lossy();
-    let text = text.strip_prefix("./").unwrap_or(&text);
-    escape_for_terminal(if text.is_empty() { "." } else { text })
 }
 
 /// `a/./b/../c` is `a/c`, without asking the file system (a link names a path, not an

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use url::Url;
 
 use crate::model::Source;
-use crate::sanitize::redact;
+use crate::sanitize::{escape_for_terminal, redact, redact_url};
 
 mod args;
 mod doc;
@@ -47,7 +47,7 @@ pub enum Item {
         /// The URL as shown: redacted.
         url: String,
         source: Source,
-        /// Why, for people: "excluded by --exclude PATTERN".
+        /// Why, for people: "excluded by --exclude PATTERN", ".urlcheckignore:3 PATTERN".
         reason: String,
     },
     /// A line that is not a checkable URL, and why.
@@ -85,8 +85,8 @@ pub struct Target {
     /// The URL as requested (credentials included, fragment removed).
     pub url: Url,
     pub source: Source,
-    /// The URL as written, when `--remap` changed what is requested (redacted).
-    pub shown: Option<String>,
+    /// The URL as written, when `--remap` changed what is requested.
+    pub original: Option<Url>,
     /// The `#fragment` to look for in the page, with `--check-fragments` (never sent).
     pub fragment: Option<String>,
 }
@@ -128,7 +128,7 @@ pub(crate) type Fetch = Box<dyn Fn(&Url, usize) -> Result<Vec<u8>, String> + Sen
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Rules {
     /// URLs matching any of these are skipped (`--exclude`, `.urlcheckignore`).
-    pub exclude: Option<RegexSet>,
+    pub exclude: Option<Exclude>,
     /// `--remap`: the first pattern that matches rewrites what is requested.
     pub remap: Vec<(Regex, String)>,
     /// `--exclude-private`: skip loopback, private and link-local addresses and `localhost`.
@@ -145,6 +145,16 @@ pub(crate) struct Rules {
     pub dump: bool,
     /// `--check-fragments`: an http(s) URL keeps its `#fragment`, to be checked in the page.
     pub check_fragments: bool,
+}
+
+/// URL patterns that skip what they match, and where each was given: the reason a skipped
+/// URL shows names the flag or the line of `.urlcheckignore` that skipped it.
+#[derive(Debug, Clone)]
+pub(crate) struct Exclude {
+    pub set: RegexSet,
+    /// One for each pattern of `set`, in its order: `--exclude PATTERN`,
+    /// `.urlcheckignore:LINE PATTERN`.
+    pub given: Vec<String>,
 }
 
 /// The inputs of a run, opened and ready to be read.
@@ -228,6 +238,7 @@ impl Batcher {
     fn push(&mut self, item: Item) -> bool {
         let item = match item {
             Item::Target(t) => self.rules.apply(t),
+            local @ Item::Local { .. } => self.rules.exclude_local(local),
             item => item,
         };
         self.batch.push(item);
@@ -252,41 +263,86 @@ impl Batcher {
 impl Rules {
     /// What a URL becomes: skipped, remapped, or as it is.
     fn apply(&self, mut t: Target) -> Item {
-        if !self.check_fragments {
+        // --dump shows the fragment as written; a check looks for it only when asked to.
+        if !self.check_fragments && !self.dump {
             t.fragment = None;
         }
-        if let Some(set) = &self.exclude {
-            if let Some(i) = set.matches(t.url.as_str()).iter().next() {
-                let reason = format!("excluded by --exclude {}", set.patterns()[i]);
+        if let Some(exclude) = &self.exclude {
+            if let Some(i) = exclude.set.matches(t.url.as_str()).iter().next() {
+                let reason = format!("excluded by {}", exclude.given[i]);
                 return skipped(&t, reason);
             }
         }
-        if let Some(mapped) = self.remap(&t.url) {
-            t.shown = Some(redact(&t.url));
-            t.url = mapped;
-        }
+        // Judged as written, as --exclude is: a --remap to a local build is what was asked
+        // for, not a private address the document links to.
         if self.exclude_private && is_private(&t.url) {
             return skipped(
                 &t,
                 "a private address, excluded by --exclude-private".into(),
             );
         }
-        Item::Target(t)
+        match self.remap(&t.url) {
+            Some(Ok(mapped)) => {
+                t.original = Some(std::mem::replace(&mut t.url, mapped));
+                Item::Target(t)
+            }
+            // Requesting the URL as written instead would check what --remap was to avoid.
+            Some(Err(mapped)) => Item::Invalid {
+                text: redact(&t.url),
+                source: t.source,
+                reason: format!(
+                    "--remap makes it {}, which is not an http(s) URL",
+                    escape_for_terminal(&redact_url(&mapped))
+                ),
+            },
+            None => Item::Target(t),
+        }
     }
 
-    /// The URL the first matching `--remap` makes of `url`, when it is an http(s) URL.
-    fn remap(&self, url: &Url) -> Option<Url> {
+    /// What the first matching `--remap` makes of `url`: an http(s) URL, or the text it made
+    /// when that is not one.
+    fn remap(&self, url: &Url) -> Option<Result<Url, String>> {
         let (pattern, replacement) = self.remap.iter().find(|(p, _)| p.is_match(url.as_str()))?;
         let mapped = pattern.replace(url.as_str(), replacement.as_str());
-        Url::parse(&mapped)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https"))
+        Some(
+            Url::parse(&mapped)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+                .ok_or_else(|| mapped.into_owned()),
+        )
+    }
+
+    /// A local link `--exclude` (or `.urlcheckignore`) names is skipped, as a URL is.
+    fn exclude_local(&self, item: Item) -> Item {
+        let Item::Local {
+            url,
+            source,
+            problem,
+        } = item
+        else {
+            return item;
+        };
+        match self.exclude.as_ref().and_then(|e| {
+            let i = e.set.matches(&url).iter().next()?;
+            Some(format!("excluded by {}", e.given[i]))
+        }) {
+            Some(reason) => Item::Skipped {
+                url,
+                source,
+                reason,
+            },
+            None => Item::Local {
+                url,
+                source,
+                problem,
+            },
+        }
     }
 }
 
 fn skipped(t: &Target, reason: String) -> Item {
     Item::Skipped {
-        url: t.shown.clone().unwrap_or_else(|| redact(&t.url)),
+        url: redact(t.original.as_ref().unwrap_or(&t.url)),
         source: t.source.clone(),
         reason,
     }
@@ -361,6 +417,38 @@ mod tests {
             "http://localhost.example.org/",
         ] {
             assert!(!is_private(&Url::parse(public).unwrap()), "{public}");
+        }
+    }
+
+    #[test]
+    fn exclude_private_judges_the_url_as_written_not_as_remapped() {
+        let rules = Rules {
+            exclude_private: true,
+            remap: vec![(
+                Regex::new("^https://docs.example/").unwrap(),
+                "http://127.0.0.1:8000/".into(),
+            )],
+            ..Rules::default()
+        };
+        let target = |url: &str| Target {
+            url: Url::parse(url).unwrap(),
+            source: Source::line(Arc::from("a.md"), 1),
+            original: None,
+            fragment: None,
+        };
+        match rules.apply(target("https://docs.example/x")) {
+            Item::Target(t) => {
+                assert_eq!(t.url.as_str(), "http://127.0.0.1:8000/x");
+                assert_eq!(t.original.unwrap().as_str(), "https://docs.example/x");
+            }
+            other => panic!("a remapped URL is requested: {other:?}"),
+        }
+        match rules.apply(target("http://127.0.0.1:9/private")) {
+            Item::Skipped { url, reason, .. } => {
+                assert_eq!(url, "http://127.0.0.1:9/private");
+                assert!(reason.contains("--exclude-private"), "{reason}");
+            }
+            other => panic!("a private URL as written is skipped: {other:?}"),
         }
     }
 

@@ -9,6 +9,8 @@ pub struct Annotation {
     pub raw_file: String,
     pub file: String,
     pub line: u64,
+    /// `col=`, for a link in a document.
+    pub column: Option<u64>,
     pub title: String,
     pub message: String,
 }
@@ -49,6 +51,9 @@ pub fn annotations(stderr: &str) -> Vec<Annotation> {
                 raw_file: props["file"].to_string(),
                 file: unescape_command(props["file"]),
                 line: props["line"].parse().expect("line is a number"),
+                column: props
+                    .get("col")
+                    .map(|c| c.parse().expect("col is a number")),
                 title: unescape_command(props.get("title").copied().unwrap_or("")),
                 message: unescape_command(message),
             }

@@ -8,8 +8,8 @@
 //! memory follows the concurrency limit and the number of hosts, not the length of the list.
 //! The sequential baseline is this same path with one slot.
 
-use std::collections::HashMap;
 use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -28,6 +28,8 @@ use crate::input::{Batch, Item, Problem, Target};
 use crate::model::{Anchors, Check, CheckError, ErrorKind, Order, Outcome, Source, UrlResult};
 use crate::sanitize::redact;
 use crate::summary::Summary;
+
+mod fragments;
 
 /// Where the scheduler hands results, as they complete.
 pub(crate) trait Sink {
@@ -71,6 +73,9 @@ struct Dispatcher<'r> {
     dedup: Dedup,
     /// With `--check-fragments`: the anchors of each page checked, by its key.
     anchors: HashMap<u64, Arc<Anchors>>,
+    /// Pages checked whose every line linked to a missing anchor: no result of the page's own
+    /// was reported yet.
+    silent: HashSet<u64>,
     queued: usize,
     tasks: JoinSet<(u64, Result<Check, LocalFault>)>,
     /// The checker's descriptor pressure when the dispatcher last looked.
@@ -102,6 +107,7 @@ pub(crate) async fn execute(
         pending: HashMap::new(),
         dedup: Dedup::default(),
         anchors: HashMap::new(),
+        silent: HashSet::new(),
         queued: 0,
         tasks: JoinSet::new(),
         pressure: 0,
@@ -250,9 +256,9 @@ impl Dispatcher<'_> {
     /// An http(s) URL: checked, joined to its check in flight, or reported as a repeat.
     fn target(&mut self, index: u64, target: Target) -> io::Result<()> {
         // Duplicates are found by the URL as written: credentials included, before --remap.
-        let written = target.shown.as_deref().unwrap_or(target.url.as_str());
-        let verdict = self.dedup.classify(written, index);
-        let display = target.shown.unwrap_or_else(|| redact(&target.url));
+        let written = target.original.as_ref().unwrap_or(&target.url);
+        let verdict = self.dedup.classify(written.as_str(), index);
+        let display = redact(written);
         let key = match verdict {
             Verdict::New { key } => key,
             Verdict::InFlight { index: first } => {
@@ -264,16 +270,12 @@ impl Dispatcher<'_> {
                 return Ok(());
             }
             Verdict::Done { key, ending } => {
-                if let Some(fragment) = &target.fragment {
-                    let anchors = self.anchors.get(&key);
-                    if ending.0 == Outcome::Up && anchors.is_some_and(|a| !a.holds(fragment, true))
-                    {
-                        let url = format!("{display}#{fragment}");
-                        let check = no_anchor(Check::not_fetched(Outcome::Up, None), fragment);
-                        return self.unfetched(index, url, target.source, check);
+                return match target.fragment {
+                    Some(fragment) => {
+                        self.fragment_of_done(index, key, ending, display, target.source, fragment)
                     }
-                }
-                return self.repeat(index, key, ending, display, target.source);
+                    None => self.line_of_done(index, key, ending, display, target.source),
+                };
             }
         };
         let host = self.host(&target.url);
@@ -467,20 +469,15 @@ impl Dispatcher<'_> {
             self.ready.push_back(pending.host.clone());
         }
         let mut sources = pending.sources;
-        for (url, lines) in
-            self.missing_anchors(&mut check, pending.key, pending.fragments, &mut sources)
-        {
-            let check = no_anchor(check.clone(), url.rsplit('#').next().unwrap_or(""));
-            let result = UrlResult {
-                url: format!("{}{url}", pending.display),
-                sources: lines,
-                check,
-                duplicate: false,
-            };
-            self.emit(Order { index, key: None }, result)?;
+        let missing =
+            self.split_fragments(&mut check, pending.key, pending.fragments, &mut sources);
+        for (fragment, lines) in missing {
+            self.missing_anchor(index, &pending.display, &fragment, lines, check.clone())?;
         }
         if sources.is_empty() {
-            // Every line linked to an anchor the page lacks: those are the results.
+            // Every line linked to an anchor the page lacks: those are the results. A line
+            // that links to the page alone later reports the page.
+            self.silent.insert(pending.key);
             return Ok(());
         }
         let order = Order {
@@ -495,47 +492,6 @@ impl Dispatcher<'_> {
         };
         self.emit(order, result)
     }
-
-    /// Sorts the lines that linked into a page with a fragment: those whose anchor the page
-    /// has join `sources`; the others come back by fragment (`#name` -> lines). The page's
-    /// anchors are kept for lines that link into it later.
-    fn missing_anchors(
-        &mut self,
-        check: &mut Check,
-        key: u64,
-        fragments: Vec<(Source, String)>,
-        sources: &mut Vec<Source>,
-    ) -> Vec<(String, Vec<Source>)> {
-        let anchors = check.anchors.take();
-        if let Some(anchors) = &anchors {
-            self.anchors.insert(key, anchors.clone());
-        }
-        let mut missing: Vec<(String, Vec<Source>)> = Vec::new();
-        for (source, fragment) in fragments {
-            let lacks = check.outcome == Outcome::Up
-                && anchors.as_ref().is_some_and(|a| !a.holds(&fragment, true));
-            if !lacks {
-                sources.push(source);
-                continue;
-            }
-            let name = format!("#{fragment}");
-            match missing.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, lines)) => lines.push(source),
-                None => missing.push((name, vec![source])),
-            }
-        }
-        missing
-    }
-}
-
-/// A page that is up but has no anchor `fragment`: an error of kind fragment.
-fn no_anchor(mut check: Check, fragment: &str) -> Check {
-    check.outcome = Outcome::Error;
-    check.error = Some(CheckError::new(
-        ErrorKind::Fragment,
-        format!("the page has no anchor #{fragment}"),
-    ));
-    check
 }
 
 /// `host:port`, the unit of politeness.
