@@ -494,6 +494,18 @@ mod tests {
     }
 
     #[test]
+    fn names_are_case_insensitive_and_values_keep_their_case() {
+        assert_eq!(
+            links("<A HREF=\"Page.HTML\"/><IMG SrC='X.PNG'><Video POSTER=P.jpg>"),
+            [
+                one("Page.HTML", 1, 10, Kind::Href),
+                one("X.PNG", 1, 32, Kind::Src),
+                one("P.jpg", 1, 53, Kind::Poster),
+            ]
+        );
+    }
+
+    #[test]
     fn attributes_of_other_elements_are_not_links() {
         assert!(links(r#"<div href="x" src="y"></div><img href="z"><a src="w">"#).is_empty());
         // `<a href>` without a value, an empty one and a blank one are no links.

@@ -356,6 +356,7 @@ fn bare_urls(text: &str) -> Vec<Range<usize>> {
         let len = rest
             .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '`'))
             .unwrap_or(rest.len());
+        let len = unbalanced_bracket(&rest[..len]).unwrap_or(len);
         let end = start + trim_url_end(&rest[..len]);
         if !glued && end > start + scheme {
             urls.push(start..end);
@@ -363,6 +364,21 @@ fn bare_urls(text: &str) -> Vec<Range<usize>> {
         from = (start + len).max(start + 4);
     }
     urls
+}
+
+/// Where a `]` that closes no `[` of the URL is: the URL ends there (`[https://x.test/]`, or
+/// `[https://x.test/](text)` written the wrong way round).
+fn unbalanced_bracket(url: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, b) in url.bytes().enumerate() {
+        match b {
+            b'[' => depth += 1,
+            b']' if depth == 0 => return Some(i),
+            b']' => depth -= 1,
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The length of `url` without what GitHub does not count as part of a bare URL at its end.
@@ -480,6 +496,15 @@ mod tests {
                 one("https://a.test/path", 1, 7, Kind::Autolink),
                 one("http://b.test/x_(y)", 1, 36, Kind::Autolink),
                 one("https://c.test/q?x=1&y=2", 1, 58, Kind::Autolink),
+            ]
+        );
+        // A bracket that closes nothing ends the URL; brackets inside it stay.
+        assert_eq!(
+            links("[https://h.test/a] [https://i.test/b](not a link) https://j.test/?a[0]=1"),
+            [
+                one("https://h.test/a", 1, 2, Kind::Autolink),
+                one("https://i.test/b", 1, 21, Kind::Autolink),
+                one("https://j.test/?a[0]=1", 1, 51, Kind::Autolink),
             ]
         );
         // With an entity before it, the text differs from the source: still placed exactly.
