@@ -82,7 +82,8 @@ fn split_userinfo(word: &str, after: &str) -> bool {
 /// Escapes control characters (C0, DEL, C1, and the bidi overrides) as `\u{..}` so that text
 /// from a hostile server or file cannot move the cursor, recolour or retitle a terminal.
 pub fn escape_for_terminal(text: &str) -> String {
-    if !text.chars().any(needs_escape) {
+    // Printable ASCII, the common case, needs no look at each character.
+    if text.bytes().all(|b| (0x20..0x7f).contains(&b)) || !text.chars().any(needs_escape) {
         return text.to_owned();
     }
     let mut out = String::with_capacity(text.len() + 8);

@@ -5,6 +5,7 @@
 //! input is read then, once, for its anchors alone.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 
 use super::doc::read_document;
@@ -15,6 +16,10 @@ use crate::sanitize::escape_for_terminal;
 
 /// Index pages that stand for a folder, in the order they are looked for.
 const INDEX: [&str; 4] = ["index.html", "index.htm", "README.md", "index.md"];
+
+/// Maps by path, hashed as the bytes of the (normalized, absolute) path: `Path`'s own hash
+/// walks its components, and SipHash is more than a local map needs.
+type Paths<V> = HashMap<OsString, V, rustc_hash::FxBuildHasher>;
 
 #[derive(Clone)]
 enum Stat {
@@ -30,11 +35,11 @@ pub(super) struct Local {
     /// Paths are kept absolute (a document named `./a.md` and a link from `/abs/b.md` to it
     /// are one file), and shown relative to this folder when they are inside it.
     cwd: PathBuf,
-    stats: HashMap<PathBuf, Stat>,
+    stats: Paths<Stat>,
     /// Anchors of each document read.
-    anchors: HashMap<PathBuf, (Anchors, Kind)>,
+    anchors: Paths<(Anchors, Kind)>,
     /// Links whose target's anchors are not known yet: target -> (fragment, where written).
-    waiting: HashMap<PathBuf, Vec<(String, Source)>>,
+    waiting: Paths<Vec<(String, Source)>>,
 }
 
 impl Local {
@@ -42,9 +47,9 @@ impl Local {
         Local {
             dump,
             cwd: std::env::current_dir().unwrap_or_default(),
-            stats: HashMap::new(),
-            anchors: HashMap::new(),
-            waiting: HashMap::new(),
+            stats: Paths::default(),
+            anchors: Paths::default(),
+            waiting: Paths::default(),
         }
     }
 
@@ -55,7 +60,7 @@ impl Local {
         }
         let set = Anchors::new(anchors.iter().map(String::as_str));
         let key = self.key(path);
-        self.anchors.insert(key, (set, kind));
+        self.anchors.insert(key.into_os_string(), (set, kind));
     }
 
     /// What a path is known by: absolute and normalized.
@@ -77,7 +82,7 @@ impl Local {
             return Some(self.item(&target, fragment, source, None));
         }
         // A document read already exists, whatever the file system says (`<stdin>`).
-        let stat = match self.anchors.contains_key(&target) {
+        let stat = match self.anchors.contains_key(target.as_os_str()) {
             true => Stat::File,
             false => self.stat(&target),
         };
@@ -99,14 +104,14 @@ impl Local {
             Stat::File => target.clone(),
         };
         let fragment = fragment.expect("checked above");
-        let read = self.anchors.contains_key(&page);
+        let read = self.anchors.contains_key(page.as_os_str());
         if !read && !matches!(Kind::of_path(&page), Kind::Html | Kind::Markdown) {
             // A fragment of a PDF or a text file is not an anchor urlcheck can see.
             return Some(self.item(&target, Some(fragment), source, None));
         }
         if !read {
             self.waiting
-                .entry(target)
+                .entry(target.into_os_string())
                 .or_default()
                 .push((fragment.to_owned(), source));
             return None;
@@ -120,11 +125,12 @@ impl Local {
         let mut waiting: Vec<_> = std::mem::take(&mut self.waiting).into_iter().collect();
         waiting.sort_by(|a, b| a.0.cmp(&b.0));
         for (target, links) in waiting {
+            let target = PathBuf::from(target);
             let page = match self.stat(&target) {
                 Stat::Folder(Some(index)) => index,
                 _ => target.clone(),
             };
-            if !self.anchors.contains_key(&page) {
+            if !self.anchors.contains_key(page.as_os_str()) {
                 let anchors = read_anchors(&page);
                 self.define(&page, &anchors, Kind::of_path(&page));
             }
@@ -139,7 +145,7 @@ impl Local {
     }
 
     fn missing_anchor(&self, page: &Path, fragment: &str) -> Option<Problem> {
-        let (anchors, kind) = self.anchors.get(page)?;
+        let (anchors, kind) = self.anchors.get(page.as_os_str())?;
         if anchors.holds(fragment, *kind == Kind::Html) {
             return None;
         }
@@ -151,7 +157,7 @@ impl Local {
     }
 
     fn stat(&mut self, path: &Path) -> Stat {
-        if let Some(stat) = self.stats.get(path) {
+        if let Some(stat) = self.stats.get(path.as_os_str()) {
             return stat.clone();
         }
         let stat = match std::fs::metadata(path) {
@@ -164,7 +170,7 @@ impl Local {
             Ok(_) => Stat::File,
             Err(_) => Stat::Missing,
         };
-        self.stats.insert(path.to_owned(), stat.clone());
+        self.stats.insert(path.as_os_str().to_owned(), stat.clone());
         stat
     }
 
