@@ -216,6 +216,13 @@ impl Reader {
     fn resolve(&mut self, cx: &Context, link: Link) -> Option<Item> {
         let source = Source::at(cx.name.clone(), link.line.into(), link.column);
         let text = link.url.trim();
+        if is_rust_path(text) {
+            return Some(Item::Skipped {
+                url: escape_for_terminal(text),
+                source,
+                reason: "a Rust path (a rustdoc intra-doc link), not a URL".into(),
+            });
+        }
         if let Some(scheme) = scheme_of(text) {
             return match scheme.to_ascii_lowercase().as_str() {
                 "http" | "https" => Some(http(text, source)),
@@ -414,6 +421,19 @@ fn scheme_of(text: &str) -> Option<&str> {
     .then_some(scheme)
 }
 
+/// `http::StatusCode`, `crate::model::Check`, `Vec::new`: what rustdoc resolves as a link to
+/// an item, and no URL or file can be written so (`::` never follows a scheme's colon).
+fn is_rust_path(text: &str) -> bool {
+    text.contains("::")
+        && !text.contains("://")
+        && text.split("::").all(|part| {
+            !part.is_empty()
+                && part.chars().all(|c| {
+                    c.is_alphanumeric() || c == '_' || c == '!' || c == '<' || c == '>' || c == ','
+                })
+        })
+}
+
 /// A link's path as a file name: percent-decoded (`my%20file.md` is `my file.md`).
 fn decoded(path: &str) -> PathBuf {
     path.split('/')
@@ -458,6 +478,17 @@ mod tests {
         assert_eq!(below_root("../../etc/passwd"), PathBuf::from("etc/passwd"));
         assert_eq!(below_root("docs/../../x.html"), PathBuf::from("x.html"));
         assert_eq!(below_root("a/%2E%2E/b"), PathBuf::from("b"));
+    }
+
+    #[test]
+    fn rust_paths_are_told_from_urls() {
+        assert!(is_rust_path("http::StatusCode"));
+        assert!(is_rust_path("crate::model::Check"));
+        assert!(is_rust_path("Vec::<u8>::new"));
+        assert!(!is_rust_path("http://x/a::b"));
+        assert!(!is_rust_path("docs/a::b.md"));
+        assert!(!is_rust_path("urn:isbn:123"));
+        assert!(!is_rust_path("::"));
     }
 
     #[test]
