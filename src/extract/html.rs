@@ -443,25 +443,10 @@ impl Emitter for LinkEmitter<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{html, Kind, Link};
+    use super::super::{found, html, one, Kind, Tuple};
 
-    fn links(text: &str) -> Vec<(String, u32, u32, Kind)> {
-        html(text.as_bytes())
-            .links
-            .into_iter()
-            .map(
-                |Link {
-                     url,
-                     line,
-                     column,
-                     kind,
-                 }| (url, line, column, kind),
-            )
-            .collect()
-    }
-
-    fn one(url: &str, line: u32, column: u32, kind: Kind) -> (String, u32, u32, Kind) {
-        (url.to_string(), line, column, kind)
+    fn links(text: &str) -> Vec<Tuple> {
+        found(html(text.as_bytes()))
     }
 
     #[test]

@@ -404,25 +404,10 @@ fn trim_url_end(url: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{markdown, Kind, Link};
+    use super::super::{found, markdown, one, Kind, Tuple};
 
-    fn links(text: &str) -> Vec<(String, u32, u32, Kind)> {
-        markdown(text)
-            .links
-            .into_iter()
-            .map(
-                |Link {
-                     url,
-                     line,
-                     column,
-                     kind,
-                 }| (url, line, column, kind),
-            )
-            .collect()
-    }
-
-    fn one(url: &str, line: u32, column: u32, kind: Kind) -> (String, u32, u32, Kind) {
-        (url.to_string(), line, column, kind)
+    fn links(text: &str) -> Vec<Tuple> {
+        found(markdown(text))
     }
 
     #[test]

@@ -132,3 +132,18 @@ pub fn sitemap(bytes: &[u8]) -> Result<Sitemap, String> {
         index,
     })
 }
+
+/// What tests compare: each link as a tuple.
+#[cfg(test)]
+pub(crate) type Tuple = (String, u32, u32, Kind);
+
+#[cfg(test)]
+pub(crate) fn found(extracted: Extracted) -> Vec<Tuple> {
+    let tuple = |l: Link| (l.url, l.line, l.column, l.kind);
+    extracted.links.into_iter().map(tuple).collect()
+}
+
+#[cfg(test)]
+pub(crate) fn one(url: &str, line: u32, column: u32, kind: Kind) -> Tuple {
+    (url.to_string(), line, column, kind)
+}

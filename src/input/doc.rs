@@ -384,7 +384,7 @@ fn joined(base: &Url, text: &str, source: Source) -> Item {
     }
 }
 
-fn target(mut url: Url, text: &str, source: Source) -> Item {
+fn target(url: Url, text: &str, source: Source) -> Item {
     if !matches!(url.scheme(), "http" | "https") {
         let reason = format!("{}: links are not checked", url.scheme());
         return Item::Skipped {
@@ -393,20 +393,10 @@ fn target(mut url: Url, text: &str, source: Source) -> Item {
             reason,
         };
     }
-    if url.host_str().is_none_or(str::is_empty) {
-        return invalid(text, source, "no host".into());
+    match Target::new(url, source) {
+        Ok(target) => Item::Target(target),
+        Err((source, reason)) => invalid(text, source, reason.into()),
     }
-    if url.port() == Some(0) {
-        return invalid(text, source, "port 0 cannot be connected to".into());
-    }
-    let fragment = url.fragment().filter(|f| !f.is_empty()).map(str::to_owned);
-    url.set_fragment(None);
-    Item::Target(Target {
-        url,
-        source,
-        original: None,
-        fragment,
-    })
 }
 
 /// The scheme of an absolute URL: letters, digits, `+ - .` before a `:`, starting with a

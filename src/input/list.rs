@@ -175,7 +175,7 @@ pub fn parse_line(raw: &[u8], source: Source) -> Item {
             format!("contains whitespace {c:?} (one URL per line)"),
         );
     }
-    let mut url = match Url::parse(text) {
+    let url = match Url::parse(text) {
         Ok(u) => u,
         Err(e) => return invalid(text, format!("not a URL: {e}")),
     };
@@ -188,21 +188,10 @@ pub fn parse_line(raw: &[u8], source: Source) -> Item {
             )
         }
     }
-    if url.host_str().is_none_or(str::is_empty) {
-        return invalid(text, "no host".into());
+    match Target::new(url, source.clone()) {
+        Ok(target) => Item::Target(target),
+        Err((_, reason)) => invalid(text, reason.into()),
     }
-    if url.port() == Some(0) {
-        return invalid(text, "port 0 cannot be connected to".into());
-    }
-    // The fragment never reaches the server: two lines differing only there are one check.
-    let fragment = url.fragment().filter(|f| !f.is_empty()).map(str::to_owned);
-    url.set_fragment(None);
-    Item::Target(Target {
-        url,
-        source,
-        original: None,
-        fragment,
-    })
 }
 
 /// Reads a whole input the way a run does, for tests and tools (not from async code).

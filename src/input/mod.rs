@@ -91,6 +91,28 @@ pub struct Target {
     pub fragment: Option<String>,
 }
 
+impl Target {
+    /// An http(s) URL as a target: one that can be connected to (a host, a port other than
+    /// 0), its fragment kept apart, since it never reaches the server (two links differing
+    /// only there are one check). The error says why a URL cannot be one.
+    pub(crate) fn new(mut url: Url, source: Source) -> Result<Target, (Source, &'static str)> {
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err((source, "no host"));
+        }
+        if url.port() == Some(0) {
+            return Err((source, "port 0 cannot be connected to"));
+        }
+        let fragment = url.fragment().filter(|f| !f.is_empty()).map(str::to_owned);
+        url.set_fragment(None);
+        Ok(Target {
+            url,
+            source,
+            original: None,
+            fragment,
+        })
+    }
+}
+
 /// What kind of input a file (or stdin) is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

@@ -5,9 +5,9 @@
 
 use std::io;
 
-use super::{Dispatcher, Ending};
+use super::{ended, Dispatcher, Ending};
 use crate::dedup::Verdict;
-use crate::model::{Check, CheckError, ErrorKind, Order, Outcome, Source, UrlResult};
+use crate::model::{Check, CheckError, ErrorKind, Outcome, Source};
 
 impl Dispatcher<'_> {
     /// A line with a fragment into a page checked already.
@@ -46,21 +46,13 @@ impl Dispatcher<'_> {
         if !self.silent.remove(&key) {
             return self.repeat(index, key, ending, display, source);
         }
-        let (outcome, status, error) = ending;
-        let mut check = Check::not_fetched(outcome, error);
-        check.status = status;
-        let result = UrlResult {
-            url: display,
-            sources: vec![source],
-            check,
-            duplicate: false,
-        };
-        self.emit(
-            Order {
-                index,
-                key: Some(key),
-            },
-            result,
+        self.report(
+            index,
+            Some(key),
+            display,
+            vec![source],
+            ended(ending),
+            false,
         )
     }
 
@@ -91,13 +83,7 @@ impl Dispatcher<'_> {
             // Never: such a result completes the moment it is made.
             Verdict::InFlight { .. } => (None, false),
         };
-        let result = UrlResult {
-            url,
-            sources,
-            check,
-            duplicate,
-        };
-        self.emit(Order { index, key }, result)
+        self.report(index, key, url, sources, check, duplicate)
     }
 
     /// Sorts the lines that linked into a page with a fragment: those whose anchor the page

@@ -195,6 +195,25 @@ impl Dispatcher<'_> {
         }
     }
 
+    /// Hands on one result, at `index` among the run's results, found again by `key`.
+    fn report(
+        &mut self,
+        index: u64,
+        key: Option<u64>,
+        url: String,
+        sources: Vec<Source>,
+        check: Check,
+        duplicate: bool,
+    ) -> io::Result<()> {
+        let result = UrlResult {
+            url,
+            sources,
+            check,
+            duplicate,
+        };
+        self.emit(Order { index, key }, result)
+    }
+
     fn emit(&mut self, order: Order, result: UrlResult) -> io::Result<()> {
         self.summary.record(&result);
         self.sink.result(order, result)
@@ -208,14 +227,7 @@ impl Dispatcher<'_> {
         source: Source,
         check: Check,
     ) -> io::Result<()> {
-        let order = Order { index, key: None };
-        let result = UrlResult {
-            url,
-            sources: vec![source],
-            check,
-            duplicate: false,
-        };
-        self.emit(order, result)
+        self.report(index, None, url, vec![source], check, false)
     }
 
     fn take(&mut self, item: Item) -> io::Result<()> {
@@ -316,20 +328,7 @@ impl Dispatcher<'_> {
         url: String,
         source: Source,
     ) -> io::Result<()> {
-        let (outcome, status, error) = ending;
-        let mut check = Check::not_fetched(outcome, error);
-        check.status = status;
-        let order = Order {
-            index,
-            key: Some(key),
-        };
-        let result = UrlResult {
-            url,
-            sources: vec![source],
-            check,
-            duplicate: true,
-        };
-        self.emit(order, result)
+        self.report(index, Some(key), url, vec![source], ended(ending), true)
     }
 
     /// A local link, checked on the input thread already: complete the moment it is taken.
@@ -354,17 +353,7 @@ impl Dispatcher<'_> {
         match self.dedup.classify(&url, index) {
             Verdict::New { key } => {
                 self.dedup.complete(key, &check);
-                let order = Order {
-                    index,
-                    key: Some(key),
-                };
-                let result = UrlResult {
-                    url,
-                    sources: vec![source],
-                    check,
-                    duplicate: false,
-                };
-                self.emit(order, result)
+                self.report(index, Some(key), url, vec![source], check, false)
             }
             Verdict::Done { key, ending } => self.repeat(index, key, ending, url, source),
             Verdict::InFlight { index: first } => {
@@ -480,18 +469,22 @@ impl Dispatcher<'_> {
             self.silent.insert(pending.key);
             return Ok(());
         }
-        let order = Order {
+        self.report(
             index,
-            key: Some(pending.key),
-        };
-        let result = UrlResult {
-            url: pending.display,
+            Some(pending.key),
+            pending.display,
             sources,
             check,
-            duplicate: false,
-        };
-        self.emit(order, result)
+            false,
+        )
     }
+}
+
+/// What a repeat of a completed check reports: how it ended, unfetched.
+fn ended((outcome, status, error): Ending) -> Check {
+    let mut check = Check::not_fetched(outcome, error);
+    check.status = status;
+    check
 }
 
 /// `host:port`, the unit of politeness.
