@@ -13,20 +13,17 @@ use std::sync::Arc;
 use url::Url;
 
 use super::local::Local;
+use super::read::read_document;
 use super::{Batcher, Fetch, Item, Kind, Rules, Target};
 use crate::extract::{self, Extracted, Link};
 use crate::model::Source;
 use crate::sanitize::{escape_for_terminal, redact, redact_url};
 
-/// A document larger than this is reported, not read: memory follows the largest document.
-const MAX_DOCUMENT: u64 = 256 * 1024 * 1024;
 /// A remote sitemap is read up to this many bytes (the sitemap protocol's own limit).
 const MAX_SITEMAP: usize = 50 * 1024 * 1024;
 /// Sitemap indexes are followed this deep, and this many sitemaps are read at most.
 const MAX_SITEMAP_DEPTH: u32 = 3;
 const MAX_SITEMAPS: usize = 1000;
-/// A NUL byte this early says the file is not text.
-const SNIFF: usize = 8 * 1024;
 
 /// Reads documents and resolves their links, remembering local anchors across documents.
 pub(crate) struct Reader {
@@ -326,31 +323,6 @@ fn folder_of(joined: PathBuf, href: &str) -> PathBuf {
     }
 }
 
-/// The whole document without a UTF-8 byte-order mark, or why it cannot be read.
-pub(super) fn read_document(source: impl Read) -> Result<Vec<u8>, String> {
-    let mut bytes = Vec::new();
-    source
-        .take(MAX_DOCUMENT + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read it: {e}"))?;
-    if bytes.len() as u64 > MAX_DOCUMENT {
-        return Err(format!(
-            "larger than {} MiB, more than a document may be",
-            MAX_DOCUMENT >> 20
-        ));
-    }
-    if let Some(at) = bytes[..bytes.len().min(SNIFF)].iter().position(|&b| b == 0) {
-        return Err(format!("not a text file (a NUL byte at byte {})", at + 1));
-    }
-    // Editors do not count the mark as a column, so neither do the positions of line 1.
-    if bytes.starts_with(BOM) {
-        bytes.drain(..BOM.len());
-    }
-    Ok(bytes)
-}
-
-const BOM: &[u8] = b"\xef\xbb\xbf";
-
 fn unreadable(name: &Arc<str>, reason: String) -> Item {
     Item::Invalid {
         text: escape_for_terminal(name),
@@ -491,17 +463,5 @@ mod tests {
         assert_eq!(scheme_of("./x:y"), None);
         assert_eq!(scheme_of("page.html"), None);
         assert_eq!(scheme_of("#a:b"), None);
-    }
-
-    #[test]
-    fn documents_that_are_not_text_are_refused() {
-        assert!(read_document(&b"\x7fELF\0\0"[..])
-            .unwrap_err()
-            .contains("NUL byte at byte 5"));
-        assert_eq!(read_document(&b"<a href=x>"[..]).unwrap(), b"<a href=x>");
-        assert_eq!(
-            read_document(&b"\xef\xbb\xbf<a href=x>"[..]).unwrap(),
-            b"<a href=x>"
-        );
     }
 }

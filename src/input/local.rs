@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 
-use super::doc::read_document;
+use super::read::read_document;
 use super::{Batcher, Item, Kind, Problem};
 use crate::extract;
 use crate::model::{Anchors, Source};

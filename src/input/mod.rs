@@ -25,6 +25,7 @@ mod args;
 mod doc;
 mod list;
 mod local;
+mod read;
 
 pub use list::{parse_all, parse_line};
 
