@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -115,7 +115,7 @@ impl CheckError {
 /// slugs), kept as 8-byte hashes that are the same in every run: what `#fragment` links are
 /// checked against, for local files and, with `--check-fragments`, for remote pages.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Anchors(HashSet<u64, BuildHasherDefault<DefaultHasher>>);
+pub struct Anchors(HashSet<u64, BuildHasherDefault<NoHash>>);
 
 impl Anchors {
     pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Anchors {
@@ -136,7 +136,27 @@ impl Anchors {
     }
 
     fn hash(name: &str) -> u64 {
-        BuildHasherDefault::<DefaultHasher>::default().hash_one(name)
+        rustc_hash::FxBuildHasher.hash_one(name)
+    }
+}
+
+/// The set holds hashes already: hashing them again would be work for nothing.
+#[derive(Default)]
+struct NoHash(u64);
+
+impl Hasher for NoHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 }
 

@@ -35,14 +35,9 @@ impl Checker {
         let first = url;
         let mut url = url.clone();
         for _ in 0..=self.settings.max_redirects {
-            // The user's headers (secrets among them) go to the host they were given for.
-            let same_host = url.host_str() == first.host_str();
-            let mut request = self.pool.client(false).get(url.clone());
-            for (name, value) in &self.settings.headers {
-                if same_host || !super::is_sensitive(name) {
-                    request = request.header(name, value.clone());
-                }
-            }
+            // The user's secrets go to the host they were given for, as on any check.
+            let same_host = super::same_authority(&url, first);
+            let request = self.request(reqwest::Method::GET, &url, same_host, false, None);
             let mut response = request
                 .send()
                 .await

@@ -460,7 +460,8 @@ impl Checker {
             let deadline = tokio::time::Instant::from_std((sent + s.timeout).min(ends));
             // Asked for each time: a waiting request must not hold on to a pool that is being
             // let go to free descriptors.
-            let request = self.request(url, same_host, keep, jar.header(url));
+            let method = self.settings.method.clone();
+            let request = self.request(method, url, same_host, keep, jar.header(url));
             // Bound first: a finished request future still holds its client.
             let sending = tokio::time::timeout_at(deadline, request.send()).await;
             match sending {
@@ -562,16 +563,14 @@ impl Checker {
     /// the cookie rules say.
     fn request(
         &self,
+        method: reqwest::Method,
         url: &Url,
         same_host: bool,
         keep: bool,
         mut cookies: Option<String>,
     ) -> RequestBuilder {
         let s = &self.settings;
-        let mut request = self
-            .pool
-            .client(keep)
-            .request(s.method.clone(), url.clone());
+        let mut request = self.pool.client(keep).request(method, url.clone());
         for (name, value) in &s.headers {
             if !same_host && is_sensitive(name) {
                 continue;
