@@ -10,27 +10,34 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::builder::PossibleValue;
-use clap::{Parser, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use regex::{Regex, RegexSet};
 use reqwest::header::{HeaderName, HeaderValue};
 use url::Url;
 
-use crate::config::{CheckSettings, Config, Github};
+use crate::config::{CheckSettings, Config, Github, HistorySettings};
+use crate::history;
 use crate::input::{Exclude, Kind, Rules};
-use crate::model::{Mode, Outcome, OutcomeSet, StatusSet};
+use crate::model::{FailOn, Mode, Outcome, State, StatusSet};
 pub use crate::report::Format;
 
 const AFTER_HELP: &str = "\
 Exit codes:
-  0    every checked URL is up
+  0    every checked URL is up (or nothing failed as --fail-on and --fail-after say)
   1    at least one URL is down, error or invalid
-  2    the command could not run (bad flags, unreadable input)
+  2    the command could not run (bad flags, unreadable input, an unusable --history
+       database), or the run was not recorded in its --history database
   130  interrupted (Ctrl-C); 143 on SIGTERM
+
+Subcommands take the place of the first input: a list file called `history` is given as
+./history.
 
 Examples:
   urlcheck urls.txt
   urlcheck README.md docs/
+  urlcheck --history links.db --fail-on new urls.txt
+  urlcheck history links.db --since 30d
   urlcheck --dump docs/
   urlcheck --format json urls.txt > report.json
   cat urls.txt | urlcheck -
@@ -39,7 +46,11 @@ Examples:
 /// Check lists of URLs concurrently and report which are up and which are down.
 #[derive(Debug, Parser)]
 #[command(name = "urlcheck", version, about, after_help = AFTER_HELP)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Files with one URL per line, Markdown and HTML documents (.md, .html...) whose links
     /// are checked, sitemaps (.xml), folders (walked for documents, honouring .gitignore),
     /// quoted globs, '-' for stdin, or http(s) URLs. With none given and stdin not a
@@ -187,9 +198,25 @@ pub struct Cli {
     pub reports: Vec<(Format, PathBuf)>,
 
     /// Which outcomes make the exit code 1 (and count as failures in JUnit and annotations);
-    /// `empty` adds a run with no URL at all, e.g. down,error,invalid,empty.
+    /// `empty` adds a run with no URL at all, `new` (with --history) what broke since its
+    /// last check, e.g. down,error,invalid,empty or new.
     #[arg(long, value_name = "OUTCOMES", default_value = "down,error,invalid", value_parser = parse_outcomes)]
-    pub fail_on: OutcomeSet,
+    pub fail_on: FailOn,
+
+    /// With --history: a down or error URL fails the run only once it has failed N runs in a
+    /// row (this one included).
+    #[arg(long, value_name = "N", requires = "history",
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub fail_after: Option<u32>,
+
+    /// Record the run in this SQLite database, and show each URL's state against its earlier
+    /// checks (first, new, still, recovered, steady, flapping). Created when missing.
+    #[arg(long, value_name = "DB", conflicts_with_all = ["compare", "dump"])]
+    pub history: Option<PathBuf>,
+
+    /// With --history: at the end of the run, forget runs older than this (90d, 12w).
+    #[arg(long, value_name = "AGE", requires = "history", value_parser = parse_age)]
+    pub history_keep: Option<Duration>,
 
     /// GitHub Actions annotations (on stderr) and a step summary in $GITHUB_STEP_SUMMARY.
     /// On by default when GITHUB_ACTIONS=true.
@@ -212,6 +239,67 @@ pub struct Cli {
     /// Never show the progress bar (it is shown only when stderr is a terminal).
     #[arg(long)]
     pub no_progress: bool,
+}
+
+/// What urlcheck does besides checking.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Per URL of a --history database: state, uptime, failing streak, last failure, latency;
+    /// or one URL's timeline.
+    History(HistoryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The database that `--history DB` records into.
+    #[arg(value_name = "DB")]
+    pub db: PathBuf,
+
+    /// Show this URL's timeline: its state changes and daily uptime.
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Only what runs started this long ago or later (30d, 12h) tell [default: every run
+    /// the database keeps]
+    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    pub since: Option<Duration>,
+
+    /// Only URLs in these states, e.g. new,still.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "STATES")]
+    pub state: Vec<State>,
+
+    /// human (a table) or json.
+    #[arg(short = 'f', long, value_enum, default_value_t = HistoryFormat::Human)]
+    pub format: HistoryFormat,
+}
+
+impl HistoryArgs {
+    pub(crate) fn into_query(self) -> history::Query {
+        history::Query {
+            db: self.db,
+            url: self.url,
+            since: self.since,
+            states: self.state,
+            json: self.format == HistoryFormat::Json,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HistoryFormat {
+    Human,
+    Json,
+}
+
+/// The states are the model's; clap only learns their names.
+impl ValueEnum for State {
+    fn value_variants<'a>() -> &'a [Self] {
+        &State::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.as_str()))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -272,6 +360,9 @@ impl Cli {
                     && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };
+        if self.fail_on.new && self.history.is_none() {
+            anyhow::bail!("--fail-on new needs --history DB: what broke is told against it");
+        }
         if self.check_fragments && self.method == Method::Head {
             anyhow::bail!(
                 "--check-fragments reads pages for their anchors: it needs -X get, not head"
@@ -320,7 +411,14 @@ impl Cli {
             check: Arc::new(check),
             format: self.format,
             reports: self.reports,
-            fail_on: self.fail_on,
+            fail_on: FailOn {
+                after: self.fail_after,
+                ..self.fail_on
+            },
+            history: self.history.map(|path| HistorySettings {
+                path,
+                keep: self.history_keep,
+            }),
             github: github(self.github, self.no_github),
             quiet: self.quiet,
             color,
@@ -526,11 +624,16 @@ pub fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
 }
 
 /// `down,error,invalid`: outcome names, comma-separated.
-pub fn parse_outcomes(s: &str) -> Result<OutcomeSet, String> {
-    let mut set = OutcomeSet::default();
+pub fn parse_outcomes(s: &str) -> Result<FailOn, String> {
+    let mut fail_on = FailOn::default();
+    let set = &mut fail_on.outcomes;
     for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         if name == "empty" {
             set.insert_empty();
+            continue;
+        }
+        if name == "new" {
+            fail_on.new = true;
             continue;
         }
         let outcome = Outcome::ALL
@@ -538,13 +641,33 @@ pub fn parse_outcomes(s: &str) -> Result<OutcomeSet, String> {
             .find(|o| o.as_str() == name)
             .ok_or_else(|| {
                 format!(
-                    "unknown outcome {name:?} (one of up, down, error, invalid, skipped, or \
-                     empty for a run with no URL)"
+                    "unknown outcome {name:?} (one of up, down, error, invalid, skipped, \
+                     empty for a run with no URL, or new for what broke since the last run)"
                 )
             })?;
         set.insert(outcome);
     }
-    Ok(set)
+    Ok(fail_on)
+}
+
+/// An age for `--history-keep` and `history --since`: 90d, 12h, 2w (seconds when bare).
+pub fn parse_age(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let d = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        s.parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|e| e.to_string())?
+    } else {
+        humantime::parse_duration(s)
+            .map_err(|e| format!("{e} (expected an age such as 90d, 12h or 2w)"))?
+    };
+    if d < Duration::from_secs(1) {
+        return Err("must be at least 1s".into());
+    }
+    if d > Duration::from_secs(100 * 365 * 86_400) {
+        return Err("must be at most 100 years".into());
+    }
+    Ok(d)
 }
 
 pub fn parse_dns_server(s: &str) -> Result<SocketAddr, String> {
@@ -638,10 +761,12 @@ mod tests {
         assert!(parse_report("xml=out.xml").is_err());
         assert!(parse_report("json").is_err());
         assert!(parse_report("json=").is_err());
-        let set = parse_outcomes("down, error").unwrap();
+        let set = parse_outcomes("down, error").unwrap().outcomes;
         assert!(set.contains(Outcome::Down) && set.contains(Outcome::Error));
         assert!(!set.contains(Outcome::Invalid));
         assert!(parse_outcomes("down,broken").is_err());
+        let new = parse_outcomes("new").unwrap();
+        assert!(new.new && new.outcomes.iter().next().is_none());
         let cli = Cli::try_parse_from(["urlcheck", "--github", "--no-github"]).unwrap();
         assert!(cli.no_github && !cli.github);
     }

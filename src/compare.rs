@@ -27,6 +27,9 @@ pub(crate) async fn run(setup: Setup) -> Result<ExitCode> {
         checker,
         cancel,
         mut stdout,
+        // clap refuses --history with --compare: one database run for two passes would
+        // record each URL twice.
+        history: _,
     } = setup;
     let items = read_all(inputs, &checker, &cancel).await;
     let pass = Pass {
@@ -46,7 +49,7 @@ pub(crate) async fn run(setup: Setup) -> Result<ExitCode> {
         } else {
             Arc::new(Checker::for_config(&config)?)
         };
-        halves.push(pass.run(mode, feed(&items), checker, &mut []).await?);
+        halves.push(pass.run(mode, feed(&items), checker, &mut [], None).await?);
     }
     if let Some(first) = halves.first() {
         pass::note_if_empty(first, &config);

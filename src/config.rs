@@ -12,7 +12,7 @@ use reqwest::Method;
 
 use crate::fdlimit;
 use crate::input::Rules;
-use crate::model::{Mode, OutcomeSet, StatusSet};
+use crate::model::{FailOn, Mode, StatusSet};
 use crate::report::Format;
 
 /// GitHub Actions output.
@@ -81,8 +81,10 @@ pub(crate) struct Config {
     pub format: Format,
     /// Report files to write atomically when the run ends.
     pub reports: Vec<(Format, PathBuf)>,
-    /// Outcomes that make the exit code 1.
-    pub fail_on: OutcomeSet,
+    /// What makes the exit code 1.
+    pub fail_on: FailOn,
+    /// `--history`: the database the run is recorded in.
+    pub history: Option<HistorySettings>,
     /// Annotations and a step summary for GitHub Actions.
     pub github: Option<Github>,
     /// Human format: only failures and the summary.
@@ -121,6 +123,14 @@ impl Config {
             },
         }
     }
+}
+
+/// Where the run history is kept, and for how long.
+#[derive(Debug, Clone)]
+pub(crate) struct HistorySettings {
+    pub path: PathBuf,
+    /// `--history-keep`: runs older than this are forgotten at the end of a run.
+    pub keep: Option<Duration>,
 }
 
 /// The pool's limits.

@@ -12,7 +12,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 
-use crate::model::{Check, CheckError, Order, Outcome, OutcomeSet, UrlResult};
+use crate::model::{Check, CheckError, FailOn, Order, Outcome, UrlResult};
 
 /// How a check ended, as a repeated line reports it.
 pub(crate) type Ending = (Outcome, Option<u16>, Option<CheckError>);
@@ -68,7 +68,7 @@ impl Dedup {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Keep {
     All,
-    Failures(OutcomeSet),
+    Failures(FailOn),
     Nothing,
 }
 
@@ -90,7 +90,7 @@ impl Collection {
     pub(crate) fn push(&mut self, order: Order, result: UrlResult) {
         let kept = match self.keep {
             Keep::All => true,
-            Keep::Failures(fail_on) => fail_on.contains(result.check.outcome),
+            Keep::Failures(fail_on) => fail_on.fails(&result),
             Keep::Nothing => false,
         };
         if kept {

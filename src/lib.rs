@@ -16,6 +16,7 @@ mod config;
 mod dedup;
 mod dump;
 mod fdlimit;
+mod history;
 mod pass;
 mod report;
 mod run;
@@ -25,11 +26,14 @@ mod summary;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use anyhow::Result;
 
 use crate::check::Checker;
+use crate::cli::Command;
 use crate::exit::ExitCode;
+use crate::history::Recorder;
 use crate::input::Inputs;
 use crate::model::Mode;
 use crate::pass::Setup;
@@ -40,7 +44,11 @@ pub use crate::cli::Cli;
 
 /// Runs urlcheck as the command line asks and returns the exit code. Errors are for
 /// "could not run at all" (exit 2); a dead link is a result, not an error.
-pub async fn run(cli: Cli) -> Result<ExitCode> {
+pub async fn run(mut cli: Cli) -> Result<ExitCode> {
+    if let Some(Command::History(args)) = cli.command.take() {
+        history::show(&args.into_query(), &mut std::io::stdout().lock())?;
+        return Ok(ExitCode::Success);
+    }
     // Listening starts before anything is made that a signal must clean up. A second signal
     // exits at once, skipping destructors: the report files' temporary files go first.
     let temps: Arc<Mutex<Vec<PathBuf>>> = Arc::default();
@@ -54,6 +62,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     });
     let mut config = cli.into_config()?;
     config.fit_descriptors();
+    // An unusable database stops the run before its first request.
+    let history = (config.history.as_ref())
+        .map(|h| Recorder::open(&h.path, SystemTime::now()))
+        .transpose()?;
     let inputs = Inputs::open(&config.inputs, config.rules.clone())?;
     // A reader that goes away (`| head`) stops the run like a signal, but is no failure:
     // the exit code is then the one the results call for.
@@ -74,6 +86,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         checker,
         cancel: signals.token.clone(),
         stdout,
+        history,
     };
     let code = match mode {
         Mode::Concurrent | Mode::Sequential => pass::single(setup).await?,

@@ -1,16 +1,16 @@
 //! The vocabulary every layer shares: what a check concluded ([`Outcome`], [`ErrorKind`],
 //! [`Check`]), one reported URL ([`UrlResult`]) and where it was listed ([`Source`]), the place
-//! of a result in the run ([`Order`]), and the status and outcome sets of `--accept` and
-//! `--fail-on`, and the [`Anchors`] fragments are checked against. It imports nothing of the
-//! crate but `sanitize`, so every other module may
-//! import it.
+//! of a result in the run ([`Order`]), what the run history says of it ([`History`],
+//! [`State`]), the status and outcome sets of `--accept` and `--fail-on` and the rule of
+//! what fails a run ([`FailOn`]), and the [`Anchors`] fragments are checked against. It
+//! imports nothing of the crate but `sanitize`, so every other module may import it.
 
 use std::collections::HashSet;
 use std::fmt;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
@@ -303,6 +303,88 @@ pub(crate) struct UrlResult {
     /// A repeat of a URL already reported: not fetched again, outcome and status copied.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub duplicate: bool,
+    /// What the run history (`--history`) says of the URL, when the run keeps one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<History>,
+}
+
+/// A URL's state against its earlier checks in the run history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Never checked before.
+    First,
+    /// Failing now, up at its last check.
+    New,
+    /// Failing now and at its last check.
+    Still,
+    /// Up now, failing at its last check.
+    Recovered,
+    /// Up now and at its last check.
+    Steady,
+    /// Changed between up and failing at least [`History::FLAP_CHANGES`] times over its last
+    /// [`History::FLAP_WINDOW`] checks (this one included).
+    Flapping,
+}
+
+impl State {
+    pub const ALL: [State; 6] = [
+        State::First,
+        State::New,
+        State::Still,
+        State::Recovered,
+        State::Steady,
+        State::Flapping,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::First => "first",
+            State::New => "new",
+            State::Still => "still",
+            State::Recovered => "recovered",
+            State::Steady => "steady",
+            State::Flapping => "flapping",
+        }
+    }
+}
+
+/// What the run history says of a URL checked in this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct History {
+    pub state: State,
+    /// Failing checks in a row, this one included (0 when it is up).
+    pub consecutive_failures: u32,
+    /// When the run that began the current failing streak started.
+    #[serde(serialize_with = "ser_opt_time")]
+    pub failing_since: Option<SystemTime>,
+    /// When the last run that found it up started (this one, when it is up).
+    #[serde(serialize_with = "ser_opt_time")]
+    pub last_up: Option<SystemTime>,
+}
+
+impl History {
+    /// Changes between up and failing that make a URL flapping...
+    pub const FLAP_CHANGES: u32 = 3;
+    /// ...over this many of its last checks.
+    pub const FLAP_WINDOW: u32 = 10;
+
+    /// Broken since the last run: failing now and up at its last check, or failing at its
+    /// first check (what `--fail-on new` fails on and the summary calls newly broken).
+    pub fn is_news(&self) -> bool {
+        match self.state {
+            State::New => true,
+            State::First => self.consecutive_failures > 0,
+            _ => false,
+        }
+    }
+}
+
+fn ser_opt_time<S: serde::Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.collect_str(&humantime::format_rfc3339_seconds(*t)),
+        None => s.serialize_none(),
+    }
 }
 
 /// Where a result belongs among all of a run's results, as the scheduler decided it: what
@@ -356,6 +438,64 @@ impl fmt::Display for OutcomeSet {
             names.push("empty");
         }
         f.write_str(&names.join(","))
+    }
+}
+
+/// What fails a run (`--fail-on`, `--fail-after`): results with an outcome in the set; with
+/// `new`, results the history calls newly broken; with `after N`, a down or error result only
+/// once it has failed N runs in a row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FailOn {
+    pub outcomes: OutcomeSet,
+    /// `new` was given: newly broken URLs fail the run.
+    pub new: bool,
+    /// `--fail-after N`.
+    pub after: Option<u32>,
+}
+
+impl FailOn {
+    /// Whether `r` fails the run.
+    pub(crate) fn fails(&self, r: &UrlResult) -> bool {
+        let history = r.history.as_ref();
+        if self.new && history.is_some_and(History::is_news) {
+            return true;
+        }
+        if !self.outcomes.contains(r.check.outcome) {
+            return false;
+        }
+        match (self.after, history) {
+            (Some(n), Some(h)) if matches!(r.check.outcome, Outcome::Down | Outcome::Error) => {
+                h.consecutive_failures >= n
+            }
+            _ => true,
+        }
+    }
+
+    /// A run that checked no URL at all fails too.
+    pub fn fails_empty(&self) -> bool {
+        self.outcomes.fails_empty()
+    }
+
+    /// Whether it needs the run history to decide.
+    pub fn needs_history(&self) -> bool {
+        self.new || self.after.is_some()
+    }
+}
+
+impl fmt::Display for FailOn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<String> = self.outcomes.iter().map(|o| o.as_str().into()).collect();
+        if self.new {
+            names.push("new".into());
+        }
+        if self.outcomes.fails_empty() {
+            names.push("empty".into());
+        }
+        f.write_str(&names.join(","))?;
+        match self.after {
+            Some(n) => write!(f, " after {n} failing runs"),
+            None => Ok(()),
+        }
     }
 }
 

@@ -16,8 +16,9 @@ use crate::check::Checker;
 use crate::config::Config;
 use crate::dedup::{Collection, Keep};
 use crate::exit::ExitCode;
+use crate::history::{Recorder, RunRecord};
 use crate::input::{Batch, Inputs};
-use crate::model::{Mode, Order, UrlResult};
+use crate::model::{FailOn, Mode, Order, Outcome, UrlResult};
 use crate::report::file::{self, ReportFile};
 use crate::report::{
     self, progress_bar, Format, Github, Options, Reporter, Run, RunInfo, Settings, Stdout,
@@ -37,6 +38,8 @@ pub(crate) struct Setup {
     /// Cancelled by a signal or a closed stdout.
     pub cancel: CancellationToken,
     pub stdout: Stdout,
+    /// `--history`: the database, opened and read before the first request.
+    pub history: Option<Recorder>,
 }
 
 /// A plain run (concurrent or sequential): one pass, every reporter, the report files.
@@ -48,6 +51,7 @@ pub(crate) async fn single(setup: Setup) -> Result<ExitCode> {
         checker,
         cancel,
         stdout,
+        mut history,
     } = setup;
     let total = inputs.count_hint();
     let (tx, rx) = mpsc::channel(INPUT_BUFFER);
@@ -61,12 +65,53 @@ pub(crate) async fn single(setup: Setup) -> Result<ExitCode> {
         keep: keep(&config),
     };
     let feed = Feed { items: rx, total };
-    let run = pass.run(config.mode, feed, checker, &mut reporters).await?;
+    let run = (pass.run(config.mode, feed, checker, &mut reporters, history.as_mut())).await?;
     note_if_empty(&run, &config);
     reporters.iter_mut().try_for_each(|r| r.finish(&run))?;
     drop(reporters);
     file::commit_all(files)?;
-    Ok(run.summary.exit_code(config.fail_on))
+    let code = run.summary.exit_code(config.fail_on);
+    Ok(match history {
+        Some(recorder) => code.combine(record(recorder, &run, &config).await),
+        None => code,
+    })
+}
+
+/// Writes the run into its history, once its results and report files are out: a run that
+/// cannot be recorded (a full disk, a second signal) has lost nothing else, and says what
+/// was not recorded (exit 2).
+async fn record(mut recorder: Recorder, run: &Run, config: &Config) -> ExitCode {
+    let record = RunRecord {
+        finished: run.info.finished_at,
+        settings: serde_json::json!({
+            "settings": run.info.settings,
+            "fail_on": config.fail_on.to_string(),
+            "check_fragments": config.check.check_fragments,
+        })
+        .to_string(),
+        counts: Outcome::ALL.map(|o| run.summary.count(o)),
+        interrupted: run.summary.interrupted,
+    };
+    let keep = config.history.as_ref().and_then(|h| h.keep);
+    let (recorder, done) = tokio::task::spawn_blocking(move || {
+        let done = recorder.commit(&record, keep);
+        (recorder, done)
+    })
+    .await
+    .expect("the recording thread does not panic");
+    match done {
+        Ok(_) => ExitCode::Success,
+        Err(e) => {
+            let _ = writeln!(
+                io::stderr(),
+                "urlcheck: --history {}: this run's {} results were not recorded: {e:#} (its \
+                 results and report files are complete)",
+                recorder.path().display(),
+                recorder.len()
+            );
+            ExitCode::Usage
+        }
+    }
 }
 
 /// The input of a pass: batches from the input thread, and how many lines to expect.
@@ -91,6 +136,7 @@ impl Pass<'_> {
         feed: Feed,
         checker: Arc<Checker>,
         reporters: &mut [Box<dyn Reporter + '_>],
+        history: Option<&mut Recorder>,
     ) -> Result<Run> {
         let config = self.config;
         let mut fan = FanOut {
@@ -99,10 +145,15 @@ impl Pass<'_> {
                 .progress
                 .then(|| progress_bar(feed.total, mode.as_str())),
             collection: Collection::new(self.keep),
+            history,
+            fail_on: config.fail_on,
+            failed: 0,
         };
         let started_at = SystemTime::now();
         let limits = config.limits(mode);
-        let summary = run::execute(feed.items, checker, limits, &mut fan, self.cancel).await?;
+        let mut summary = run::execute(feed.items, checker, limits, &mut fan, self.cancel).await?;
+        summary.failed = fan.failed;
+        summary.history = fan.history.as_ref().map(|h| h.tally());
         if let Some(bar) = fan.progress.take() {
             bar.finish_and_clear();
         }
@@ -209,17 +260,28 @@ fn settings(config: &Config, mode: Mode) -> Settings {
     }
 }
 
-/// The pass's side of the scheduler: results go to every reporter (with the progress bar
-/// suspended, so the two never interleave on a terminal), tick the bar, and are kept.
+/// The pass's side of the scheduler: each result is told its history, judged, goes to every
+/// reporter (with the progress bar suspended, so the two never interleave on a terminal),
+/// ticks the bar, and is kept.
 struct FanOut<'a, 'r> {
     reporters: &'a mut [Box<dyn Reporter + 'r>],
     progress: Option<ProgressBar>,
     collection: Collection,
+    history: Option<&'a mut Recorder>,
+    fail_on: FailOn,
+    /// Lines whose result fails the run.
+    failed: u64,
 }
 
 impl Sink for FanOut<'_, '_> {
-    fn result(&mut self, order: Order, result: UrlResult) -> io::Result<()> {
+    fn result(&mut self, order: Order, mut result: UrlResult) -> io::Result<()> {
         let lines = result.sources.len() as u64;
+        if let Some(history) = self.history.as_deref_mut() {
+            history.annotate(&mut result);
+        }
+        if self.fail_on.fails(&result) {
+            self.failed += lines;
+        }
         let reporters = &mut *self.reporters;
         let sent = match &self.progress {
             // The line must reach the terminal while the bar is off it: written and flushed

@@ -7,7 +7,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use crate::exit::ExitCode;
-use crate::model::{ErrorKind, Outcome, OutcomeSet, UrlResult};
+use crate::model::{ErrorKind, FailOn, Outcome, UrlResult};
 
 /// Latencies are kept in microseconds, up to an hour, with 3 significant digits: a few tens of
 /// kilobytes whatever the number of URLs.
@@ -22,6 +22,23 @@ pub(crate) struct Summary {
     pub(crate) wall: Duration,
     /// The run was stopped before every URL was checked.
     pub(crate) interrupted: bool,
+    /// The URLs in each history state, when the run keeps a history.
+    pub(crate) history: Option<StateCounts>,
+    /// Lines whose result fails the run, as `--fail-on` (and the history) decided: the pass
+    /// counts them, once the history has had its say.
+    pub(crate) failed: u64,
+}
+
+/// How many of a run's URLs the history found in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct StateCounts {
+    /// Failing now, and up (or never checked) before: what `--fail-on new` fails on.
+    pub newly_broken: u64,
+    pub still: u64,
+    pub recovered: u64,
+    pub flapping: u64,
+    /// Checked for the first time (and up; failing ones are newly broken).
+    pub first: u64,
 }
 
 impl Default for Summary {
@@ -32,6 +49,8 @@ impl Default for Summary {
             latency: Histogram::new_with_bounds(1, MAX_MICROS, 3).expect("valid bounds"),
             wall: Duration::ZERO,
             interrupted: false,
+            history: None,
+            failed: 0,
         }
     }
 }
@@ -90,15 +109,15 @@ impl Summary {
 
     /// The run found no URL at all and `fail_on` says `empty`: a failure with no failed URL,
     /// which every report that gives a verdict must say.
-    pub(crate) fn failed_empty(&self, fail_on: OutcomeSet) -> bool {
+    pub(crate) fn failed_empty(&self, fail_on: FailOn) -> bool {
         self.total() == 0 && !self.interrupted && fail_on.fails_empty()
     }
 
-    /// 0 when no URL has an outcome in `fail_on` (by default down, error, invalid), else 1;
+    /// 0 when no result failed the run (by default: none is down, error or invalid), else 1;
     /// also 1 for a run that found no URL at all when `fail_on` says `empty`. What stopped a
     /// run early (a signal) is the caller's to add.
-    pub(crate) fn exit_code(&self, fail_on: OutcomeSet) -> ExitCode {
-        if fail_on.iter().any(|o| self.count(o) > 0) || self.failed_empty(fail_on) {
+    pub(crate) fn exit_code(&self, fail_on: FailOn) -> ExitCode {
+        if self.failed > 0 || self.failed_empty(fail_on) {
             ExitCode::Failures
         } else {
             ExitCode::Success
@@ -129,34 +148,47 @@ mod tests {
                 .collect(),
             check,
             duplicate: false,
+            history: None,
         }
     }
 
-    fn default_fail_on() -> OutcomeSet {
-        let mut set = OutcomeSet::default();
+    fn default_fail_on() -> FailOn {
+        let mut fail_on = FailOn::default();
         for o in [Outcome::Down, Outcome::Error, Outcome::Invalid] {
-            set.insert(o);
+            fail_on.outcomes.insert(o);
         }
-        set
+        fail_on
+    }
+
+    /// Records `r` and counts it as failed when `fail_on` says so, as a pass does.
+    fn add(s: &mut Summary, r: &UrlResult, fail_on: FailOn) {
+        s.record(r);
+        if fail_on.fails(r) {
+            s.failed += r.sources.len() as u64;
+        }
     }
 
     #[test]
     fn counts_lines_and_percentiles() {
         let mut s = Summary::default();
+        let fail_on = default_fail_on();
         for ms in 1..=100 {
-            s.record(&result(Outcome::Up, ms, 1));
+            add(&mut s, &result(Outcome::Up, ms, 1), fail_on);
         }
-        s.record(&result(Outcome::Error, 1000, 2));
+        add(&mut s, &result(Outcome::Error, 1000, 2), fail_on);
         assert_eq!(s.total(), 102);
         assert_eq!(s.count(Outcome::Error), 2);
         assert_eq!(s.errors()[&ErrorKind::Timeout], 2);
         let p50 = s.percentile(0.5).unwrap().as_millis();
         assert!((50..=51).contains(&p50), "{p50}");
         assert_eq!(s.max().unwrap().as_millis(), 1000);
-        assert_eq!(s.exit_code(default_fail_on()), ExitCode::Failures);
-        let mut only_down = OutcomeSet::default();
-        only_down.insert(Outcome::Down);
-        assert_eq!(s.exit_code(only_down), ExitCode::Success);
+        assert_eq!(s.failed, 2);
+        assert_eq!(s.exit_code(fail_on), ExitCode::Failures);
+        let mut only_down = FailOn::default();
+        only_down.outcomes.insert(Outcome::Down);
+        let mut judged = Summary::default();
+        add(&mut judged, &result(Outcome::Error, 1000, 2), only_down);
+        assert_eq!(judged.exit_code(only_down), ExitCode::Success);
     }
 
     #[test]
@@ -164,18 +196,18 @@ mod tests {
         let empty = Summary::default();
         assert_eq!(empty.exit_code(default_fail_on()), ExitCode::Success);
         let mut strict = default_fail_on();
-        strict.insert_empty();
+        strict.outcomes.insert_empty();
         assert_eq!(empty.exit_code(strict), ExitCode::Failures);
         assert_eq!(strict.to_string(), "down,error,invalid,empty");
         let mut s = Summary::default();
-        s.record(&result(Outcome::Up, 5, 1));
+        add(&mut s, &result(Outcome::Up, 5, 1), strict);
         assert_eq!(s.exit_code(strict), ExitCode::Success);
     }
 
     #[test]
     fn all_up_is_success() {
         let mut s = Summary::default();
-        s.record(&result(Outcome::Up, 5, 1));
+        add(&mut s, &result(Outcome::Up, 5, 1), default_fail_on());
         assert_eq!(s.exit_code(default_fail_on()), ExitCode::Success);
         assert_eq!(Summary::default().percentile(0.5), None);
     }

@@ -11,18 +11,18 @@ use std::path::PathBuf;
 
 use super::markdown;
 use super::{failure_reason, Reporter, Run};
-use crate::model::{OutcomeSet, UrlResult};
+use crate::model::{FailOn, UrlResult};
 
 /// Streams an annotation per failing line; at the end, appends the Markdown document to the
 /// step summary.
 pub(crate) struct Github<W: Write> {
     annotations: W,
     step_summary: Option<PathBuf>,
-    fail_on: OutcomeSet,
+    fail_on: FailOn,
 }
 
 impl<W: Write> Github<W> {
-    pub(crate) fn new(annotations: W, step_summary: Option<PathBuf>, fail_on: OutcomeSet) -> Self {
+    pub(crate) fn new(annotations: W, step_summary: Option<PathBuf>, fail_on: FailOn) -> Self {
         Github {
             annotations,
             step_summary,
@@ -33,7 +33,7 @@ impl<W: Write> Github<W> {
 
 impl<W: Write> Reporter for Github<W> {
     fn result(&mut self, r: &UrlResult) -> io::Result<()> {
-        if !self.fail_on.contains(r.check.outcome) {
+        if !self.fail_on.fails(r) {
             return Ok(());
         }
         let title = format!("urlcheck: {}", r.check.outcome.as_str());

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::{failure_reason, Options, Run};
-use crate::model::{Outcome, OutcomeSet, UrlResult};
+use crate::model::{FailOn, Outcome, UrlResult};
 
 /// The JUnit document of a run.
 pub(super) fn render(run: &Run, options: Options) -> Vec<u8> {
@@ -20,7 +20,7 @@ pub(super) fn render(run: &Run, options: Options) -> Vec<u8> {
 }
 
 /// A URL listed in two files is a testcase in both suites.
-fn build(run: &Run, fail_on: OutcomeSet) -> Report {
+fn build(run: &Run, fail_on: FailOn) -> Report {
     let results = &run.results;
     let mut suites: BTreeMap<&str, TestSuite> = BTreeMap::new();
     let mut order: Vec<&str> = Vec::new();
@@ -64,9 +64,9 @@ fn empty_input() -> TestSuite {
     suite
 }
 
-fn test_case(r: &UrlResult, file: &str, fail_on: OutcomeSet) -> TestCase {
+fn test_case(r: &UrlResult, file: &str, fail_on: FailOn) -> TestCase {
     let outcome = r.check.outcome;
-    let status = if fail_on.contains(outcome) {
+    let status = if fail_on.fails(r) {
         let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
         s.set_type(outcome.as_str());
         s.set_message(format!("{}: {}", outcome.as_str(), failure_reason(r)));

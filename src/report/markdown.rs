@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{failure_reason, human_duration, urls, Options, Run};
-use crate::model::{Outcome, OutcomeSet, UrlResult};
+use crate::model::{FailOn, Outcome, UrlResult};
 
 /// `--format markdown`.
 pub(super) fn render(run: &Run, options: Options) -> Vec<u8> {
@@ -12,7 +12,7 @@ pub(super) fn render(run: &Run, options: Options) -> Vec<u8> {
 }
 
 /// The whole Markdown report: the counts, then the failures in input order.
-pub(super) fn render_text(run: &Run, fail_on: OutcomeSet) -> String {
+pub(super) fn render_text(run: &Run, fail_on: FailOn) -> String {
     let failures: Vec<&UrlResult> = run.failures(fail_on).collect();
     let s = &run.summary;
     let mut t = String::new();

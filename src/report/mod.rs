@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::model::{Mode, OutcomeSet, UrlResult};
+use crate::model::{FailOn, Mode, UrlResult};
 use crate::summary::Summary;
 
 pub(crate) mod compare;
@@ -89,7 +89,7 @@ pub(crate) struct Options {
     pub quiet: bool,
     pub color: bool,
     /// What counts as a failure.
-    pub fail_on: OutcomeSet,
+    pub fail_on: FailOn,
 }
 
 /// A finished run, as documents render it.
@@ -102,11 +102,9 @@ pub(crate) struct Run {
 }
 
 impl Run {
-    /// The results whose outcome is in `fail_on`, in input order.
-    pub(crate) fn failures(&self, fail_on: OutcomeSet) -> impl Iterator<Item = &UrlResult> {
-        self.results
-            .iter()
-            .filter(move |r| fail_on.contains(r.check.outcome))
+    /// The results that fail the run as `fail_on` says, in input order.
+    pub(crate) fn failures(&self, fail_on: FailOn) -> impl Iterator<Item = &UrlResult> {
+        self.results.iter().filter(move |r| fail_on.fails(r))
     }
 }
 
@@ -260,16 +258,14 @@ pub(super) mod testing {
     use std::time::{Duration, SystemTime};
 
     use super::{Options, Run, RunInfo, Settings};
-    use crate::model::{
-        Check, CheckError, ErrorKind, Mode, Outcome, OutcomeSet, Source, UrlResult,
-    };
+    use crate::model::{Check, CheckError, ErrorKind, FailOn, Mode, Outcome, Source, UrlResult};
     use crate::summary::Summary;
 
     /// The default `--fail-on`: down, error, invalid.
     pub(crate) fn options() -> Options {
-        let mut fail_on = OutcomeSet::default();
+        let mut fail_on = FailOn::default();
         for o in [Outcome::Down, Outcome::Error, Outcome::Invalid] {
-            fail_on.insert(o);
+            fail_on.outcomes.insert(o);
         }
         Options {
             quiet: false,
@@ -295,6 +291,7 @@ pub(super) mod testing {
             sources,
             check,
             duplicate: false,
+            history: None,
         }
     }
 

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::json::pretty;
 use super::{failure_reason, rfc3339, Options, Run};
-use crate::model::{ErrorKind, Outcome, OutcomeSet, Source, UrlResult};
+use crate::model::{ErrorKind, FailOn, Outcome, Source, UrlResult};
 
 /// Where the schema of the OASIS standard (2.1.0 with errata 01) is published.
 const SCHEMA: &str =
@@ -48,7 +48,7 @@ pub(super) fn render(run: &Run, options: Options) -> Vec<u8> {
     pretty(&log(run, options.fail_on))
 }
 
-fn log(run: &Run, fail_on: OutcomeSet) -> Log {
+fn log(run: &Run, fail_on: FailOn) -> Log {
     let empty = run.summary.failed_empty(fail_on);
     let failures: Vec<&UrlResult> = run.failures(fail_on).collect();
     let mut kinds: BTreeSet<RuleKind> = failures.iter().map(|r| RuleKind::of(r)).collect();
@@ -598,7 +598,7 @@ mod tests {
         let mut options = options();
         let doc = document(&run(Vec::new()), options);
         assert_eq!(doc["runs"][0]["results"], Value::Array(Vec::new()));
-        options.fail_on.insert_empty();
+        options.fail_on.outcomes.insert_empty();
         let doc = document(&run(Vec::new()), options);
         let results = doc["runs"][0]["results"].as_array().unwrap();
         assert_eq!(results.len(), 1);

@@ -210,6 +210,7 @@ impl Dispatcher<'_> {
             sources,
             check,
             duplicate,
+            history: None,
         };
         self.emit(Order { index, key }, result)
     }

@@ -1,0 +1,332 @@
+//! One run into the database: each result is annotated as it completes (from the state read
+//! when the run began) and kept in a compact form; when the run ends, all of it is written in
+//! one transaction, so a run is recorded whole or not at all.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use super::state::{state_code, state_from_code, step, unix, Known};
+use super::{fingerprint, outcome_code, schema};
+use crate::model::{History, State, UrlResult};
+use crate::summary::StateCounts;
+
+/// A result as the database keeps it.
+struct Pending {
+    fingerprint: i64,
+    /// The URL as reported: credentials redacted.
+    url: String,
+    outcome: i64,
+    status: Option<u16>,
+    error: Option<&'static str>,
+    elapsed_us: i64,
+    ttfb_us: Option<i64>,
+}
+
+/// What a finished run says of itself in the `runs` table.
+pub(crate) struct RunRecord {
+    pub finished: SystemTime,
+    /// The settings that change verdicts, as JSON.
+    pub settings: String,
+    /// Lines per outcome: up, down, error, invalid, skipped.
+    pub counts: [u64; 5],
+    pub interrupted: bool,
+}
+
+/// What was written.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Recorded {
+    pub results: usize,
+    /// Runs forgotten by `--history-keep`.
+    pub pruned: usize,
+}
+
+/// The history of one run, from its start to its recording.
+pub(crate) struct Recorder {
+    conn: Connection,
+    path: PathBuf,
+    /// Every URL the database knew when the run began, by fingerprint.
+    known: HashMap<i64, Known>,
+    /// `PRAGMA data_version` when `known` was read: another run's commit changes it.
+    data_version: i64,
+    started: i64,
+    /// What this run said of each URL it checked, for its repeats.
+    said: HashMap<i64, History>,
+    pending: Vec<Pending>,
+    tally: StateCounts,
+}
+
+impl Recorder {
+    /// Opens (creating or migrating) the database at `path` and reads what it knows, for a
+    /// run that started at `started`. Every refusal comes before the first request.
+    pub(crate) fn open(path: &Path, started: SystemTime) -> Result<Recorder> {
+        let conn = schema::open(path)?;
+        let (known, data_version) = read_known(&conn)
+            .with_context(|| format!("--history {}: cannot read it", path.display()))?;
+        Ok(Recorder {
+            conn,
+            path: path.to_owned(),
+            known,
+            data_version,
+            started: unix(started),
+            said: HashMap::new(),
+            pending: Vec::new(),
+            tally: StateCounts::default(),
+        })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn tally(&self) -> StateCounts {
+        self.tally
+    }
+
+    /// Results held for the recording.
+    pub(crate) fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Says what the history knows of `r`'s URL, and keeps `r` for the recording. Only checks
+    /// are history (up, down, error): invalid lines and skipped URLs are not.
+    pub(crate) fn annotate(&mut self, r: &mut UrlResult) {
+        let Some(outcome) = outcome_code(r.check.outcome) else {
+            return;
+        };
+        let fp = fingerprint(&r.url);
+        if let Some(h) = self.said.get(&fp) {
+            r.history = Some(*h);
+            return;
+        }
+        let next = step(self.known.get(&fp), outcome != 0, self.started);
+        let h = next.view();
+        self.count(&h);
+        r.history = Some(h);
+        self.said.insert(fp, h);
+        self.pending.push(Pending {
+            fingerprint: fp,
+            url: r.url.clone(),
+            outcome,
+            status: r.check.status,
+            error: r.check.error.as_ref().map(|e| e.kind.as_str()),
+            elapsed_us: micros(r.check.elapsed),
+            ttfb_us: r.check.ttfb.map(micros),
+        });
+    }
+
+    fn count(&mut self, h: &History) {
+        let t = &mut self.tally;
+        match h.state {
+            _ if h.is_news() => t.newly_broken += 1,
+            State::Still => t.still += 1,
+            State::Recovered => t.recovered += 1,
+            State::Flapping => t.flapping += 1,
+            State::First => t.first += 1,
+            State::New | State::Steady => {}
+        }
+    }
+
+    /// Writes the run and its results in one transaction, then forgets runs older than
+    /// `keep`. Waits (up to the busy timeout) while another run records.
+    pub(crate) fn commit(&mut self, run: &RunRecord, keep: Option<Duration>) -> Result<Recorded> {
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        // Another run recorded since this one began: step from what it wrote, not from what
+        // was read at the start, so neither run's checks are lost.
+        let version: i64 = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        if version != self.data_version {
+            self.known = read_known(&tx)?.0;
+        }
+        let c = run.counts;
+        tx.execute(
+            "INSERT INTO runs (started, finished, host, version, settings, up, down, error, \
+             invalid, skipped, recorded, interrupted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, \
+             ?9, ?10, ?11, ?12)",
+            params![
+                self.started,
+                unix(run.finished),
+                gethostname::gethostname().to_string_lossy(),
+                env!("CARGO_PKG_VERSION"),
+                run.settings,
+                c[0] as i64,
+                c[1] as i64,
+                c[2] as i64,
+                c[3] as i64,
+                c[4] as i64,
+                self.pending.len() as i64,
+                run.interrupted,
+            ],
+        )?;
+        let run_id = tx.last_insert_rowid();
+        write_results(&tx, run_id, self.started, &self.pending, &mut self.known)?;
+        let pruned = match keep {
+            Some(keep) => prune(&tx, unix(run.finished) - keep.as_secs() as i64)?,
+            None => 0,
+        };
+        tx.commit()?;
+        self.data_version = self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        let results = self.pending.len();
+        self.pending.clear();
+        self.said.clear();
+        Ok(Recorded { results, pruned })
+    }
+
+    /// Starts the next run on the same connection (what the benchmark's synthetic history
+    /// does: thousands of runs, one process).
+    pub(crate) fn next_run(&mut self, started: SystemTime) {
+        self.started = unix(started);
+        self.tally = StateCounts::default();
+    }
+}
+
+/// Every URL's derived state, and the data version it was read at.
+fn read_known(conn: &Connection) -> rusqlite::Result<(HashMap<i64, Known>, i64)> {
+    let version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+    let mut stmt = conn.prepare(
+        "SELECT id, fingerprint, first_seen, last_seen, last_up, last_failure, last_change, \
+         failing_since, consecutive_failures, recent, checks, state FROM urls",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(1)?,
+            Known {
+                id: r.get(0)?,
+                first_seen: r.get(2)?,
+                last_seen: r.get(3)?,
+                last_up: r.get(4)?,
+                last_failure: r.get(5)?,
+                last_change: r.get(6)?,
+                failing_since: r.get(7)?,
+                consecutive_failures: r.get(8)?,
+                recent: r.get::<_, i64>(9)? as u64,
+                checks: r.get(10)?,
+                state: state_from_code(r.get(11)?),
+            },
+        ))
+    })?;
+    Ok((rows.collect::<rusqlite::Result<_>>()?, version))
+}
+
+/// The results of run `run_id`, each URL's new state, its day's roll-up, and a change row
+/// when it went from up to failing or back (or was checked for the first time).
+fn write_results(
+    conn: &Connection,
+    run_id: i64,
+    started: i64,
+    pending: &[Pending],
+    known: &mut HashMap<i64, Known>,
+) -> rusqlite::Result<()> {
+    let mut insert_url = conn.prepare_cached(
+        "INSERT INTO urls (fingerprint, url, first_seen, last_seen, last_up, last_failure, \
+         last_change, failing_since, consecutive_failures, recent, checks, state) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?;
+    let mut update_url = conn.prepare_cached(
+        "UPDATE urls SET last_seen = ?2, last_up = ?3, last_failure = ?4, last_change = ?5, \
+         failing_since = ?6, consecutive_failures = ?7, recent = ?8, checks = ?9, state = ?10 \
+         WHERE id = ?1",
+    )?;
+    let mut result = conn.prepare_cached(
+        "INSERT INTO results (run, url, outcome, status, error, elapsed_us, ttfb_us) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let mut daily = conn.prepare_cached(
+        "INSERT INTO daily (day, url, checks, ups, elapsed_us, max_us) VALUES (?1, ?2, 1, ?3, ?4, ?4) \
+         ON CONFLICT (day, url) DO UPDATE SET checks = checks + 1, ups = ups + excluded.ups, \
+         elapsed_us = elapsed_us + excluded.elapsed_us, max_us = max(max_us, excluded.max_us)",
+    )?;
+    let mut change = conn.prepare_cached(
+        "INSERT OR REPLACE INTO changes (url, run, outcome, status, error) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    let day = started.div_euclid(86_400);
+    for p in pending {
+        let prior = known.get(&p.fingerprint);
+        let changed = prior.is_none_or(|k| (k.recent & 1 == 1) != (p.outcome != 0));
+        let mut next = step(prior, p.outcome != 0, started);
+        if next.id == 0 {
+            insert_url.execute(params![
+                p.fingerprint,
+                p.url,
+                next.first_seen,
+                next.last_seen,
+                next.last_up,
+                next.last_failure,
+                next.last_change,
+                next.failing_since,
+                next.consecutive_failures,
+                next.recent as i64,
+                next.checks,
+                state_code(next.state),
+            ])?;
+            next.id = conn.last_insert_rowid();
+        } else {
+            update_url.execute(params![
+                next.id,
+                next.last_seen,
+                next.last_up,
+                next.last_failure,
+                next.last_change,
+                next.failing_since,
+                next.consecutive_failures,
+                next.recent as i64,
+                next.checks,
+                state_code(next.state),
+            ])?;
+        }
+        result.execute(params![
+            run_id,
+            next.id,
+            p.outcome,
+            p.status,
+            p.error,
+            p.elapsed_us,
+            p.ttfb_us
+        ])?;
+        daily.execute(params![
+            day,
+            next.id,
+            i64::from(p.outcome == 0),
+            p.elapsed_us
+        ])?;
+        if changed {
+            change.execute(params![next.id, run_id, p.outcome, p.status, p.error])?;
+        }
+        known.insert(p.fingerprint, next);
+    }
+    Ok(())
+}
+
+/// Forgets the runs that started before `cutoff` (unix seconds), their results, roll-ups and
+/// changes, and the URLs last seen before it; returns how many runs.
+fn prune(conn: &Connection, cutoff: i64) -> rusqlite::Result<usize> {
+    let oldest: Option<i64> = conn
+        .query_row("SELECT min(started) FROM runs", [], |r| r.get(0))
+        .optional()?
+        .flatten();
+    if oldest.is_none_or(|t| t >= cutoff) {
+        return Ok(0);
+    }
+    conn.execute(
+        "DELETE FROM results WHERE run IN (SELECT id FROM runs WHERE started < ?1)",
+        [cutoff],
+    )?;
+    conn.execute(
+        "DELETE FROM changes WHERE run IN (SELECT id FROM runs WHERE started < ?1)",
+        [cutoff],
+    )?;
+    conn.execute(
+        "DELETE FROM daily WHERE day < ?1",
+        [cutoff.div_euclid(86_400)],
+    )?;
+    conn.execute("DELETE FROM urls WHERE last_seen < ?1", [cutoff])?;
+    conn.execute("DELETE FROM runs WHERE started < ?1", [cutoff])
+}
+
+fn micros(d: Duration) -> i64 {
+    d.as_micros().min(i64::MAX as u128) as i64
+}
