@@ -360,9 +360,6 @@ impl Cli {
                     && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };
-        if self.fail_on.new && self.history.is_none() {
-            anyhow::bail!("--fail-on new needs --history DB: what broke is told against it");
-        }
         if self.check_fragments && self.method == Method::Head {
             anyhow::bail!(
                 "--check-fragments reads pages for their anchors: it needs -X get, not head"
@@ -415,10 +412,7 @@ impl Cli {
                 after: self.fail_after,
                 ..self.fail_on
             },
-            history: self.history.map(|path| HistorySettings {
-                path,
-                keep: self.history_keep,
-            }),
+            history: history(self.history, self.history_keep, self.fail_on)?,
             github: github(self.github, self.no_github),
             quiet: self.quiet,
             color,
@@ -427,7 +421,18 @@ impl Cli {
     }
 }
 
-/// Every `-H` value, checked; the error names the header but never shows its value.
+/// `--history` and `--history-keep`; `--fail-on new` needs the history it is told against.
+fn history(
+    path: Option<PathBuf>,
+    keep: Option<Duration>,
+    fail_on: FailOn,
+) -> Result<Option<HistorySettings>> {
+    if fail_on.new && path.is_none() {
+        anyhow::bail!("--fail-on new needs --history DB: what broke is told against it");
+    }
+    Ok(path.map(|path| HistorySettings { path, keep }))
+}
+
 /// The file of URL patterns, in the current folder, that works like --exclude.
 const IGNORE_FILE: &str = ".urlcheckignore";
 

@@ -221,63 +221,27 @@ fn write_results(
     pending: &[Pending],
     known: &mut HashMap<i64, Known>,
 ) -> rusqlite::Result<()> {
-    let mut insert_url = conn.prepare_cached(
-        "INSERT INTO urls (fingerprint, url, first_seen, last_seen, last_up, last_failure, \
-         last_change, failing_since, consecutive_failures, recent, checks, state) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?;
-    let mut update_url = conn.prepare_cached(
-        "UPDATE urls SET last_seen = ?2, last_up = ?3, last_failure = ?4, last_change = ?5, \
-         failing_since = ?6, consecutive_failures = ?7, recent = ?8, checks = ?9, state = ?10 \
-         WHERE id = ?1",
-    )?;
     let mut result = conn.prepare_cached(
         "INSERT INTO results (run, url, outcome, status, error, elapsed_us, ttfb_us) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     let mut daily = conn.prepare_cached(
-        "INSERT INTO daily (day, url, checks, ups, elapsed_us, max_us) VALUES (?1, ?2, 1, ?3, ?4, ?4) \
-         ON CONFLICT (day, url) DO UPDATE SET checks = checks + 1, ups = ups + excluded.ups, \
+        "INSERT INTO daily (day, url, checks, ups, elapsed_us, max_us) \
+         VALUES (?1, ?2, 1, ?3, ?4, ?4) ON CONFLICT (day, url) DO UPDATE SET \
+         checks = checks + 1, ups = ups + excluded.ups, \
          elapsed_us = elapsed_us + excluded.elapsed_us, max_us = max(max_us, excluded.max_us)",
     )?;
     let mut change = conn.prepare_cached(
-        "INSERT OR REPLACE INTO changes (url, run, outcome, status, error) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT OR REPLACE INTO changes (url, run, outcome, status, error) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
     let day = started.div_euclid(86_400);
     for p in pending {
+        let failed = p.outcome != 0;
         let prior = known.get(&p.fingerprint);
-        let changed = prior.is_none_or(|k| (k.recent & 1 == 1) != (p.outcome != 0));
-        let mut next = step(prior, p.outcome != 0, started);
-        if next.id == 0 {
-            insert_url.execute(params![
-                p.fingerprint,
-                p.url,
-                next.first_seen,
-                next.last_seen,
-                next.last_up,
-                next.last_failure,
-                next.last_change,
-                next.failing_since,
-                next.consecutive_failures,
-                next.recent as i64,
-                next.checks,
-                state_code(next.state),
-            ])?;
-            next.id = conn.last_insert_rowid();
-        } else {
-            update_url.execute(params![
-                next.id,
-                next.last_seen,
-                next.last_up,
-                next.last_failure,
-                next.last_change,
-                next.failing_since,
-                next.consecutive_failures,
-                next.recent as i64,
-                next.checks,
-                state_code(next.state),
-            ])?;
-        }
+        let changed = prior.is_none_or(|k| (k.recent & 1 == 1) != failed);
+        let mut next = step(prior, failed, started);
+        next.id = save_url(conn, &next, p)?;
         result.execute(params![
             run_id,
             next.id,
@@ -287,18 +251,59 @@ fn write_results(
             p.elapsed_us,
             p.ttfb_us
         ])?;
-        daily.execute(params![
-            day,
-            next.id,
-            i64::from(p.outcome == 0),
-            p.elapsed_us
-        ])?;
+        daily.execute(params![day, next.id, i64::from(!failed), p.elapsed_us])?;
         if changed {
             change.execute(params![next.id, run_id, p.outcome, p.status, p.error])?;
         }
         known.insert(p.fingerprint, next);
     }
     Ok(())
+}
+
+/// Writes a URL's new state: a new row for a URL never seen, else its row updated. Returns
+/// the row's id.
+fn save_url(conn: &Connection, next: &Known, p: &Pending) -> rusqlite::Result<i64> {
+    let state = [
+        next.last_seen,
+        next.last_change,
+        i64::from(next.consecutive_failures),
+        next.recent as i64,
+        i64::from(next.checks),
+        state_code(next.state),
+    ];
+    let times = [next.last_up, next.last_failure, next.failing_since];
+    if next.id != 0 {
+        conn.prepare_cached(
+            "UPDATE urls SET last_seen = ?2, last_change = ?3, consecutive_failures = ?4, \
+             recent = ?5, checks = ?6, state = ?7, last_up = ?8, last_failure = ?9, \
+             failing_since = ?10 WHERE id = ?1",
+        )?
+        .execute(params![
+            next.id, state[0], state[1], state[2], state[3], state[4], state[5], times[0],
+            times[1], times[2]
+        ])?;
+        return Ok(next.id);
+    }
+    conn.prepare_cached(
+        "INSERT INTO urls (fingerprint, url, first_seen, last_seen, last_change, \
+         consecutive_failures, recent, checks, state, last_up, last_failure, failing_since) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        p.fingerprint,
+        p.url,
+        next.first_seen,
+        state[0],
+        state[1],
+        state[2],
+        state[3],
+        state[4],
+        state[5],
+        times[0],
+        times[1],
+        times[2]
+    ])?;
+    Ok(conn.last_insert_rowid())
 }
 
 /// Forgets the runs that started before `cutoff` (unix seconds), their results, roll-ups and
