@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod exit;
 pub mod extract;
+pub mod history;
 pub mod input;
 pub mod model;
 
@@ -16,7 +17,6 @@ mod config;
 mod dedup;
 mod dump;
 mod fdlimit;
-mod history;
 mod pass;
 mod report;
 mod run;

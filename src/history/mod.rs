@@ -8,9 +8,11 @@ mod record;
 mod schema;
 mod show;
 mod state;
+mod synth;
 
-pub(crate) use record::{Recorded, Recorder, RunRecord};
+pub(crate) use record::{Recorder, RunRecord};
 pub(crate) use show::{show, Query};
+pub use synth::{load_state, synthesize, Synthetic};
 
 use crate::model::Outcome;
 

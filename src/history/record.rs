@@ -36,14 +36,6 @@ pub(crate) struct RunRecord {
     pub interrupted: bool,
 }
 
-/// What was written.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Recorded {
-    pub results: usize,
-    /// Runs forgotten by `--history-keep`.
-    pub pruned: usize,
-}
-
 /// The history of one run, from its start to its recording.
 pub(crate) struct Recorder {
     conn: Connection,
@@ -84,6 +76,11 @@ impl Recorder {
 
     pub(crate) fn tally(&self) -> StateCounts {
         self.tally
+    }
+
+    /// URLs the database knew when the run began.
+    pub(super) fn known_urls(&self) -> usize {
+        self.known.len()
     }
 
     /// Results held for the recording.
@@ -132,7 +129,7 @@ impl Recorder {
 
     /// Writes the run and its results in one transaction, then forgets runs older than
     /// `keep`. Waits (up to the busy timeout) while another run records.
-    pub(crate) fn commit(&mut self, run: &RunRecord, keep: Option<Duration>) -> Result<Recorded> {
+    pub(crate) fn commit(&mut self, run: &RunRecord, keep: Option<Duration>) -> Result<()> {
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         // Another run recorded since this one began: step from what it wrote, not from what
         // was read at the start, so neither run's checks are lost.
@@ -162,23 +159,21 @@ impl Recorder {
         )?;
         let run_id = tx.last_insert_rowid();
         write_results(&tx, run_id, self.started, &self.pending, &mut self.known)?;
-        let pruned = match keep {
-            Some(keep) => prune(&tx, unix(run.finished) - keep.as_secs() as i64)?,
-            None => 0,
-        };
+        if let Some(keep) = keep {
+            prune(&tx, unix(run.finished) - keep.as_secs() as i64)?;
+        }
         tx.commit()?;
         self.data_version = self
             .conn
             .query_row("PRAGMA data_version", [], |r| r.get(0))?;
-        let results = self.pending.len();
         self.pending.clear();
         self.said.clear();
-        Ok(Recorded { results, pruned })
+        Ok(())
     }
 
     /// Starts the next run on the same connection (what the benchmark's synthetic history
     /// does: thousands of runs, one process).
-    pub(crate) fn next_run(&mut self, started: SystemTime) {
+    pub(super) fn next_run(&mut self, started: SystemTime) {
         self.started = unix(started);
         self.tally = StateCounts::default();
     }
@@ -212,6 +207,75 @@ fn read_known(conn: &Connection) -> rusqlite::Result<(HashMap<i64, Known>, i64)>
     Ok((rows.collect::<rusqlite::Result<_>>()?, version))
 }
 
+/// The statements a recording runs once per result, prepared once.
+struct Writes<'c> {
+    insert_url: rusqlite::Statement<'c>,
+    update_url: rusqlite::Statement<'c>,
+    result: rusqlite::Statement<'c>,
+    change: rusqlite::Statement<'c>,
+}
+
+impl<'c> Writes<'c> {
+    fn prepare(conn: &'c Connection) -> rusqlite::Result<Writes<'c>> {
+        Ok(Writes {
+            insert_url: conn.prepare(
+                "INSERT INTO urls (fingerprint, url, first_seen, last_seen, last_change, \
+                 consecutive_failures, recent, checks, state, last_up, last_failure, \
+                 failing_since) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?,
+            update_url: conn.prepare(
+                "UPDATE urls SET last_seen = ?2, last_change = ?3, consecutive_failures = ?4, \
+                 recent = ?5, checks = ?6, state = ?7, last_up = ?8, last_failure = ?9, \
+                 failing_since = ?10 WHERE id = ?1",
+            )?,
+            result: conn.prepare(
+                "INSERT INTO results (run, url, outcome, status, error, elapsed_us, ttfb_us) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?,
+            change: conn.prepare(
+                "INSERT OR REPLACE INTO changes (url, run, outcome, status, error) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?,
+        })
+    }
+
+    /// Writes a URL's new state: a new row for a URL never seen, else its row updated.
+    /// Returns the row's id.
+    fn save_url(&mut self, conn: &Connection, next: &Known, p: &Pending) -> rusqlite::Result<i64> {
+        let n = next;
+        if n.id != 0 {
+            self.update_url.execute(params![
+                n.id,
+                n.last_seen,
+                n.last_change,
+                n.consecutive_failures,
+                n.recent as i64,
+                n.checks,
+                state_code(n.state),
+                n.last_up,
+                n.last_failure,
+                n.failing_since
+            ])?;
+            return Ok(n.id);
+        }
+        self.insert_url.execute(params![
+            p.fingerprint,
+            p.url,
+            n.first_seen,
+            n.last_seen,
+            n.last_change,
+            n.consecutive_failures,
+            n.recent as i64,
+            n.checks,
+            state_code(n.state),
+            n.last_up,
+            n.last_failure,
+            n.failing_since
+        ])?;
+        Ok(conn.last_insert_rowid())
+    }
+}
+
 /// The results of run `run_id`, each URL's new state, its day's roll-up, and a change row
 /// when it went from up to failing or back (or was checked for the first time).
 fn write_results(
@@ -221,28 +285,14 @@ fn write_results(
     pending: &[Pending],
     known: &mut HashMap<i64, Known>,
 ) -> rusqlite::Result<()> {
-    let mut result = conn.prepare_cached(
-        "INSERT INTO results (run, url, outcome, status, error, elapsed_us, ttfb_us) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
-    let mut daily = conn.prepare_cached(
-        "INSERT INTO daily (day, url, checks, ups, elapsed_us, max_us) \
-         VALUES (?1, ?2, 1, ?3, ?4, ?4) ON CONFLICT (day, url) DO UPDATE SET \
-         checks = checks + 1, ups = ups + excluded.ups, \
-         elapsed_us = elapsed_us + excluded.elapsed_us, max_us = max(max_us, excluded.max_us)",
-    )?;
-    let mut change = conn.prepare_cached(
-        "INSERT OR REPLACE INTO changes (url, run, outcome, status, error) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    let day = started.div_euclid(86_400);
+    let mut writes = Writes::prepare(conn)?;
     for p in pending {
         let failed = p.outcome != 0;
         let prior = known.get(&p.fingerprint);
         let changed = prior.is_none_or(|k| (k.recent & 1 == 1) != failed);
         let mut next = step(prior, failed, started);
-        next.id = save_url(conn, &next, p)?;
-        result.execute(params![
+        next.id = writes.save_url(conn, &next, p)?;
+        writes.result.execute(params![
             run_id,
             next.id,
             p.outcome,
@@ -251,59 +301,22 @@ fn write_results(
             p.elapsed_us,
             p.ttfb_us
         ])?;
-        daily.execute(params![day, next.id, i64::from(!failed), p.elapsed_us])?;
         if changed {
-            change.execute(params![next.id, run_id, p.outcome, p.status, p.error])?;
+            writes
+                .change
+                .execute(params![next.id, run_id, p.outcome, p.status, p.error])?;
         }
         known.insert(p.fingerprint, next);
     }
+    // The day's roll-up in one statement: SQLite walks the run's results itself.
+    conn.execute(
+        "INSERT INTO daily (day, url, checks, ups, elapsed_us, max_us) \
+         SELECT ?1, url, 1, outcome = 0, elapsed_us, elapsed_us FROM results WHERE run = ?2 \
+         ON CONFLICT (day, url) DO UPDATE SET checks = checks + 1, ups = ups + excluded.ups, \
+         elapsed_us = elapsed_us + excluded.elapsed_us, max_us = max(max_us, excluded.max_us)",
+        params![started.div_euclid(86_400), run_id],
+    )?;
     Ok(())
-}
-
-/// Writes a URL's new state: a new row for a URL never seen, else its row updated. Returns
-/// the row's id.
-fn save_url(conn: &Connection, next: &Known, p: &Pending) -> rusqlite::Result<i64> {
-    let state = [
-        next.last_seen,
-        next.last_change,
-        i64::from(next.consecutive_failures),
-        next.recent as i64,
-        i64::from(next.checks),
-        state_code(next.state),
-    ];
-    let times = [next.last_up, next.last_failure, next.failing_since];
-    if next.id != 0 {
-        conn.prepare_cached(
-            "UPDATE urls SET last_seen = ?2, last_change = ?3, consecutive_failures = ?4, \
-             recent = ?5, checks = ?6, state = ?7, last_up = ?8, last_failure = ?9, \
-             failing_since = ?10 WHERE id = ?1",
-        )?
-        .execute(params![
-            next.id, state[0], state[1], state[2], state[3], state[4], state[5], times[0],
-            times[1], times[2]
-        ])?;
-        return Ok(next.id);
-    }
-    conn.prepare_cached(
-        "INSERT INTO urls (fingerprint, url, first_seen, last_seen, last_change, \
-         consecutive_failures, recent, checks, state, last_up, last_failure, failing_since) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?
-    .execute(params![
-        p.fingerprint,
-        p.url,
-        next.first_seen,
-        state[0],
-        state[1],
-        state[2],
-        state[3],
-        state[4],
-        state[5],
-        times[0],
-        times[1],
-        times[2]
-    ])?;
-    Ok(conn.last_insert_rowid())
 }
 
 /// Forgets the runs that started before `cutoff` (unix seconds), their results, roll-ups and

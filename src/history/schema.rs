@@ -109,6 +109,7 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
         bail!("--history {name}: this file system cannot keep a write-ahead log (journal mode {mode})");
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "cache_size", -65_536)?;
     migrate(&conn).with_context(unwritable)?;
     Ok(conn)
 }
