@@ -46,8 +46,7 @@ pub use crate::cli::Cli;
 /// "could not run at all" (exit 2); a dead link is a result, not an error.
 pub async fn run(mut cli: Cli) -> Result<ExitCode> {
     if let Some(Command::History(args)) = cli.command.take() {
-        history::show(&args.into_query(), &mut std::io::stdout().lock())?;
-        return Ok(ExitCode::Success);
+        return history::show(&args.into_query(), &mut std::io::stdout().lock());
     }
     // Listening starts before anything is made that a signal must clean up. A second signal
     // exits at once, skipping destructors: the report files' temporary files go first.

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::state::{state_from_code, time, unix};
 use super::{fingerprint, outcome_from_code, schema};
+use crate::exit::ExitCode;
 use crate::model::State;
 use crate::sanitize::redact_url;
 
@@ -84,8 +85,21 @@ struct Window {
     last_run: Option<String>,
 }
 
-/// Answers `query` on `out`.
-pub(crate) fn show(query: &Query, out: &mut dyn Write) -> Result<()> {
+/// Answers `query` on `out`. A reader that goes away (`| head`) is no failure.
+pub(crate) fn show(query: &Query, out: &mut dyn Write) -> Result<ExitCode> {
+    match answer(query, out) {
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(ExitCode::Success)
+        }
+        Err(e) => Err(e),
+        Ok(()) => Ok(ExitCode::Success),
+    }
+}
+
+fn answer(query: &Query, out: &mut dyn Write) -> Result<()> {
     let conn = schema::open_read_only(&query.db)?;
     let since = query
         .since
