@@ -2,7 +2,9 @@
 //! order); `jsonl` is one object per URL as it completes, then one summary object. The
 //! document, the summary line and the `--compare` document all say who wrote them with the
 //! same [`Header`]. Field names are stable; a change that breaks a consumer bumps
-//! [`SCHEMA_VERSION`].
+//! [`SCHEMA_VERSION`]. With `--history`, each result carries its `history` (serde, from the
+//! model) and the summary the run's counts per state; both are absent without it, so adding
+//! them broke no consumer.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
