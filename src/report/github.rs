@@ -1,6 +1,7 @@
 //! GitHub Actions: an `::error file=F,line=L::` annotation per failing URL, on the line of the
-//! file that lists it (and `col=C` for a link in a document), and the Markdown summary
-//! appended to `$GITHUB_STEP_SUMMARY`.
+//! file that lists it (and `col=C` for a link in a document), its title saying what the run
+//! history says (`urlcheck: down (newly broken)`), and the Markdown summary appended to
+//! `$GITHUB_STEP_SUMMARY`.
 //!
 //! Annotations go to stderr, which the runner scans for workflow commands as it does stdout,
 //! so stdout keeps only results (a JSON report stays parseable).
@@ -10,7 +11,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 use super::markdown;
-use super::{failure_reason, Reporter, Run};
+use super::{failure_reason, history_note, Reporter, Run};
 use crate::model::{FailOn, UrlResult};
 
 /// Streams an annotation per failing line; at the end, appends the Markdown document to the
@@ -36,7 +37,10 @@ impl<W: Write> Reporter for Github<W> {
         if !self.fail_on.fails(r) {
             return Ok(());
         }
-        let title = format!("urlcheck: {}", r.check.outcome.as_str());
+        let mut title = format!("urlcheck: {}", r.check.outcome.as_str());
+        if let Some(note) = r.history.as_ref().and_then(history_note) {
+            title.push_str(&format!(" ({note})"));
+        }
         let message = format!("{} {}", r.url, failure_reason(r));
         for source in &r.sources {
             // A link in a document points at its column; a line of a list is the URL.
@@ -119,6 +123,28 @@ mod tests {
             "::error file=docs/a.md,line=7,col=12,title=urlcheck%3A down::https://x/y HTTP 404 Not Found\n\
              ::error file=list.txt,line=3,title=urlcheck%3A down::https://x/y HTTP 404 Not Found\n"
         );
+    }
+
+    #[test]
+    fn the_title_says_what_the_history_says() {
+        use crate::model::State;
+        use crate::report::testing::with_history;
+        let at = || vec![source("list.txt", 3, None)];
+        let down = || result("https://x/y", Outcome::Down, Some(404), None, at());
+        let title = |r: &UrlResult| {
+            let text = annotations(r);
+            let (_, rest) = text.split_once(",title=").expect("a title");
+            rest.split_once("::").unwrap().0.to_string()
+        };
+        assert_eq!(
+            title(&with_history(down(), State::New, 1)),
+            "urlcheck%3A down (newly broken)"
+        );
+        assert_eq!(
+            title(&with_history(down(), State::Still, 4)),
+            "urlcheck%3A down (failing 4 runs in a row)"
+        );
+        assert_eq!(title(&down()), "urlcheck%3A down");
     }
 
     #[test]

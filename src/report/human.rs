@@ -1,14 +1,19 @@
 //! The format for a person: a line per URL as it completes, then the failures gathered
-//! together, then the summary. Colour only when asked for (see `--color`).
+//! together, then the summary. Colour only when asked for (see `--color`). With a run history
+//! (`--history`), a line says `[newly broken]`, `[recovered]`, `[failing 3 runs in a row]` or
+//! `[flapping]`, the newly broken failures come first in the list, and the summary counts them.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use console::Style;
 
-use super::{failure_reason, human_duration, urls, write_flush, Options, Reporter, Run};
-use crate::model::{Outcome, UrlResult};
-use crate::summary::Summary;
+use super::{
+    failure_reason, history_counts, history_note, human_duration, urls, write_flush, Options,
+    Reporter, Run, NEWLY_BROKEN, RECOVERED,
+};
+use crate::model::{History, Outcome, State, UrlResult};
+use crate::summary::{StateCounts, Summary};
 
 /// Streams a line per result; at the end, renders the failure list (what counts as a failure
 /// is `fail_on`) and the summary. Quiet streams nothing: each failure is shown once, in the
@@ -27,6 +32,8 @@ struct Styles {
     invalid: Style,
     dim: Style,
     bold: Style,
+    /// A failing streak or a flapping URL: not news, but not fine either.
+    warn: Style,
 }
 
 impl Styles {
@@ -39,6 +46,24 @@ impl Styles {
             invalid: s().magenta(),
             dim: s().dim(),
             bold: s().bold(),
+            warn: s().yellow(),
+        }
+    }
+
+    /// Newly broken stands out most; recovered is good news; a streak or a flapping URL warns.
+    fn history(&self, h: &History) -> &Style {
+        match h.state {
+            _ if h.is_news() => &self.error,
+            State::Recovered => &self.up,
+            _ => &self.warn,
+        }
+    }
+
+    /// `[newly broken]`, styled for its state; empty when the history has nothing to say.
+    fn history_tag(&self, h: Option<&History>) -> String {
+        match h.and_then(|h| Some((h, history_note(h)?))) {
+            Some((h, note)) => format!("  {}", self.history(h).apply_to(format!("[{note}]"))),
+            None => String::new(),
         }
     }
 
@@ -89,6 +114,8 @@ impl<W: Write> Human<W> {
         if let Some(to) = &c.final_url {
             let _ = write!(line, " -> {to}");
         }
+        // Before the error message, which can be long: the news must not scroll off.
+        line.push_str(&st.history_tag(r.history.as_ref()));
         if let Some(e) = &c.error {
             let _ = write!(
                 line,
@@ -150,7 +177,7 @@ impl<W: Write> Reporter for Human<W> {
 /// failures and one summary line.
 fn render_end(run: &Run, options: Options, styles: &Styles) -> String {
     let mut text = String::new();
-    let failures: Vec<&UrlResult> = run.failures(options.fail_on).collect();
+    let failures = run.failures_news_first(options.fail_on);
     if options.quiet && failures.is_empty() && !run.summary.interrupted {
         return text;
     }
@@ -171,11 +198,12 @@ fn render_end(run: &Run, options: Options, styles: &Styles) -> String {
             let sources: Vec<String> = r.sources.iter().map(|s| s.to_string()).collect();
             let _ = writeln!(
                 text,
-                "  {} {}  {}\n      {}",
+                "  {} {}{}  {}\n      {}",
                 styles
                     .outcome(c.outcome)
                     .apply_to(format!("{:<7}", c.outcome.as_str())),
                 r.url,
+                styles.history_tag(r.history.as_ref()),
                 styles.dim.apply_to(sources.join(", ")),
                 why.trim_end()
             );
@@ -209,6 +237,9 @@ fn summary_lines(text: &mut String, s: &Summary, st: &Styles, detail: bool) {
         human_duration(s.wall),
         s.urls_per_sec()
     );
+    if let Some(counts) = &s.history {
+        history_line(text, counts, st);
+    }
     if !detail {
         return interrupted_line(text, s, st);
     }
@@ -238,6 +269,23 @@ fn summary_lines(text: &mut String, s: &Summary, st: &Styles, detail: bool) {
     interrupted_line(text, s, st);
 }
 
+/// `history: 3 newly broken, 2 recovered, 5 still broken`, the news in colour when there is
+/// any.
+fn history_line(text: &mut String, c: &StateCounts, st: &Styles) {
+    let parts: Vec<String> = history_counts(c)
+        .into_iter()
+        .map(|(n, what)| {
+            let part = format!("{n} {what}");
+            match what {
+                NEWLY_BROKEN if n > 0 => st.error.apply_to(part).to_string(),
+                RECOVERED if n > 0 => st.up.apply_to(part).to_string(),
+                _ => part,
+            }
+        })
+        .collect();
+    let _ = writeln!(text, "history: {}", parts.join(", "));
+}
+
 fn interrupted_line(text: &mut String, s: &Summary, st: &Styles) {
     if s.interrupted {
         let _ = writeln!(
@@ -246,5 +294,129 @@ fn interrupted_line(text: &mut String, s: &Summary, st: &Styles) {
             st.error
                 .apply_to("interrupted: the URLs above are all that were checked")
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::testing::options;
+    use crate::report::tests::history_run;
+
+    /// Everything the human format writes for `run`, streamed lines first.
+    fn render(run: &Run, options: Options) -> String {
+        let mut out = Vec::new();
+        let mut human = Human::new(&mut out, options);
+        crate::report::replay(&mut human, run).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// The `[...]` tag of the first line among `lines` that names `url`, if it has one.
+    fn tag<'a>(lines: impl IntoIterator<Item = &'a str>, url: &str) -> Option<String> {
+        let named = format!("{url} ");
+        let line = lines
+            .into_iter()
+            .find(|l| l.contains(&named) || l.ends_with(url))
+            .unwrap_or_else(|| panic!("no line names {url}"));
+        let (_, rest) = line.split_once(&named)?;
+        let tag = rest.trim_start().strip_prefix('[')?;
+        Some(tag.split_once(']')?.0.to_string())
+    }
+
+    #[test]
+    fn stream_lines_tag_what_changed_since_the_last_run() {
+        let text = render(&history_run(), options());
+        let stream = || text.lines().take_while(|l| !l.is_empty());
+        assert_eq!(stream().count(), 6, "{text}");
+        let tag = |url| tag(stream(), url);
+        assert_eq!(tag("https://x/new").as_deref(), Some("newly broken"));
+        assert_eq!(
+            tag("https://x/long").as_deref(),
+            Some("failing 3 runs in a row")
+        );
+        assert_eq!(tag("https://x/back").as_deref(), Some("recovered"));
+        assert_eq!(tag("https://x/flap").as_deref(), Some("flapping"));
+        assert_eq!(tag("https://x/ok"), None);
+        assert_eq!(tag("https://x/fresh"), None);
+        assert!(
+            !text.contains('\u{1b}'),
+            "no colour when it is off:\n{text}"
+        );
+    }
+
+    #[test]
+    fn the_tags_are_coloured_only_when_colour_is_on() {
+        let mut options = options();
+        options.color = true;
+        let text = render(&history_run(), options);
+        let line = text.lines().find(|l| l.contains("https://x/new")).unwrap();
+        let red_bold = Style::new().red().bold().force_styling(true);
+        assert!(
+            line.contains(&red_bold.apply_to("[newly broken]").to_string()),
+            "{line:?}"
+        );
+        let green = Style::new().green().force_styling(true);
+        assert!(
+            text.contains(&green.apply_to("[recovered]").to_string()),
+            "{text:?}"
+        );
+        assert!(text.contains(&red_bold.apply_to("1 newly broken").to_string()));
+    }
+
+    #[test]
+    fn the_failure_list_puts_the_newly_broken_first_and_the_summary_counts_states() {
+        let text = render(&history_run(), options());
+        let list: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("Failures (3):"))
+            .filter(|l| l.starts_with("  down"))
+            .collect();
+        assert_eq!(list.len(), 3, "{text}");
+        assert_eq!(
+            tag(list.iter().copied(), "https://x/new").as_deref(),
+            Some("newly broken")
+        );
+        assert!(list[0].contains("https://x/new"), "{list:#?}");
+        assert!(list[1].contains("https://x/long"), "{list:#?}");
+        assert!(list[2].contains("https://x/flap"), "{list:#?}");
+        let history = "history: 1 newly broken, 1 recovered, 1 still broken, 1 flapping, \
+                       1 first seen\n";
+        assert!(text.contains(history), "{text}");
+        let counts = text.lines().position(|l| l.starts_with("6 URLs:")).unwrap();
+        assert!(text
+            .lines()
+            .nth(counts + 1)
+            .unwrap()
+            .starts_with("history: "));
+    }
+
+    #[test]
+    fn quiet_output_has_the_history_line_too() {
+        let mut options = options();
+        options.quiet = true;
+        let text = render(&history_run(), options);
+        assert!(
+            text.starts_with("Failures (3):\n  down    https://x/new  [newly broken]"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nhistory: 1 newly broken, 1 recovered"),
+            "{text}"
+        );
+        assert!(!text.contains("latency"), "{text}");
+    }
+
+    #[test]
+    fn without_a_history_nothing_changes() {
+        let mut run = history_run();
+        run.results.iter_mut().for_each(|r| r.history = None);
+        run.summary.history = None;
+        let text = render(&run, options());
+        assert!(!text.contains('['), "{text}");
+        assert!(!text.contains("history"), "{text}");
+        // Input order.
+        let long = text.find("  down    https://x/long").unwrap();
+        let new = text.find("  down    https://x/new").unwrap();
+        assert!(long < new, "{text}");
     }
 }

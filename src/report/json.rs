@@ -2,7 +2,9 @@
 //! order); `jsonl` is one object per URL as it completes, then one summary object. The
 //! document, the summary line and the `--compare` document all say who wrote them with the
 //! same [`Header`]. Field names are stable; a change that breaks a consumer bumps
-//! [`SCHEMA_VERSION`].
+//! [`SCHEMA_VERSION`]. With `--history`, each result carries its `history` (serde, from the
+//! model) and the summary the run's counts per state; both are absent without it, so adding
+//! them broke no consumer.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -12,7 +14,7 @@ use serde::Serialize;
 
 use super::{rfc3339, Options, Reporter, Run, RunInfo, Settings};
 use crate::model::{millis, Outcome, UrlResult};
-use crate::summary::Summary;
+use crate::summary::{StateCounts, Summary};
 
 pub(super) const SCHEMA_VERSION: u32 = 1;
 
@@ -80,6 +82,33 @@ struct SummaryJson {
     latency_ms: Latency,
     wall_ms: f64,
     urls_per_sec: f64,
+    /// With `--history`: the URLs in each state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    history: Option<HistoryCounts>,
+}
+
+/// How many of the run's URLs (not lines: a repeat is one URL) the history found in each
+/// state. `newly_broken` includes URLs that fail at their first check; `first` counts only
+/// those that are up at it.
+#[derive(Debug, Serialize)]
+struct HistoryCounts {
+    newly_broken: u64,
+    recovered: u64,
+    still: u64,
+    flapping: u64,
+    first: u64,
+}
+
+impl HistoryCounts {
+    fn new(c: &StateCounts) -> HistoryCounts {
+        HistoryCounts {
+            newly_broken: c.newly_broken,
+            recovered: c.recovered,
+            still: c.still,
+            flapping: c.flapping,
+            first: c.first,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -111,6 +140,7 @@ impl SummaryJson {
             },
             wall_ms: millis(s.wall),
             urls_per_sec: (s.urls_per_sec() * 100.0).round() / 100.0,
+            history: s.history.as_ref().map(HistoryCounts::new),
         }
     }
 }
@@ -176,5 +206,86 @@ impl<W: Write> Reporter for Jsonl<W> {
             inner: &summary,
         })?;
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::report::testing::{options, run};
+    use crate::report::tests::history_run;
+
+    /// `schema/report.v1.json`, or one of its `$defs`.
+    fn validator(def: Option<&str>) -> jsonschema::Validator {
+        let schema: Value =
+            serde_json::from_str(include_str!("../../schema/report.v1.json")).unwrap();
+        let schema = match def {
+            None => schema,
+            Some(def) => json!({
+                "$schema": schema["$schema"],
+                "$defs": schema["$defs"],
+                "$ref": format!("#/$defs/{def}"),
+            }),
+        };
+        jsonschema::draft202012::new(&schema).expect("the schema compiles")
+    }
+
+    fn assert_valid(validator: &jsonschema::Validator, doc: &Value) {
+        let errors: Vec<String> = validator
+            .iter_errors(doc)
+            .map(|e| format!("at {}: {e}", e.instance_path))
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}\n{doc:#}");
+    }
+
+    #[test]
+    fn the_document_carries_each_history_and_the_counts() {
+        let doc: Value = serde_json::from_slice(&render(&history_run(), options())).unwrap();
+        assert_valid(&validator(None), &doc);
+        assert_eq!(
+            doc["summary"]["history"],
+            json!({"newly_broken": 1, "recovered": 1, "still": 1, "flapping": 1, "first": 1})
+        );
+        let long = &doc["results"][0]["history"];
+        assert_eq!(long["state"], "still");
+        assert_eq!(long["consecutive_failures"], 3);
+        assert_eq!(long["failing_since"], "2027-01-15T07:30:00Z");
+        assert_eq!(long["last_up"], "2027-01-15T07:15:00Z");
+        let back = &doc["results"][3]["history"];
+        assert_eq!(back["state"], "recovered");
+        assert_eq!(back["failing_since"], Value::Null);
+        assert_eq!(back["last_up"], "2027-01-15T08:00:00Z");
+    }
+
+    #[test]
+    fn without_a_history_there_is_no_history_field() {
+        let doc: Value = serde_json::from_slice(&render(&run(Vec::new()), options())).unwrap();
+        assert_valid(&validator(None), &doc);
+        assert!(doc["summary"].get("history").is_none(), "{doc:#}");
+    }
+
+    #[test]
+    fn jsonl_lines_with_a_history_match_the_schema() {
+        let run = history_run();
+        let mut out = Vec::new();
+        crate::report::replay(&mut Jsonl::new(&mut out), &run).unwrap();
+        let lines: Vec<Value> = out
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect();
+        let (results, summary) = (
+            validator(Some("jsonl_result")),
+            validator(Some("jsonl_summary")),
+        );
+        for line in &lines[..lines.len() - 1] {
+            assert_valid(&results, line);
+            assert!(line["history"]["state"].is_string(), "{line}");
+        }
+        let last = lines.last().unwrap();
+        assert_valid(&summary, last);
+        assert_eq!(last["summary"]["history"]["newly_broken"], 1);
     }
 }

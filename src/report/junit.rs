@@ -1,12 +1,13 @@
 //! JUnit XML for CI systems: one testsuite per input file, one testcase per URL (named by the
-//! URL), a failure for every outcome in `--fail-on`. Built with `quick-junit`, which owns the
-//! XML escaping.
+//! URL), a failure for every outcome in `--fail-on`, its message ending with what the run
+//! history says (`(newly broken)`, `(failing 3 runs in a row)`). Built with `quick-junit`,
+//! which owns the XML escaping.
 
 use std::collections::BTreeMap;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::{failure_reason, Options, Run};
+use super::{failure_reason, history_note, Options, Run};
 use crate::model::{FailOn, Outcome, UrlResult};
 
 /// The JUnit document of a run.
@@ -69,7 +70,11 @@ fn test_case(r: &UrlResult, file: &str, fail_on: FailOn) -> TestCase {
     let status = if fail_on.fails(r) {
         let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
         s.set_type(outcome.as_str());
-        s.set_message(format!("{}: {}", outcome.as_str(), failure_reason(r)));
+        let mut message = format!("{}: {}", outcome.as_str(), failure_reason(r));
+        if let Some(note) = r.history.as_ref().and_then(history_note) {
+            message.push_str(&format!(" ({note})"));
+        }
+        s.set_message(message);
         let lines: Vec<String> = r.sources.iter().map(|s| s.to_string()).collect();
         s.set_description(format!("{}\nlisted at {}", r.url, lines.join(", ")));
         s
@@ -82,4 +87,36 @@ fn test_case(r: &UrlResult, file: &str, fail_on: FailOn) -> TestCase {
     case.set_classname(file);
     case.set_time(r.check.elapsed);
     case
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::testing::options;
+    use crate::report::tests::history_run;
+
+    #[test]
+    fn a_failure_message_names_the_history_state() {
+        let xml = String::from_utf8(render(&history_run(), options())).unwrap();
+        let doc = roxmltree::Document::parse(&xml).expect("JUnit is XML");
+        let message = |url: &str| {
+            let case = doc
+                .descendants()
+                .find(|n| n.has_tag_name("testcase") && n.attribute("name") == Some(url))
+                .unwrap_or_else(|| panic!("no testcase {url} in\n{xml}"));
+            let failure = case.children().find(|n| n.has_tag_name("failure"));
+            failure
+                .and_then(|f| f.attribute("message"))
+                .map(str::to_string)
+        };
+        assert_eq!(
+            message("https://x/new").as_deref(),
+            Some("down: HTTP 500 Internal Server Error (newly broken)")
+        );
+        assert_eq!(
+            message("https://x/long").as_deref(),
+            Some("down: HTTP 404 Not Found (failing 3 runs in a row)")
+        );
+        assert_eq!(message("https://x/back"), None);
+    }
 }

@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::model::{FailOn, Mode, UrlResult};
-use crate::summary::Summary;
+use crate::model::{FailOn, History, Mode, State, UrlResult};
+use crate::summary::{StateCounts, Summary};
 
 pub(crate) mod compare;
 mod csv;
@@ -106,6 +106,68 @@ impl Run {
     pub(crate) fn failures(&self, fail_on: FailOn) -> impl Iterator<Item = &UrlResult> {
         self.results.iter().filter(move |r| fail_on.fails(r))
     }
+
+    /// The same failures with the newly broken ones first (what a person acts on first),
+    /// each group in input order. Without a history, that is input order.
+    pub(crate) fn failures_news_first(&self, fail_on: FailOn) -> Vec<&UrlResult> {
+        let mut failures: Vec<&UrlResult> = self.failures(fail_on).collect();
+        failures.sort_by_key(|r| !is_news(r));
+        failures
+    }
+}
+
+/// The history calls `r` newly broken (failing now, up or never checked before).
+pub(crate) fn is_news(r: &UrlResult) -> bool {
+    r.history.as_ref().is_some_and(History::is_news)
+}
+
+/// What the run history says of a URL, in a few words for people: `newly broken`, `failing 3
+/// runs in a row`, `recovered`, `flapping`. Nothing for a URL that is steady, or seen for the
+/// first time and up: that is the normal case, and saying it on every line would bury the
+/// news.
+pub(crate) fn history_note(h: &History) -> Option<String> {
+    match h.state {
+        _ if h.is_news() => Some(NEWLY_BROKEN.to_string()),
+        State::Still => Some(streak(h.consecutive_failures)),
+        State::Recovered => Some(RECOVERED.to_string()),
+        State::Flapping => Some("flapping".to_string()),
+        State::First | State::Steady | State::New => None,
+    }
+}
+
+/// `failing 3 runs in a row`.
+fn streak(n: u32) -> String {
+    let runs = if n == 1 { "run" } else { "runs" };
+    format!("failing {n} {runs} in a row")
+}
+
+/// A run's history counts as the summaries say them: newly broken, recovered and still broken
+/// always; flapping and first seen when there are any.
+pub(crate) fn history_counts(c: &StateCounts) -> Vec<(u64, &'static str)> {
+    let mut parts = vec![
+        (c.newly_broken, NEWLY_BROKEN),
+        (c.recovered, RECOVERED),
+        (c.still, "still broken"),
+    ];
+    if c.flapping > 0 {
+        parts.push((c.flapping, "flapping"));
+    }
+    if c.first > 0 {
+        parts.push((c.first, "first seen"));
+    }
+    parts
+}
+
+pub(crate) const NEWLY_BROKEN: &str = "newly broken";
+pub(crate) const RECOVERED: &str = "recovered";
+
+/// `3 newly broken, 2 recovered, 5 still broken`.
+pub(crate) fn history_counts_text(c: &StateCounts) -> String {
+    let parts: Vec<String> = history_counts(c)
+        .into_iter()
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+    parts.join(", ")
 }
 
 /// Facts about a run that every report states.
@@ -245,6 +307,11 @@ pub(crate) fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
 
+/// RFC 3339 in UTC to the second, as the run history keeps its times (and JSON writes them).
+pub(crate) fn rfc3339_seconds(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
 /// Writes and flushes the last piece of a report.
 pub(crate) fn write_flush(out: &mut dyn Write, bytes: &[u8]) -> io::Result<()> {
     out.write_all(bytes)?;
@@ -258,8 +325,13 @@ pub(super) mod testing {
     use std::time::{Duration, SystemTime};
 
     use super::{Options, Run, RunInfo, Settings};
-    use crate::model::{Check, CheckError, ErrorKind, FailOn, Mode, Outcome, Source, UrlResult};
-    use crate::summary::Summary;
+    use crate::model::{
+        Check, CheckError, ErrorKind, FailOn, History, Mode, Outcome, Source, State, UrlResult,
+    };
+    use crate::summary::{StateCounts, Summary};
+
+    /// When the hand-made runs start: 2027-01-15T08:00:00Z.
+    pub(crate) const STARTED: u64 = 1_800_000_000;
 
     /// The default `--fail-on`: down, error, invalid.
     pub(crate) fn options() -> Options {
@@ -295,6 +367,23 @@ pub(super) mod testing {
         }
     }
 
+    /// `r` as the run history sees it: in `state`, failing `failures` runs in a row (this
+    /// one included), with a failing streak that began a run per failure ago (15 minutes
+    /// apart) and an up check just before it (none for a first check that fails).
+    pub(crate) fn with_history(mut r: UrlResult, state: State, failures: u32) -> UrlResult {
+        let at = |runs_ago: u32| {
+            SystemTime::UNIX_EPOCH + Duration::from_secs(STARTED - u64::from(runs_ago) * 900)
+        };
+        let never_up = state == State::First && failures > 0;
+        r.history = Some(History {
+            state,
+            consecutive_failures: failures,
+            failing_since: (failures > 0).then(|| at(failures - 1)),
+            last_up: (!never_up).then(|| at(failures)),
+        });
+        r
+    }
+
     pub(crate) fn source(file: &str, line: u64, column: Option<u32>) -> Source {
         match column {
             Some(c) => Source::at(Arc::from(file), line, c),
@@ -306,7 +395,8 @@ pub(super) mod testing {
     pub(crate) fn run(results: Vec<UrlResult>) -> Run {
         let mut summary = Summary::default();
         results.iter().for_each(|r| summary.record(r));
-        let started_at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        summary.history = tally(&results);
+        let started_at = SystemTime::UNIX_EPOCH + Duration::from_secs(STARTED);
         Run {
             info: RunInfo {
                 mode: Mode::Concurrent,
@@ -331,6 +421,23 @@ pub(super) mod testing {
             summary,
             results,
         }
+    }
+
+    /// The history counts of `results`, as the recorder keeps them, when any has a history.
+    fn tally(results: &[UrlResult]) -> Option<StateCounts> {
+        let mut counts = None;
+        for h in results.iter().filter_map(|r| r.history.as_ref()) {
+            let c: &mut StateCounts = counts.get_or_insert_with(StateCounts::default);
+            match h.state {
+                _ if h.is_news() => c.newly_broken += 1,
+                State::Still => c.still += 1,
+                State::Recovered => c.recovered += 1,
+                State::Flapping => c.flapping += 1,
+                State::First => c.first += 1,
+                State::New | State::Steady => {}
+            }
+        }
+        counts
     }
 }
 
@@ -366,6 +473,138 @@ mod tests {
                 format.as_str()
             );
         }
+    }
+
+    /// A run the history has seen before: a URL that broke since the last run, one that
+    /// has failed for three, one that recovered, one steady, one flapping, one seen first.
+    pub(super) fn history_run() -> Run {
+        use crate::model::State;
+        let at = |line| vec![testing::source("list.txt", line, None)];
+        let r = testing::result;
+        let h = testing::with_history;
+        testing::run(vec![
+            h(
+                r("https://x/long", Outcome::Down, Some(404), None, at(1)),
+                State::Still,
+                3,
+            ),
+            h(
+                r("https://x/ok", Outcome::Up, Some(200), None, at(2)),
+                State::Steady,
+                0,
+            ),
+            h(
+                r("https://x/new", Outcome::Down, Some(500), None, at(3)),
+                State::New,
+                1,
+            ),
+            h(
+                r("https://x/back", Outcome::Up, Some(200), None, at(4)),
+                State::Recovered,
+                0,
+            ),
+            h(
+                r("https://x/flap", Outcome::Down, Some(502), None, at(5)),
+                State::Flapping,
+                1,
+            ),
+            h(
+                r("https://x/fresh", Outcome::Up, Some(200), None, at(6)),
+                State::First,
+                0,
+            ),
+        ])
+    }
+
+    fn render(format: Format, run: &Run) -> String {
+        let mut out = Vec::new();
+        let mut reporter = make(format, &mut out, testing::options());
+        replay(&mut *reporter, run).unwrap();
+        drop(reporter);
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Every format says which URL broke since the last run, and says nothing of a history
+    /// when the run keeps none.
+    #[test]
+    fn every_format_shows_the_history_state() {
+        let run = history_run();
+        let mut plain = history_run();
+        plain.results.iter_mut().for_each(|r| r.history = None);
+        plain.summary.history = None;
+        for format in Format::ALL {
+            let wanted = match format {
+                Format::Json | Format::Sarif => r#""state": "new""#,
+                Format::Jsonl => r#""state":"new""#,
+                Format::Csv => "https://x/new,down,500,,,3,,1,0,,list.txt:3,false,new,1,",
+                Format::Prometheus => r#"urlcheck_history_urls{state="new"} 1"#,
+                Format::Human | Format::Junit | Format::Markdown => "newly broken",
+            };
+            let text = render(format, &run);
+            assert!(
+                text.contains(wanted),
+                "{}: no {wanted} in\n{text}",
+                format.as_str()
+            );
+            let text = render(format, &plain);
+            for unwanted in ["history", "newly broken", "state", "consecutive"] {
+                assert!(
+                    !text.contains(unwanted),
+                    "{}: {unwanted} in\n{text}",
+                    format.as_str()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn history_in_a_few_words() {
+        use crate::model::State;
+        let note = |state, failures| {
+            let r = testing::result("https://x/", Outcome::Down, None, None, Vec::new());
+            history_note(&testing::with_history(r, state, failures).history.unwrap())
+        };
+        assert_eq!(note(State::New, 1).as_deref(), Some("newly broken"));
+        assert_eq!(note(State::First, 1).as_deref(), Some("newly broken"));
+        assert_eq!(note(State::First, 0), None);
+        assert_eq!(note(State::Steady, 0), None);
+        assert_eq!(
+            note(State::Still, 3).as_deref(),
+            Some("failing 3 runs in a row")
+        );
+        assert_eq!(
+            note(State::Still, 1).as_deref(),
+            Some("failing 1 run in a row")
+        );
+        assert_eq!(note(State::Recovered, 0).as_deref(), Some("recovered"));
+        assert_eq!(note(State::Flapping, 1).as_deref(), Some("flapping"));
+        let counts = history_run().summary.history.unwrap();
+        assert_eq!(
+            history_counts_text(&counts),
+            "1 newly broken, 1 recovered, 1 still broken, 1 flapping, 1 first seen"
+        );
+        let quiet = StateCounts {
+            still: 2,
+            ..StateCounts::default()
+        };
+        assert_eq!(
+            history_counts_text(&quiet),
+            "0 newly broken, 0 recovered, 2 still broken"
+        );
+    }
+
+    #[test]
+    fn newly_broken_failures_come_first_then_input_order() {
+        let run = history_run();
+        let failures: Vec<&str> = run
+            .failures_news_first(testing::options().fail_on)
+            .iter()
+            .map(|r| r.url.as_str())
+            .collect();
+        assert_eq!(
+            failures,
+            ["https://x/new", "https://x/long", "https://x/flap"]
+        );
     }
 
     #[test]

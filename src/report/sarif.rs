@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::json::pretty;
 use super::{failure_reason, rfc3339, Options, Run};
-use crate::model::{ErrorKind, FailOn, Outcome, Source, UrlResult};
+use crate::model::{ErrorKind, FailOn, History, Outcome, Source, UrlResult};
 
 /// Where the schema of the OASIS standard (2.1.0 with errata 01) is published.
 const SCHEMA: &str =
@@ -166,6 +166,7 @@ fn result(r: &UrlResult, source: &Source, kind: RuleKind, rule_index: usize) -> 
             outcome: r.check.outcome.as_str(),
             status: r.check.status,
             error_kind: r.check.error.as_ref().map(|e| e.kind.as_str()),
+            history: r.history,
         }),
     }
 }
@@ -375,6 +376,9 @@ struct Properties {
     status: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error_kind: Option<&'static str>,
+    /// With `--history`: the same object as in the JSON report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    history: Option<History>,
 }
 
 #[derive(Serialize)]
@@ -608,6 +612,34 @@ mod tests {
             doc["runs"][0]["tool"]["driver"]["rules"][0]["id"],
             "urlcheck/empty"
         );
+    }
+
+    #[test]
+    fn the_properties_carry_the_history() {
+        let doc = document(&crate::report::tests::history_run(), options());
+        let results = doc["runs"][0]["results"].as_array().unwrap();
+        assert_eq!(results.len(), 3, "{doc:#}");
+        let new = results
+            .iter()
+            .find(|r| {
+                r["message"]["text"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("https://x/new ")
+            })
+            .unwrap();
+        assert_eq!(
+            new["properties"]["history"],
+            serde_json::json!({
+                "state": "new",
+                "consecutive_failures": 1,
+                "failing_since": "2027-01-15T08:00:00Z",
+                "last_up": "2027-01-15T07:45:00Z",
+            })
+        );
+        let plain = document(&sample(), options());
+        let props = &plain["runs"][0]["results"][0]["properties"];
+        assert!(props.get("history").is_none(), "{props:#}");
     }
 
     #[test]
