@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use super::state::{state_code, state_from_code, step, unix, Known};
+use super::state::{state_code, state_from_code, step, unix, Day, Known};
 use super::{fingerprint, outcome_code, schema};
 use crate::model::{History, State, UrlResult};
 use crate::summary::StateCounts;
@@ -184,7 +184,8 @@ fn read_known(conn: &Connection) -> rusqlite::Result<(HashMap<i64, Known>, i64)>
     let version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
     let mut stmt = conn.prepare(
         "SELECT id, fingerprint, first_seen, last_seen, last_up, last_failure, last_change, \
-         failing_since, consecutive_failures, recent, checks, state FROM urls",
+         failing_since, consecutive_failures, recent, checks, state, day, day_checks, day_ups, \
+         day_elapsed_us, day_max_us FROM urls",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -201,6 +202,13 @@ fn read_known(conn: &Connection) -> rusqlite::Result<(HashMap<i64, Known>, i64)>
                 recent: r.get::<_, i64>(9)? as u64,
                 checks: r.get(10)?,
                 state: state_from_code(r.get(11)?),
+                day: Day {
+                    day: r.get(12)?,
+                    checks: r.get(13)?,
+                    ups: r.get(14)?,
+                    elapsed_us: r.get(15)?,
+                    max_us: r.get(16)?,
+                },
             },
         ))
     })?;
@@ -213,6 +221,7 @@ struct Writes<'c> {
     update_url: rusqlite::Statement<'c>,
     result: rusqlite::Statement<'c>,
     change: rusqlite::Statement<'c>,
+    daily: rusqlite::Statement<'c>,
 }
 
 impl<'c> Writes<'c> {
@@ -221,12 +230,15 @@ impl<'c> Writes<'c> {
             insert_url: conn.prepare(
                 "INSERT INTO urls (fingerprint, url, first_seen, last_seen, last_change, \
                  consecutive_failures, recent, checks, state, last_up, last_failure, \
-                 failing_since) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 failing_since, day, day_checks, day_ups, day_elapsed_us, day_max_us) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+                 ?17)",
             )?,
             update_url: conn.prepare(
                 "UPDATE urls SET last_seen = ?2, last_change = ?3, consecutive_failures = ?4, \
                  recent = ?5, checks = ?6, state = ?7, last_up = ?8, last_failure = ?9, \
-                 failing_since = ?10 WHERE id = ?1",
+                 failing_since = ?10, day = ?11, day_checks = ?12, day_ups = ?13, \
+                 day_elapsed_us = ?14, day_max_us = ?15 WHERE id = ?1",
             )?,
             result: conn.prepare(
                 "INSERT INTO results (run, url, outcome, status, error, elapsed_us, ttfb_us) \
@@ -236,6 +248,15 @@ impl<'c> Writes<'c> {
                 "INSERT OR REPLACE INTO changes (url, run, outcome, status, error) \
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?,
+            // A day is written once, when the URL's next day begins; another run that
+            // recorded late may have written it already: then its sums are added.
+            daily: conn.prepare(
+                "INSERT INTO daily (day, url, checks, ups, elapsed_us, max_us) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (day, url) DO UPDATE SET \
+                 checks = checks + excluded.checks, ups = ups + excluded.ups, \
+                 elapsed_us = elapsed_us + excluded.elapsed_us, \
+                 max_us = max(max_us, excluded.max_us)",
+            )?,
         })
     }
 
@@ -243,6 +264,7 @@ impl<'c> Writes<'c> {
     /// Returns the row's id.
     fn save_url(&mut self, conn: &Connection, next: &Known, p: &Pending) -> rusqlite::Result<i64> {
         let n = next;
+        let d = &n.day;
         if n.id != 0 {
             self.update_url.execute(params![
                 n.id,
@@ -254,7 +276,12 @@ impl<'c> Writes<'c> {
                 state_code(n.state),
                 n.last_up,
                 n.last_failure,
-                n.failing_since
+                n.failing_since,
+                d.day,
+                d.checks,
+                d.ups,
+                d.elapsed_us,
+                d.max_us
             ])?;
             return Ok(n.id);
         }
@@ -270,14 +297,20 @@ impl<'c> Writes<'c> {
             state_code(n.state),
             n.last_up,
             n.last_failure,
-            n.failing_since
+            n.failing_since,
+            d.day,
+            d.checks,
+            d.ups,
+            d.elapsed_us,
+            d.max_us
         ])?;
         Ok(conn.last_insert_rowid())
     }
 }
 
-/// The results of run `run_id`, each URL's new state, its day's roll-up, and a change row
-/// when it went from up to failing or back (or was checked for the first time).
+/// The results of run `run_id`, each URL's new state (with its day's sums), the day that
+/// finished when a new one began, and a change row when it went from up to failing or back
+/// (or was checked for the first time).
 fn write_results(
     conn: &Connection,
     run_id: i64,
@@ -286,11 +319,16 @@ fn write_results(
     known: &mut HashMap<i64, Known>,
 ) -> rusqlite::Result<()> {
     let mut writes = Writes::prepare(conn)?;
+    let day = started.div_euclid(86_400);
     for p in pending {
         let failed = p.outcome != 0;
         let prior = known.get(&p.fingerprint);
         let changed = prior.is_none_or(|k| (k.recent & 1 == 1) != failed);
         let mut next = step(prior, failed, started);
+        if let Some(d) = next.day.add(day, !failed, p.elapsed_us) {
+            let row = params![d.day, next.id, d.checks, d.ups, d.elapsed_us, d.max_us];
+            writes.daily.execute(row)?;
+        }
         next.id = writes.save_url(conn, &next, p)?;
         writes.result.execute(params![
             run_id,
@@ -308,14 +346,6 @@ fn write_results(
         }
         known.insert(p.fingerprint, next);
     }
-    // The day's roll-up in one statement: SQLite walks the run's results itself.
-    conn.execute(
-        "INSERT INTO daily (day, url, checks, ups, elapsed_us, max_us) \
-         SELECT ?1, url, 1, outcome = 0, elapsed_us, elapsed_us FROM results WHERE run = ?2 \
-         ON CONFLICT (day, url) DO UPDATE SET checks = checks + 1, ups = ups + excluded.ups, \
-         elapsed_us = elapsed_us + excluded.elapsed_us, max_us = max(max_us, excluded.max_us)",
-        params![started.div_euclid(86_400), run_id],
-    )?;
     Ok(())
 }
 

@@ -19,7 +19,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Released versions are never edited: a change is a new entry, tested from every earlier one
 /// (`tests/history.rs`).
 pub(crate) const MIGRATIONS: &[&str] = &[
-    // 1: runs, the derived state of each URL, every result, daily roll-ups and state changes.
+    // 1: runs, the derived state of each URL (with its current day's sums), every result,
+    // the finished days' roll-ups and state changes.
     "CREATE TABLE runs (
         id INTEGER PRIMARY KEY,
         started INTEGER NOT NULL,
@@ -49,7 +50,12 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         consecutive_failures INTEGER NOT NULL,
         recent INTEGER NOT NULL,
         checks INTEGER NOT NULL,
-        state INTEGER NOT NULL
+        state INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        day_checks INTEGER NOT NULL,
+        day_ups INTEGER NOT NULL,
+        day_elapsed_us INTEGER NOT NULL,
+        day_max_us INTEGER NOT NULL
     );
     CREATE TABLE results (
         run INTEGER NOT NULL,

@@ -1,7 +1,8 @@
 //! `urlcheck history DB [URL]`: what the database knows, read-only. Every URL with its state,
 //! uptime, failing streak, last failure and latency; or one URL's timeline, its changes
 //! between up and failing and its days. Uptime over a window is summed from the daily
-//! roll-ups, with the window's first, partial day counted from its runs' results.
+//! roll-ups (and each URL's current day, kept in its row), with the window's first, partial
+//! day counted from its runs' results.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -165,6 +166,12 @@ fn window_stats(conn: &Connection, since: Option<i64>) -> Result<HashMap<i64, St
     add(
         "SELECT url, sum(checks), sum(ups), sum(elapsed_us), max(max_us) FROM daily \
          WHERE day >= ?1 GROUP BY url",
+        &[first_whole_day],
+    )?;
+    // Each URL's last day is still in its row.
+    add(
+        "SELECT id, day_checks, day_ups, day_elapsed_us, day_max_us FROM urls \
+         WHERE day >= ?1 AND day_checks > 0",
         &[first_whole_day],
     )?;
     if let Some(since) = since {
@@ -414,7 +421,8 @@ fn changes(conn: &Connection, id: i64, since: Option<i64>) -> Result<Vec<Change>
 fn days(conn: &Connection, id: i64, since: Option<i64>) -> Result<Vec<Day>> {
     let mut stmt = conn.prepare(
         "SELECT day, checks, ups, elapsed_us, max_us FROM daily WHERE url = ?1 AND day >= ?2 \
-         ORDER BY day",
+         UNION ALL SELECT day, day_checks, day_ups, day_elapsed_us, day_max_us FROM urls \
+         WHERE id = ?1 AND day >= ?2 AND day_checks > 0 ORDER BY 1",
     )?;
     let from = since.map_or(i64::MIN, |s| s.div_euclid(86_400));
     let days = stmt

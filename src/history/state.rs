@@ -23,6 +23,38 @@ pub(crate) struct Known {
     pub recent: u64,
     pub checks: u32,
     pub state: State,
+    /// Its checks of the last UTC day it was checked on; a day is written to the `daily`
+    /// table when the next one begins, so a run updates one row per URL, not two.
+    pub day: Day,
+}
+
+/// One URL's checks of one UTC day, summed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Day {
+    /// Days since 1970-01-01.
+    pub day: i64,
+    pub checks: i64,
+    pub ups: i64,
+    pub elapsed_us: i64,
+    pub max_us: i64,
+}
+
+impl Day {
+    /// Adds a check made on `day`; returns the day it finishes, when `day` is another one.
+    pub(crate) fn add(&mut self, day: i64, up: bool, elapsed_us: i64) -> Option<Day> {
+        let finished = (self.checks > 0 && self.day != day).then_some(*self);
+        if self.checks == 0 || self.day != day {
+            *self = Day {
+                day,
+                ..Day::default()
+            };
+        }
+        self.checks += 1;
+        self.ups += i64::from(up);
+        self.elapsed_us += elapsed_us;
+        self.max_us = self.max_us.max(elapsed_us);
+        finished
+    }
 }
 
 /// Takes `prior` (`None`: never checked) to a check at `now` (unix seconds) that `failed`.
@@ -40,6 +72,7 @@ pub(crate) fn step(prior: Option<&Known>, failed: bool, now: i64) -> Known {
             recent: u64::from(failed),
             checks: 1,
             state: State::First,
+            day: Day::default(),
         };
     };
     let was_failing = p.recent & 1 == 1;
@@ -79,6 +112,7 @@ pub(crate) fn step(prior: Option<&Known>, failed: bool, now: i64) -> Known {
         recent,
         checks,
         state,
+        day: p.day,
     }
 }
 
@@ -204,6 +238,17 @@ mod tests {
         assert!(!step(None, false, 0).view().is_news());
         let up = step(None, false, 0);
         assert!(step(Some(&up), true, 1).view().is_news());
+    }
+
+    #[test]
+    fn a_day_is_finished_when_the_next_begins() {
+        let mut d = Day::default();
+        assert_eq!(d.add(10, true, 5), None);
+        assert_eq!(d.add(10, false, 9), None);
+        let finished = d.add(11, true, 1).unwrap();
+        assert_eq!((finished.day, finished.checks, finished.ups), (10, 2, 1));
+        assert_eq!((finished.elapsed_us, finished.max_us), (14, 9));
+        assert_eq!((d.day, d.checks, d.ups, d.max_us), (11, 1, 1, 1));
     }
 
     #[test]
