@@ -701,6 +701,31 @@ fn fail_on_new_fails_only_the_run_where_a_url_broke() {
     );
 }
 
+/// A URL that breaks while it is flapping has broken since the last run all the same: a real
+/// outage soon after a blip must not go unreported (what the flapping state adds is that it
+/// also changed twice before). `History::is_news` (src/model.rs) says "failing now and up at
+/// its last check", but answers by state, and the state of such a check is `flapping`.
+#[test]
+fn a_url_that_breaks_while_flapping_is_news() {
+    let case = Case::start();
+    let items = case.urls(&["/a", "/up"]);
+    // up, a blip, up again, then broken for good: the break is the third change.
+    let statuses = [200, 500, 200, 500, 500];
+    let mut states = Vec::new();
+    let mut codes = Vec::new();
+    for s in statuses {
+        case.srv.set("/a", s);
+        let out = case.check(&items, &["--fail-on", "new"]);
+        states.push(by_url(&out)[&items[0]]["history"]["state"].clone());
+        codes.push(out.code.unwrap());
+    }
+    assert_eq!(
+        states,
+        ["first", "new", "recovered", "flapping", "flapping"]
+    );
+    assert_eq!(codes, [0, 1, 0, 1, 0], "exit codes of --fail-on new");
+}
+
 #[test]
 fn fail_after_three_fails_from_the_third_failing_run_in_a_row() {
     let case = Case::start();
