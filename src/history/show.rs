@@ -84,8 +84,26 @@ struct Window {
     last_run: Option<String>,
 }
 
-/// Answers `query` on `out`.
+/// Answers `query` on `out`. A reader that goes away (`| head`) ends it quietly: what it
+/// wanted, it has.
 pub(crate) fn show(query: &Query, out: &mut dyn Write) -> Result<()> {
+    match answer(query, out) {
+        Err(e) if closed_pipe(&e) => Ok(()),
+        done => done,
+    }
+}
+
+fn closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        let kind = match cause.downcast_ref::<serde_json::Error>() {
+            Some(json) => json.io_error_kind(),
+            None => cause.downcast_ref::<std::io::Error>().map(|io| io.kind()),
+        };
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn answer(query: &Query, out: &mut dyn Write) -> Result<()> {
     let conn = schema::open_read_only(&query.db)?;
     let since = query
         .since
