@@ -810,6 +810,47 @@ fn fail_on_new_without_a_history_is_a_usage_error_before_any_request() {
     assert!(!case.db.exists());
 }
 
+/// A reader of `urlcheck history` that goes away (`| head -1`) ends it quietly, exit 0.
+#[test]
+fn history_to_a_reader_that_goes_away_ends_quietly() {
+    let case = Case::start();
+    made_history(&case);
+    // More URLs than a pipe holds the list of.
+    case.conn()
+        .execute_batch(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)
+             INSERT INTO urls (fingerprint, url, first_seen, last_seen, last_change,
+               consecutive_failures, recent, checks, state)
+             SELECT i, 'http://127.0.0.1:9/' || i, 0, 0, 0, 0, 0, 1, 4 FROM n",
+        )
+        .unwrap();
+    for format in ["human", "json"] {
+        let mut child = urlcheck_std()
+            .args(["history", "--format", format])
+            .arg(&case.db)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn urlcheck");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(!first.is_empty(), "{format}");
+        let status = wait_child(&mut child, RUN_LIMIT);
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert_eq!(status.code(), Some(0), "{format}: {stderr}");
+        assert_eq!(stderr, "", "{format}");
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Pruning: --history-keep
 // ---------------------------------------------------------------------------
