@@ -370,13 +370,11 @@ impl History {
     pub const FLAP_WINDOW: u32 = 10;
 
     /// Broken since the last run: failing now and up at its last check, or failing at its
-    /// first check (what `--fail-on new` fails on and the summary calls newly broken).
+    /// first check (what `--fail-on new` fails on and the summary calls newly broken). A
+    /// flapping URL that has just gone down is news too: telling it only as flapping would
+    /// hide a real outage that begins while it flaps (the next runs call it `still`).
     pub fn is_news(&self) -> bool {
-        match self.state {
-            State::New => true,
-            State::First => self.consecutive_failures > 0,
-            _ => false,
-        }
+        self.consecutive_failures == 1
     }
 }
 

@@ -86,18 +86,23 @@ struct Window {
     last_run: Option<String>,
 }
 
-/// Answers `query` on `out`. A reader that goes away (`| head`) is no failure.
+/// Answers `query` on `out`. A reader that goes away (`| head`) ends it quietly: what it
+/// wanted, it has.
 pub(crate) fn show(query: &Query, out: &mut dyn Write) -> Result<ExitCode> {
     match answer(query, out) {
-        Err(e)
-            if e.downcast_ref::<std::io::Error>()
-                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
-        {
-            Ok(ExitCode::Success)
-        }
-        Err(e) => Err(e),
-        Ok(()) => Ok(ExitCode::Success),
+        Err(e) if closed_pipe(&e) => Ok(ExitCode::Success),
+        done => done.map(|()| ExitCode::Success),
     }
+}
+
+fn closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        let kind = match cause.downcast_ref::<serde_json::Error>() {
+            Some(json) => json.io_error_kind(),
+            None => cause.downcast_ref::<std::io::Error>().map(|io| io.kind()),
+        };
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn answer(query: &Query, out: &mut dyn Write) -> Result<()> {
