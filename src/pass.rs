@@ -195,6 +195,7 @@ pub(crate) fn options(config: &Config, color: bool) -> Options {
         quiet: config.quiet,
         color,
         fail_on: config.fail_on,
+        history: config.history.is_some(),
     }
 }
 

@@ -29,14 +29,16 @@ pub(crate) struct Summary {
     pub(crate) failed: u64,
 }
 
-/// How many of a run's URLs the history found in each state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// How many of a run's URLs (not lines: a repeat is one URL) the history found in each
+/// state; the JSON report's `summary.history`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct StateCounts {
     /// Failing now, and up (or never checked) before: what `--fail-on new` fails on.
     pub newly_broken: u64,
     pub still: u64,
     pub recovered: u64,
     pub flapping: u64,
+    pub steady: u64,
     /// Checked for the first time (and up; failing ones are newly broken).
     pub first: u64,
 }

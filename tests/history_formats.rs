@@ -266,7 +266,7 @@ fn json(srv: &Switch, d: &Path) {
     );
     let counts = &doc["summary"]["history"];
     let wanted = serde_json::json!({
-        "newly_broken": 1, "recovered": 1, "still": 1, "flapping": 0, "first": 1
+        "newly_broken": 1, "recovered": 1, "still": 1, "flapping": 0, "steady": 1, "first": 1
     });
     assert_eq!(counts, &wanted, "{doc:#}");
 

@@ -123,7 +123,8 @@ impl Recorder {
             State::Recovered => t.recovered += 1,
             State::Flapping => t.flapping += 1,
             State::First => t.first += 1,
-            State::New | State::Steady => {}
+            State::Steady => t.steady += 1,
+            State::New => {}
         }
     }
 

@@ -1,15 +1,13 @@
 //! CSV with a header row, a record per URL as it completes; for spreadsheets and `xsv`.
 //!
 //! With `--history`, four more columns say what the run history says of each URL (`state`,
-//! `consecutive_failures`, `failing_since`, `last_up`). A run without it keeps the twelve
-//! columns it always had. Whether a run keeps a history shows on its first check (an up,
-//! down or error result): invalid lines and skipped URLs are in no history and cannot tell,
-//! so their records wait, header and all, until a check arrives (or the run ends).
+//! `consecutive_failures`, `failing_since`, `last_up`; empty for lines outside the history,
+//! invalid and skipped). A run without it keeps the twelve columns it always had.
 
 use std::io::{self, Write};
 
 use super::{rfc3339_seconds, Reporter, Run};
-use crate::model::{millis, History, Outcome, UrlResult};
+use crate::model::{millis, History, UrlResult};
 
 const HEADER: [&str; 12] = [
     "url",
@@ -29,54 +27,35 @@ const HEADER: [&str; 12] = [
 /// The columns of a run that keeps a history, after [`HEADER`].
 const HISTORY_HEADER: [&str; 4] = ["state", "consecutive_failures", "failing_since", "last_up"];
 
-/// Records held while the run has not shown whether it keeps a history. Past this many, the
-/// file goes on without the history columns rather than hold an unbounded list.
-const MAX_HELD: usize = 10_000;
-
 pub(super) struct Csv<W: Write> {
     out: csv::Writer<W>,
-    /// Whether records carry the history columns; `None` until a result tells (the header is
-    /// written then).
-    history: Option<bool>,
-    /// Records of results that cannot tell, in arrival order, waiting for one that can.
-    held: Vec<Vec<String>>,
+    /// The run keeps a history: records carry its columns.
+    history: bool,
+    /// The header is written (with the first record, or at the end of an empty run).
+    started: bool,
 }
 
 impl<W: Write> Csv<W> {
-    pub(super) fn new(out: W) -> Self {
+    pub(super) fn new(out: W, history: bool) -> Self {
         Csv {
             out: csv::WriterBuilder::new()
                 .has_headers(false)
                 .from_writer(out),
-            history: None,
-            held: Vec::new(),
+            history,
+            started: false,
         }
     }
 
-    /// Settles the columns: writes the header, then the records held so far.
-    fn decide(&mut self, history: bool) -> io::Result<()> {
-        self.history = Some(history);
-        let mut header: Vec<&str> = HEADER.to_vec();
-        if history {
-            header.extend(HISTORY_HEADER);
-        }
-        self.out.write_record(header)?;
-        for mut record in std::mem::take(&mut self.held) {
-            if history {
-                record.extend(HISTORY_HEADER.map(|_| String::new()));
+    fn header(&mut self) -> io::Result<()> {
+        if !self.started {
+            self.started = true;
+            let mut header: Vec<&str> = HEADER.to_vec();
+            if self.history {
+                header.extend(HISTORY_HEADER);
             }
-            self.out.write_record(record)?;
+            self.out.write_record(header)?;
         }
         Ok(())
-    }
-}
-
-/// Whether the run keeps a history, as `r` shows it; `None` when `r` cannot tell.
-fn tells(r: &UrlResult) -> Option<bool> {
-    match r.check.outcome {
-        _ if r.history.is_some() => Some(true),
-        Outcome::Up | Outcome::Down | Outcome::Error => Some(false),
-        Outcome::Invalid | Outcome::Skipped => None,
     }
 }
 
@@ -117,22 +96,9 @@ fn history_cells(h: Option<&History>) -> [String; 4] {
 
 impl<W: Write> Reporter for Csv<W> {
     fn result(&mut self, r: &UrlResult) -> io::Result<()> {
+        self.header()?;
         let mut fields = record(r);
-        let history = match (self.history, tells(r)) {
-            (Some(history), _) => history,
-            (None, Some(history)) => {
-                self.decide(history)?;
-                history
-            }
-            (None, None) => {
-                self.held.push(fields);
-                if self.held.len() >= MAX_HELD {
-                    self.decide(false)?;
-                }
-                return Ok(());
-            }
-        };
-        if history {
+        if self.history {
             fields.extend(history_cells(r.history.as_ref()));
         }
         self.out.write_record(fields)?;
@@ -145,9 +111,7 @@ impl<W: Write> Reporter for Csv<W> {
 
     fn finish(&mut self, _: &Run) -> io::Result<()> {
         // An empty run is still a valid CSV file: the header alone.
-        if self.history.is_none() {
-            self.decide(false)?;
-        }
+        self.header()?;
         self.out.flush()
     }
 }
@@ -155,13 +119,14 @@ impl<W: Write> Reporter for Csv<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ErrorKind, State};
+    use crate::model::{ErrorKind, Outcome, State};
     use crate::report::testing::{result, run, source, with_history};
     use crate::report::tests::history_run;
 
     fn render(run: &Run) -> Vec<Vec<String>> {
+        let history = run.summary.history.is_some();
         let mut out = Vec::new();
-        crate::report::replay(&mut Csv::new(&mut out), run).unwrap();
+        crate::report::replay(&mut Csv::new(&mut out, history), run).unwrap();
         csv::ReaderBuilder::new()
             .has_headers(false)
             .from_reader(&out[..])
@@ -198,7 +163,7 @@ mod tests {
     }
 
     #[test]
-    fn lines_outside_the_history_wait_for_a_check_to_tell() {
+    fn lines_outside_the_history_have_empty_history_cells() {
         let at = vec![source("list.txt", 2, None)];
         let new = with_history(
             result("https://x/new", Outcome::Down, Some(500), None, at.clone()),
@@ -212,27 +177,10 @@ mod tests {
         assert_eq!(rows[2][12..14], ["new", "1"]);
         // The same run without a history: the twelve columns of old.
         let plain = result("https://x/new", Outcome::Down, Some(500), None, at);
-        let rows = render(&run(vec![invalid(1), plain]));
+        let mut no_history = run(vec![invalid(1), plain]);
+        no_history.summary.history = None;
+        let rows = render(&no_history);
         assert_eq!(rows[0], HEADER);
         assert!(rows.iter().all(|r| r.len() == 12), "{rows:#?}");
-        // Nothing but lines that cannot tell: no history columns, and nothing lost.
-        let rows = render(&run(vec![invalid(1), invalid(2)]));
-        assert_eq!(rows.len(), 3);
-        assert_eq!(rows[0], HEADER);
-    }
-
-    #[test]
-    fn held_lines_are_bounded() {
-        let mut out = Vec::new();
-        let mut csv = Csv::new(&mut out);
-        for line in 1..=MAX_HELD as u64 {
-            csv.result(&invalid(line)).unwrap();
-        }
-        assert!(csv.held.is_empty());
-        assert_eq!(csv.history, Some(false));
-        csv.finish(&run(Vec::new())).unwrap();
-        drop(csv);
-        let text = String::from_utf8(out).unwrap();
-        assert_eq!(text.lines().count(), MAX_HELD + 1);
     }
 }

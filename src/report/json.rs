@@ -84,31 +84,7 @@ struct SummaryJson {
     urls_per_sec: f64,
     /// With `--history`: the URLs in each state.
     #[serde(skip_serializing_if = "Option::is_none")]
-    history: Option<HistoryCounts>,
-}
-
-/// How many of the run's URLs (not lines: a repeat is one URL) the history found in each
-/// state. `newly_broken` includes URLs that fail at their first check; `first` counts only
-/// those that are up at it.
-#[derive(Debug, Serialize)]
-struct HistoryCounts {
-    newly_broken: u64,
-    recovered: u64,
-    still: u64,
-    flapping: u64,
-    first: u64,
-}
-
-impl HistoryCounts {
-    fn new(c: &StateCounts) -> HistoryCounts {
-        HistoryCounts {
-            newly_broken: c.newly_broken,
-            recovered: c.recovered,
-            still: c.still,
-            flapping: c.flapping,
-            first: c.first,
-        }
-    }
+    history: Option<StateCounts>,
 }
 
 #[derive(Debug, Serialize)]
@@ -140,7 +116,7 @@ impl SummaryJson {
             },
             wall_ms: millis(s.wall),
             urls_per_sec: (s.urls_per_sec() * 100.0).round() / 100.0,
-            history: s.history.as_ref().map(HistoryCounts::new),
+            history: s.history,
         }
     }
 }
@@ -246,7 +222,7 @@ mod tests {
         assert_valid(&validator(None), &doc);
         assert_eq!(
             doc["summary"]["history"],
-            json!({"newly_broken": 1, "recovered": 1, "still": 1, "flapping": 1, "first": 1})
+            json!({"newly_broken": 1, "recovered": 1, "still": 1, "flapping": 1, "steady": 0, "first": 1})
         );
         let long = &doc["results"][0]["history"];
         assert_eq!(long["state"], "still");

@@ -90,6 +90,8 @@ pub(crate) struct Options {
     pub color: bool,
     /// What counts as a failure.
     pub fail_on: FailOn,
+    /// The run keeps a history (`--history`): formats with fixed columns add its own.
+    pub history: bool,
 }
 
 /// A finished run, as documents render it.
@@ -127,6 +129,7 @@ pub(crate) fn is_news(r: &UrlResult) -> bool {
 /// news.
 pub(crate) fn history_note(h: &History) -> Option<String> {
     match h.state {
+        State::Flapping if h.is_news() => Some(format!("{NEWLY_BROKEN}, flapping")),
         _ if h.is_news() => Some(NEWLY_BROKEN.to_string()),
         State::Still => Some(streak(h.consecutive_failures)),
         State::Recovered => Some(RECOVERED.to_string()),
@@ -222,7 +225,7 @@ pub(crate) fn make<'w>(
     match format {
         Format::Human => Box::new(human::Human::new(out, options)),
         Format::Jsonl => Box::new(json::Jsonl::new(out)),
-        Format::Csv => Box::new(csv::Csv::new(out)),
+        Format::Csv => Box::new(csv::Csv::new(out, options.history)),
         Format::Json => Box::new(Document::new(out, options, json::render)),
         Format::Junit => Box::new(Document::new(out, options, junit::render)),
         Format::Markdown => Box::new(Document::new(out, options, markdown::render)),
@@ -343,6 +346,7 @@ pub(super) mod testing {
             quiet: false,
             color: false,
             fail_on,
+            history: false,
         }
     }
 
@@ -506,7 +510,7 @@ mod tests {
             h(
                 r("https://x/flap", Outcome::Down, Some(502), None, at(5)),
                 State::Flapping,
-                1,
+                2,
             ),
             h(
                 r("https://x/fresh", Outcome::Up, Some(200), None, at(6)),
@@ -518,7 +522,11 @@ mod tests {
 
     fn render(format: Format, run: &Run) -> String {
         let mut out = Vec::new();
-        let mut reporter = make(format, &mut out, testing::options());
+        let options = Options {
+            history: run.summary.history.is_some(),
+            ..testing::options()
+        };
+        let mut reporter = make(format, &mut out, options);
         replay(&mut *reporter, run).unwrap();
         drop(reporter);
         String::from_utf8(out).unwrap()
@@ -573,11 +581,17 @@ mod tests {
             Some("failing 3 runs in a row")
         );
         assert_eq!(
-            note(State::Still, 1).as_deref(),
-            Some("failing 1 run in a row")
+            note(State::Still, 2).as_deref(),
+            Some("failing 2 runs in a row")
         );
         assert_eq!(note(State::Recovered, 0).as_deref(), Some("recovered"));
-        assert_eq!(note(State::Flapping, 1).as_deref(), Some("flapping"));
+        assert_eq!(note(State::Flapping, 0).as_deref(), Some("flapping"));
+        assert_eq!(note(State::Flapping, 2).as_deref(), Some("flapping"));
+        // A flapping URL that just went down is news: an outage may begin while it flaps.
+        assert_eq!(
+            note(State::Flapping, 1).as_deref(),
+            Some("newly broken, flapping")
+        );
         let counts = history_run().summary.history.unwrap();
         assert_eq!(
             history_counts_text(&counts),

@@ -147,8 +147,9 @@ fn history_families(t: &mut String, results: &[Series]) {
     );
 }
 
-/// The run's URLs in each history state (`new` includes URLs that fail at their first check;
-/// `first` counts those that are up at it).
+/// The run's URLs in each history state (`new` is the newly broken: it includes URLs that fail
+/// at their first check and flapping ones that just went down; `first` counts those that are
+/// up at their first check, `flapping` the others that flap).
 fn state_family(t: &mut String, c: &StateCounts) {
     let states = [
         ("new", c.newly_broken),
@@ -156,6 +157,7 @@ fn state_family(t: &mut String, c: &StateCounts) {
         ("recovered", c.recovered),
         ("flapping", c.flapping),
         ("first", c.first),
+        ("steady", c.steady),
     ];
     family(
         t,
