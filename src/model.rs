@@ -372,7 +372,8 @@ impl History {
     /// Broken since the last run: failing now and up at its last check, or failing at its
     /// first check (what `--fail-on new` fails on and the summary calls newly broken). A
     /// flapping URL that has just gone down is news too: telling it only as flapping would
-    /// hide a real outage that begins while it flaps (the next runs call it `still`).
+    /// hide a real outage that begins while it flaps (the next runs call it flapping, then
+    /// `still`: never new).
     pub fn is_news(&self) -> bool {
         self.consecutive_failures == 1
     }
@@ -458,15 +459,21 @@ impl FailOn {
         if self.new && history.is_some_and(History::is_news) {
             return true;
         }
-        if !self.outcomes.contains(r.check.outcome) {
-            return false;
-        }
+        let checked_and_failing = matches!(r.check.outcome, Outcome::Down | Outcome::Error);
         match (self.after, history) {
-            (Some(n), Some(h)) if matches!(r.check.outcome, Outcome::Down | Outcome::Error) => {
+            // A streak long enough fails the run: with outcomes given that include it, or
+            // beside `new` alone (`--fail-on new --fail-after 3`: either says so).
+            (Some(n), Some(h)) if checked_and_failing => {
                 h.consecutive_failures >= n
+                    && (self.outcomes.contains(r.check.outcome) || self.only_new())
             }
-            _ => true,
+            _ => self.outcomes.contains(r.check.outcome),
         }
+    }
+
+    /// `--fail-on new` and no outcome.
+    fn only_new(&self) -> bool {
+        self.new && self.outcomes.iter().next().is_none()
     }
 
     /// A run that checked no URL at all fails too.

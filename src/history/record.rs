@@ -2,12 +2,12 @@
 //! when the run began) and kept in a compact form; when the run ends, all of it is written in
 //! one transaction, so a run is recorded whole or not at all.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rustc_hash::FxHashMap;
 
 use super::state::{state_code, state_from_code, step, unix, Day, Known};
 use super::{fingerprint, outcome_code, schema};
@@ -40,13 +40,15 @@ pub(crate) struct RunRecord {
 pub(crate) struct Recorder {
     conn: Connection,
     path: PathBuf,
-    /// Every URL the database knew when the run began, by fingerprint.
-    known: HashMap<i64, Known>,
+    /// Every URL the database knew when the run began, by fingerprint (already a hash: the
+    /// map's hasher need not be a strong one).
+    known: FxHashMap<i64, Known>,
     /// `PRAGMA data_version` when `known` was read: another run's commit changes it.
     data_version: i64,
     started: i64,
-    /// What this run said of each URL it checked, for its repeats.
-    said: HashMap<i64, History>,
+    /// What this run said of each URL it checked, for its repeats, and where its check is in
+    /// `pending`.
+    said: FxHashMap<i64, (History, usize)>,
     pending: Vec<Pending>,
     tally: StateCounts,
 }
@@ -64,7 +66,7 @@ impl Recorder {
             known,
             data_version,
             started: unix(started),
-            said: HashMap::new(),
+            said: FxHashMap::default(),
             pending: Vec::new(),
             tally: StateCounts::default(),
         })
@@ -95,16 +97,14 @@ impl Recorder {
             return;
         };
         let fp = fingerprint(&r.url);
-        if let Some(h) = self.said.get(&fp) {
-            r.history = Some(*h);
+        let said = self.said.get(&fp).copied();
+        if let (Some((h, _)), true) = (said, r.duplicate) {
+            r.history = Some(h);
             return;
         }
-        let next = step(self.known.get(&fp), outcome != 0, self.started);
-        let h = next.view();
-        self.count(&h);
+        let h = step(self.known.get(&fp), outcome != 0, self.started).view();
         r.history = Some(h);
-        self.said.insert(fp, h);
-        self.pending.push(Pending {
+        let pending = Pending {
             fingerprint: fp,
             url: r.url.clone(),
             outcome,
@@ -112,19 +112,23 @@ impl Recorder {
             error: r.check.error.as_ref().map(|e| e.kind.as_str()),
             elapsed_us: micros(r.check.elapsed),
             ttfb_us: r.check.ttfb.map(micros),
-        });
-    }
-
-    fn count(&mut self, h: &History) {
-        let t = &mut self.tally;
-        match h.state {
-            _ if h.is_news() => t.newly_broken += 1,
-            State::Still => t.still += 1,
-            State::Recovered => t.recovered += 1,
-            State::Flapping => t.flapping += 1,
-            State::First => t.first += 1,
-            State::Steady => t.steady += 1,
-            State::New => {}
+        };
+        match said {
+            None => {
+                *slot(&mut self.tally, &h) += 1;
+                self.said.insert(fp, (h, self.pending.len()));
+                self.pending.push(pending);
+            }
+            // Another check of what is one URL once its credentials are redacted
+            // (`https://a:x@h/`, `https://b:y@h/`): each is told its own state, and the
+            // history keeps one check of the URL, a failing one if there is one.
+            Some((earlier, at)) if outcome != 0 && self.pending[at].outcome == 0 => {
+                *slot(&mut self.tally, &earlier) -= 1;
+                *slot(&mut self.tally, &h) += 1;
+                self.said.insert(fp, (h, at));
+                self.pending[at] = pending;
+            }
+            Some(_) => {}
         }
     }
 
@@ -161,7 +165,9 @@ impl Recorder {
         let run_id = tx.last_insert_rowid();
         write_results(&tx, run_id, self.started, &self.pending, &mut self.known)?;
         if let Some(keep) = keep {
-            prune(&tx, unix(run.finished) - keep.as_secs() as i64)?;
+            // Measured from the run's end, but never so short as to forget the run itself.
+            let cutoff = unix(run.finished).saturating_sub(keep.as_secs() as i64);
+            prune(&tx, cutoff.min(self.started))?;
         }
         tx.commit()?;
         self.data_version = self
@@ -180,8 +186,21 @@ impl Recorder {
     }
 }
 
+/// The count a URL in state `h` adds to.
+fn slot<'t>(t: &'t mut StateCounts, h: &History) -> &'t mut u64 {
+    match h.state {
+        State::New => &mut t.newly_broken,
+        _ if h.is_news() => &mut t.newly_broken,
+        State::Still => &mut t.still,
+        State::Recovered => &mut t.recovered,
+        State::Flapping => &mut t.flapping,
+        State::First => &mut t.first,
+        State::Steady => &mut t.steady,
+    }
+}
+
 /// Every URL's derived state, and the data version it was read at.
-fn read_known(conn: &Connection) -> rusqlite::Result<(HashMap<i64, Known>, i64)> {
+fn read_known(conn: &Connection) -> rusqlite::Result<(FxHashMap<i64, Known>, i64)> {
     let version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
     let mut stmt = conn.prepare(
         "SELECT id, fingerprint, first_seen, last_seen, last_up, last_failure, last_change, \
@@ -261,6 +280,19 @@ impl<'c> Writes<'c> {
         })
     }
 
+    fn result(&mut self, run_id: i64, url: i64, p: &Pending) -> rusqlite::Result<usize> {
+        let row = params![
+            run_id,
+            url,
+            p.outcome,
+            p.status,
+            p.error,
+            p.elapsed_us,
+            p.ttfb_us
+        ];
+        self.result.execute(row)
+    }
+
     /// Writes a URL's new state: a new row for a URL never seen, else its row updated.
     /// Returns the row's id.
     fn save_url(&mut self, conn: &Connection, next: &Known, p: &Pending) -> rusqlite::Result<i64> {
@@ -317,13 +349,22 @@ fn write_results(
     run_id: i64,
     started: i64,
     pending: &[Pending],
-    known: &mut HashMap<i64, Known>,
+    known: &mut FxHashMap<i64, Known>,
 ) -> rusqlite::Result<()> {
     let mut writes = Writes::prepare(conn)?;
     let day = started.div_euclid(86_400);
     for p in pending {
         let failed = p.outcome != 0;
         let prior = known.get(&p.fingerprint);
+        if let Some(k) = prior.filter(|k| k.last_seen > started) {
+            // Another run that started later recorded first: this older check is kept as a
+            // result and in its day's sums, but it cannot undo the newer one's state.
+            let id = k.id;
+            writes.result(run_id, id, p)?;
+            let row = params![day, id, 1, i64::from(!failed), p.elapsed_us, p.elapsed_us];
+            writes.daily.execute(row)?;
+            continue;
+        }
         let changed = prior.is_none_or(|k| (k.recent & 1 == 1) != failed);
         let mut next = step(prior, failed, started);
         if let Some(d) = next.day.add(day, !failed, p.elapsed_us) {
@@ -331,15 +372,7 @@ fn write_results(
             writes.daily.execute(row)?;
         }
         next.id = writes.save_url(conn, &next, p)?;
-        writes.result.execute(params![
-            run_id,
-            next.id,
-            p.outcome,
-            p.status,
-            p.error,
-            p.elapsed_us,
-            p.ttfb_us
-        ])?;
+        writes.result(run_id, next.id, p)?;
         if changed {
             writes
                 .change

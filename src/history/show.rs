@@ -42,9 +42,9 @@ struct Stats {
 
 impl Stats {
     fn add(&mut self, o: Stats) {
-        self.checks += o.checks;
-        self.ups += o.ups;
-        self.elapsed_us += o.elapsed_us;
+        self.checks = self.checks.saturating_add(o.checks);
+        self.ups = self.ups.saturating_add(o.ups);
+        self.elapsed_us = self.elapsed_us.saturating_add(o.elapsed_us);
         self.max_us = self.max_us.max(o.max_us);
     }
 
@@ -84,6 +84,8 @@ struct Window {
     runs: i64,
     first_run: Option<String>,
     last_run: Option<String>,
+    #[serde(skip)]
+    first_started: Option<i64>,
 }
 
 /// Answers `query` on `out`. A reader that goes away (`| head`) ends it quietly: what it
@@ -109,11 +111,14 @@ fn answer(query: &Query, out: &mut dyn Write) -> Result<()> {
     let conn = schema::open_read_only(&query.db)?;
     let since = query
         .since
-        .map(|d| unix(SystemTime::now()) - d.as_secs() as i64);
-    let stats = window_stats(&conn, since)?;
+        .map(|d| unix(SystemTime::now()).saturating_sub(d.as_secs() as i64));
     let window = window(&conn, since)?;
+    // Without --since, the window begins with the oldest run kept: the part of its day that
+    // `--history-keep` forgot is counted from the results that remain, not from the day's sums.
+    let from = since.or(window.first_started);
+    let stats = window_stats(&conn, from)?;
     match &query.url {
-        Some(url) => timeline(&conn, url, since, &stats, &window, query.json, out),
+        Some(url) => timeline(&conn, url, from, &stats, &window, query.json, out),
         None => {
             let rows = rows(&conn, &stats, since.is_some(), &query.states)?;
             if query.json {
@@ -141,6 +146,7 @@ fn window(conn: &Connection, since: Option<i64>) -> Result<Window> {
         runs,
         first_run: first.map(stamp),
         last_run: last.map(stamp),
+        first_started: first,
     })
 }
 
@@ -184,7 +190,7 @@ fn window_stats(conn: &Connection, since: Option<i64>) -> Result<HashMap<i64, St
             "SELECT r.url, count(*), sum(r.outcome = 0), sum(r.elapsed_us), max(r.elapsed_us) \
              FROM runs JOIN results r ON r.run = runs.id \
              WHERE runs.started >= ?1 AND runs.started < ?2 GROUP BY r.url",
-            &[since, first_whole_day * 86_400],
+            &[since, first_whole_day.saturating_mul(86_400)],
         )?;
     }
     Ok(stats)
@@ -439,7 +445,7 @@ fn days(conn: &Connection, id: i64, since: Option<i64>) -> Result<Vec<Day>> {
                 max_us: r.get(4)?,
             };
             Ok(Day {
-                day: stamp(r.get::<_, i64>(0)? * 86_400)[..10].to_owned(),
+                day: stamp(r.get::<_, i64>(0)?.saturating_mul(86_400))[..10].to_owned(),
                 checks: s.checks,
                 ups: s.ups,
                 uptime_percent: round2(s.uptime().unwrap_or(0.0)),

@@ -49,9 +49,10 @@ impl Day {
                 ..Day::default()
             };
         }
-        self.checks += 1;
-        self.ups += i64::from(up);
-        self.elapsed_us += elapsed_us;
+        // Saturating: the sums come from the database, which may have been edited by hand.
+        self.checks = self.checks.saturating_add(1);
+        self.ups = self.ups.saturating_add(i64::from(up));
+        self.elapsed_us = self.elapsed_us.saturating_add(elapsed_us);
         self.max_us = self.max_us.max(elapsed_us);
         finished
     }
@@ -138,10 +139,14 @@ impl Known {
     }
 }
 
-/// Unix seconds as a time.
+/// Unix seconds as a time, within 1970..=9999 (what RFC 3339 can write): a database edited
+/// by hand may hold anything.
 pub(crate) fn time(secs: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(secs.max(0) as u64)
+    UNIX_EPOCH + Duration::from_secs(secs.clamp(0, LAST_SECOND) as u64)
 }
+
+/// 9999-12-31T23:59:59Z.
+pub(crate) const LAST_SECOND: i64 = 253_402_300_799;
 
 /// A time as unix seconds.
 pub(crate) fn unix(t: SystemTime) -> i64 {
