@@ -56,6 +56,8 @@ struct Board {
     hits: Mutex<HashMap<String, u64>>,
     /// Every `Authorization` header received.
     authorization: Mutex<Vec<String>>,
+    /// An HTML body per path (none: an empty body).
+    bodies: Mutex<HashMap<String, String>>,
 }
 
 impl Board {
@@ -73,7 +75,12 @@ impl Board {
     }
 }
 
-async fn answer(State(board): State<Arc<Board>>, uri: Uri, headers: HeaderMap) -> StatusCode {
+async fn answer(
+    State(board): State<Arc<Board>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
     let path = uri.path().to_owned();
     board.requests.fetch_add(1, Ordering::SeqCst);
     *board.hits.lock().unwrap().entry(path.clone()).or_default() += 1;
@@ -88,7 +95,17 @@ async fn answer(State(board): State<Arc<Board>>, uri: Uri, headers: HeaderMap) -
             break;
         }
     }
-    StatusCode::from_u16(board.status_of(&path)).expect("a valid status")
+    let status = StatusCode::from_u16(board.status_of(&path)).expect("a valid status");
+    // `/auth` lets in only `good:pw` (the review's test of two credentials on one URL).
+    let good = format!("Basic {}", base64(b"good:pw"));
+    if path == "/auth" && headers.get("authorization").is_none_or(|v| *v != *good) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let body = board.bodies.lock().unwrap().get(&path).cloned();
+    match body {
+        Some(html) => (status, [("content-type", "text/html")], html).into_response(),
+        None => status.into_response(),
+    }
 }
 
 /// A loopback HTTP/1.1 server on a runtime of its own: every path answers the status the test
@@ -114,6 +131,7 @@ impl Switchboard {
             requests: AtomicU64::new(0),
             hits: Mutex::default(),
             authorization: Mutex::default(),
+            bodies: Mutex::default(),
         });
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -140,6 +158,14 @@ impl Switchboard {
             .lock()
             .unwrap()
             .insert(path.to_owned(), status);
+    }
+
+    fn body(&self, path: &str, html: &str) {
+        self.board
+            .bodies
+            .lock()
+            .unwrap()
+            .insert(path.to_owned(), html.to_owned());
     }
 
     fn hold(&self, path: &str) {
@@ -1990,4 +2016,207 @@ fn no_credential_reaches_the_history_files() {
         "{urls:?}"
     );
     drop(reader);
+}
+
+// ---------------------------------------------------------------------------
+// Review of issue 11 (wip-review): each test shows one bug; they fail until it is fixed
+// ---------------------------------------------------------------------------
+
+/// With --check-fragments, `page#b` is a result of its own only while the page lacks the
+/// anchor; once the anchor is back the line rides on the page's result again, so `page#b`
+/// is never checked again and stays failing in the history forever (listed first by
+/// `urlcheck history`, with a streak that never ends).
+#[test]
+fn review_a_fixed_fragment_does_not_stay_broken_in_the_history() {
+    let case = Case::start();
+    let page = case.url("/page");
+    let link = format!("{page}#b");
+    case.srv
+        .body("/page", "<html><body><h1 id=\"a\">A</h1></body></html>");
+    let first = case.check(std::slice::from_ref(&link), &["--check-fragments"]);
+    first.assert_code(1);
+    case.srv
+        .body("/page", "<html><body><h1 id=\"b\">B</h1></body></html>");
+    let fixed = case.check(std::slice::from_ref(&link), &["--check-fragments"]);
+    fixed.assert_code(0);
+    let out = case.history(&["--format", "json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failing: Vec<&Value> = v["urls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["consecutive_failures"].as_u64() != Some(0))
+        .collect();
+    assert!(
+        failing.is_empty(),
+        "the anchor is back and every line is up, yet the history says: {failing:#?}"
+    );
+}
+
+/// docs/history.md: "With `--fail-on new` as well, a URL fails when either says so." With
+/// `--fail-on new --fail-after 3`, --fail-after never says anything: the outcome set holds
+/// no down or error, so `FailOn::fails` returns before looking at the streak.
+#[test]
+fn review_fail_after_with_fail_on_new_alone_still_counts_the_streak() {
+    let case = Case::start();
+    let items = vec![case.url("/a")];
+    let both = ["--fail-on", "new", "--fail-after", "3"];
+    assert_eq!(
+        codes(&case, &items, &both, &[200, 500, 500, 500]),
+        [0, 1, 0, 1],
+        "news at the break, and the streak at its third failing run"
+    );
+}
+
+/// A time in the database past year 9999 (a column edited by hand) makes humantime's
+/// Display fail: `urlcheck history` panics in show.rs `stamp`, and a run with --format
+/// json/jsonl panics in model.rs `ser_opt_time` (serde_json: "there should be an error"),
+/// so that run is not recorded either.
+#[test]
+fn review_a_time_past_year_9999_in_the_database_is_no_panic() {
+    let case = Case::start();
+    case.srv.set("/a", 500);
+    let items = vec![case.url("/a")];
+    case.check(&items, &[]).assert_code(1);
+    case.conn()
+        .execute("UPDATE urls SET last_up = 300000000000", [])
+        .unwrap();
+    let shown = run(urlcheck().arg("history").arg(&case.db));
+    let list = case.list(&items);
+    let again = run(urlcheck()
+        .args(FAST_5S)
+        .args(["--format", "jsonl", "--history"])
+        .arg(&case.db)
+        .arg(&list));
+    let panicked = |r: &Run| r.stderr.contains("panicked");
+    assert_eq!(
+        (panicked(&shown), panicked(&again)),
+        (false, false),
+        "urlcheck history:\n{shown}\na run with --format jsonl:\n{again}"
+    );
+}
+
+/// `--history-keep` forgets the runs before the cutoff, but the cutoff's own day stays in
+/// `daily` (or in the URL's row) with the forgotten runs' checks in it: `urlcheck history`
+/// then counts checks that no kept run made, and its uptime is not that of the runs kept.
+#[test]
+fn review_pruned_runs_are_not_counted_in_the_cutoff_day() {
+    let case = Case::start();
+    let items = vec![case.url("/a")];
+    case.srv.set("/a", 500);
+    case.check(&items, &[]).assert_code(1);
+    case.srv.set("/a", 200);
+    case.check(&items, &[]).assert_code(0);
+    // Both runs on one day three days ago: the first at 00:16:40, the second at 13:53:20.
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let day = now.div_euclid(86_400) - 3;
+    let (t1, t2) = (day * 86_400 + 1_000, day * 86_400 + 50_000);
+    case.conn()
+        .execute_batch(&format!(
+            "UPDATE runs SET started = CASE id WHEN 1 THEN {t1} ELSE {t2} END, \
+               finished = CASE id WHEN 1 THEN {t1} ELSE {t2} END;
+             DELETE FROM daily;
+             UPDATE urls SET first_seen = {t1}, last_seen = {t2}, last_up = {t2}, \
+               last_failure = {t1}, last_change = {t2}, failing_since = NULL, day = {day}, \
+               day_checks = 2, day_ups = 1;"
+        ))
+        .unwrap();
+    // The cutoff at 05:33:20 that day: the first run goes, the second stays.
+    let keep = (now - (day * 86_400 + 20_000)).to_string();
+    case.check(&items, &["--history-keep", &keep])
+        .assert_code(0);
+    assert_eq!(starts(&case.conn()).len(), 2, "the first run was forgotten");
+    let out = case.history(&["--format", "json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let url = &v["urls"][0];
+    assert_eq!(
+        (url["checks"].as_i64(), v["window"]["runs"].as_i64()),
+        (Some(2), Some(2)),
+        "checks of the runs kept: {v:#}"
+    );
+    assert_eq!(url["uptime_percent"].as_f64(), Some(100.0), "{v:#}");
+}
+
+/// Two runs at once: A starts first and checks /a (up); then /a breaks and B checks it (down)
+/// and records; A records last. `write_results` steps A's older check after B's newer one,
+/// so the database says /a is up ("recovered") although its latest check found it down, and
+/// the next run calls the same outage `new` a second time (--fail-on new mails twice).
+#[test]
+fn review_a_run_that_records_late_does_not_undo_a_newer_check() {
+    let case = Case::start();
+    let a = case.url("/a");
+    case.check(std::slice::from_ref(&a), &[]).assert_code(0);
+    let list_a = write_list(
+        case.dir.path(),
+        "a.txt",
+        lines(&[case.url("/slow"), a.clone()]),
+    );
+    case.srv.hold("/slow");
+    let mut long = Running::start(recording(&case.db, &list_a, &[]));
+    wait_until("run A reported /a", RUN_LIMIT, || {
+        let seen = long.stdout.seen.lock().unwrap();
+        seen.iter().any(|l| l.contains(&format!("\"{a}\"")))
+    });
+    assert!(!long.exited());
+    case.srv.set("/a", 500);
+    let b = case.check(std::slice::from_ref(&a), &["--fail-on", "new"]);
+    assert_eq!(by_url(&b)[&a]["history"]["state"], "new");
+    b.assert_code(1);
+    case.srv.release("/slow");
+    let (code, _, stderr) = long.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    let (failures, state) = case
+        .conn()
+        .query_row(
+            "SELECT consecutive_failures, state FROM urls WHERE url = ?1",
+            [&a],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+        )
+        .unwrap();
+    assert!(
+        failures >= 1,
+        "the latest check of /a (run B) found it down; the database says streak {failures}, \
+         state {state} (3 = recovered)"
+    );
+    let still = case.check(std::slice::from_ref(&a), &["--fail-on", "new"]);
+    assert_eq!(
+        by_url(&still)[&a]["history"]["state"],
+        "still",
+        "the outage began at run B and was told then"
+    );
+    still.assert_code(0);
+}
+
+/// Two lines with different credentials are two checks (dedup keeps credentials), but one
+/// URL in the history (both redact to `http://***@host/auth`): the second result is told the
+/// first one's history (`Recorder::said`), whatever its outcome. Here the bad password's 401
+/// is told `first` with no failure, `--fail-on new` does not fail, and the database records
+/// only the good one.
+#[test]
+fn review_two_credentials_on_one_url_are_each_told_their_own_outcome() {
+    let case = Case::start();
+    let host = case.srv.addr;
+    let items = vec![
+        format!("http://good:pw@{host}/auth"),
+        format!("http://bad:pw@{host}/auth"),
+    ];
+    // One at a time, in order: the good line is checked first.
+    let out = case.check(&items, &["-c", "1", "--fail-on", "new"]);
+    let results: Vec<Value> = out
+        .json_lines()
+        .into_iter()
+        .filter(|v| v["type"] == "result")
+        .collect();
+    let down = results
+        .iter()
+        .find(|v| v["outcome"] == "down")
+        .unwrap_or_else(|| panic!("the bad password is refused: {results:#?}"));
+    assert_eq!(
+        down["history"]["consecutive_failures"], 1,
+        "a down line is told a streak of 0 and a last_up of now: {down:#}"
+    );
+    out.assert_code(1);
 }

@@ -256,6 +256,26 @@ mod tests {
         assert_eq!((d.day, d.checks, d.ups, d.max_us), (11, 1, 1, 1));
     }
 
+    /// Review: a day's sums read from a hand-edited row (`urls.day_elapsed_us` near
+    /// i64::MAX) make the next run's recording thread panic in a debug build ("attempt to add
+    /// with overflow", then pass.rs's `expect`), and wrap to a negative mean in release.
+    #[test]
+    fn review_day_sums_from_a_hostile_row_do_not_overflow() {
+        let mut d = Day {
+            day: 10,
+            checks: 1,
+            ups: 1,
+            elapsed_us: i64::MAX,
+            max_us: 0,
+        };
+        let added = std::panic::catch_unwind(move || {
+            d.add(10, true, 5);
+            d
+        });
+        let d = added.expect("no overflow panic");
+        assert!(d.elapsed_us >= 0, "{d:?}");
+    }
+
     #[test]
     fn codes_round_trip() {
         for s in State::ALL {
