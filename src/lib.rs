@@ -61,11 +61,12 @@ pub async fn run(mut cli: Cli) -> Result<ExitCode> {
     });
     let mut config = cli.into_config()?;
     config.fit_descriptors();
-    // An unusable database stops the run before its first request.
+    let inputs = Inputs::open(&config.inputs, config.rules.clone())?;
+    // An unusable database stops the run before its first request; one is not created (or
+    // migrated) for a run that cannot start.
     let history = (config.history.as_ref())
         .map(|h| Recorder::open(&h.path, SystemTime::now()))
         .transpose()?;
-    let inputs = Inputs::open(&config.inputs, config.rules.clone())?;
     // A reader that goes away (`| head`) stops the run like a signal, but is no failure:
     // the exit code is then the one the results call for.
     let stdout = Stdout::new(signals.token.clone());

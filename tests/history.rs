@@ -2019,7 +2019,7 @@ fn no_credential_reaches_the_history_files() {
 }
 
 // ---------------------------------------------------------------------------
-// Review of issue 11 (wip-review): each test shows one bug; they fail until it is fixed
+// Edges found in review: each test showed a bug, fixed since
 // ---------------------------------------------------------------------------
 
 /// With --check-fragments, `page#b` is a result of its own only while the page lacks the
@@ -2027,7 +2027,7 @@ fn no_credential_reaches_the_history_files() {
 /// is never checked again and stays failing in the history forever (listed first by
 /// `urlcheck history`, with a streak that never ends).
 #[test]
-fn review_a_fixed_fragment_does_not_stay_broken_in_the_history() {
+fn a_fixed_fragment_does_not_stay_broken_in_the_history() {
     let case = Case::start();
     let page = case.url("/page");
     let link = format!("{page}#b");
@@ -2057,7 +2057,7 @@ fn review_a_fixed_fragment_does_not_stay_broken_in_the_history() {
 /// `--fail-on new --fail-after 3`, --fail-after never says anything: the outcome set holds
 /// no down or error, so `FailOn::fails` returns before looking at the streak.
 #[test]
-fn review_fail_after_with_fail_on_new_alone_still_counts_the_streak() {
+fn fail_after_with_fail_on_new_alone_still_counts_the_streak() {
     let case = Case::start();
     let items = vec![case.url("/a")];
     let both = ["--fail-on", "new", "--fail-after", "3"];
@@ -2073,7 +2073,7 @@ fn review_fail_after_with_fail_on_new_alone_still_counts_the_streak() {
 /// json/jsonl panics in model.rs `ser_opt_time` (serde_json: "there should be an error"),
 /// so that run is not recorded either.
 #[test]
-fn review_a_time_past_year_9999_in_the_database_is_no_panic() {
+fn a_time_past_year_9999_in_the_database_is_no_panic() {
     let case = Case::start();
     case.srv.set("/a", 500);
     let items = vec![case.url("/a")];
@@ -2100,7 +2100,7 @@ fn review_a_time_past_year_9999_in_the_database_is_no_panic() {
 /// `daily` (or in the URL's row) with the forgotten runs' checks in it: `urlcheck history`
 /// then counts checks that no kept run made, and its uptime is not that of the runs kept.
 #[test]
-fn review_pruned_runs_are_not_counted_in_the_cutoff_day() {
+fn pruned_runs_are_not_counted_in_the_cutoff_day() {
     let case = Case::start();
     let items = vec![case.url("/a")];
     case.srv.set("/a", 500);
@@ -2145,7 +2145,7 @@ fn review_pruned_runs_are_not_counted_in_the_cutoff_day() {
 /// so the database says /a is up ("recovered") although its latest check found it down, and
 /// the next run calls the same outage `new` a second time (--fail-on new mails twice).
 #[test]
-fn review_a_run_that_records_late_does_not_undo_a_newer_check() {
+fn a_run_that_records_late_does_not_undo_a_newer_check() {
     let case = Case::start();
     let a = case.url("/a");
     case.check(std::slice::from_ref(&a), &[]).assert_code(0);
@@ -2196,7 +2196,7 @@ fn review_a_run_that_records_late_does_not_undo_a_newer_check() {
 /// is told `first` with no failure, `--fail-on new` does not fail, and the database records
 /// only the good one.
 #[test]
-fn review_two_credentials_on_one_url_are_each_told_their_own_outcome() {
+fn two_credentials_on_one_url_are_each_told_their_own_outcome() {
     let case = Case::start();
     let host = case.srv.addr;
     let items = vec![

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use rustc_hash::FxHashMap;
 
-use super::state::{state_code, state_from_code, step, unix, Day, Known};
+use super::state::{state_code, state_from_code, step, unix, unix_ms, Day, Known};
 use super::{fingerprint, outcome_code, schema};
 use crate::model::{History, State, UrlResult};
 use crate::summary::StateCounts;
@@ -46,6 +46,10 @@ pub(crate) struct Recorder {
     /// `PRAGMA data_version` when `known` was read: another run's commit changes it.
     data_version: i64,
     started: i64,
+    /// The same, in milliseconds.
+    started_ms: i64,
+    /// The failing `page#fragment` URLs the database knows: (fingerprint, its page's, URL).
+    fragments: Vec<(i64, i64, String)>,
     /// What this run said of each URL it checked, for its repeats, and where its check is in
     /// `pending`.
     said: FxHashMap<i64, (History, usize)>,
@@ -58,14 +62,17 @@ impl Recorder {
     /// run that started at `started`. Every refusal comes before the first request.
     pub(crate) fn open(path: &Path, started: SystemTime) -> Result<Recorder> {
         let conn = schema::open(path)?;
-        let (known, data_version) = read_known(&conn)
-            .with_context(|| format!("--history {}: cannot read it", path.display()))?;
+        let unreadable = || format!("--history {}: cannot read it", path.display());
+        let (known, data_version) = read_known(&conn).with_context(unreadable)?;
+        let fragments = read_fragments(&conn).with_context(unreadable)?;
         Ok(Recorder {
             conn,
             path: path.to_owned(),
             known,
             data_version,
             started: unix(started),
+            started_ms: unix_ms(started),
+            fragments,
             said: FxHashMap::default(),
             pending: Vec::new(),
             tally: StateCounts::default(),
@@ -135,6 +142,7 @@ impl Recorder {
     /// Writes the run and its results in one transaction, then forgets runs older than
     /// `keep`. Waits (up to the busy timeout) while another run records.
     pub(crate) fn commit(&mut self, run: &RunRecord, keep: Option<Duration>) -> Result<()> {
+        self.settle_fragments();
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         // Another run recorded since this one began: step from what it wrote, not from what
         // was read at the start, so neither run's checks are lost.
@@ -163,7 +171,8 @@ impl Recorder {
             ],
         )?;
         let run_id = tx.last_insert_rowid();
-        write_results(&tx, run_id, self.started, &self.pending, &mut self.known)?;
+        let at = (self.started, self.started_ms);
+        write_results(&tx, run_id, at, &self.pending, &mut self.known)?;
         if let Some(keep) = keep {
             // Measured from the run's end, but never so short as to forget the run itself.
             let cutoff = unix(run.finished).saturating_sub(keep.as_secs() as i64);
@@ -178,10 +187,36 @@ impl Recorder {
         Ok(())
     }
 
+    /// A `page#fragment` is a result of its own only while the page lacks the anchor; once it
+    /// has it, the line rides on the page's result. So a failing `page#fragment` this run did
+    /// not report, whose page it found up, is recorded up: its anchor is back (or its link is
+    /// gone from the inputs that still link to the page).
+    fn settle_fragments(&mut self) {
+        for (fp, page, url) in std::mem::take(&mut self.fragments) {
+            let Some(&(_, at)) = self.said.get(&page) else {
+                continue;
+            };
+            if self.said.contains_key(&fp) || self.pending[at].outcome != 0 {
+                continue;
+            }
+            let status = self.pending[at].status;
+            self.pending.push(Pending {
+                fingerprint: fp,
+                url,
+                outcome: 0,
+                status,
+                error: None,
+                elapsed_us: 0,
+                ttfb_us: None,
+            });
+        }
+    }
+
     /// Starts the next run on the same connection (what the benchmark's synthetic history
     /// does: thousands of runs, one process).
     pub(super) fn next_run(&mut self, started: SystemTime) {
         self.started = unix(started);
+        self.started_ms = unix_ms(started);
         self.tally = StateCounts::default();
     }
 }
@@ -199,13 +234,28 @@ fn slot<'t>(t: &'t mut StateCounts, h: &History) -> &'t mut u64 {
     }
 }
 
+/// The failing URLs with a `#fragment`, with their page's fingerprint.
+fn read_fragments(conn: &Connection) -> rusqlite::Result<Vec<(i64, i64, String)>> {
+    let mut stmt = conn.prepare(
+        "SELECT fingerprint, url FROM urls WHERE consecutive_failures > 0 AND instr(url, '#') > 0",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    let mut list = Vec::new();
+    for row in rows {
+        let (fp, url) = row?;
+        let page = url.split_once('#').map_or(url.as_str(), |(page, _)| page);
+        list.push((fp, fingerprint(page), url.clone()));
+    }
+    Ok(list)
+}
+
 /// Every URL's derived state, and the data version it was read at.
 fn read_known(conn: &Connection) -> rusqlite::Result<(FxHashMap<i64, Known>, i64)> {
     let version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
     let mut stmt = conn.prepare(
         "SELECT id, fingerprint, first_seen, last_seen, last_up, last_failure, last_change, \
          failing_since, consecutive_failures, recent, checks, state, day, day_checks, day_ups, \
-         day_elapsed_us, day_max_us FROM urls",
+         day_elapsed_us, day_max_us, seen_ms FROM urls",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -229,6 +279,7 @@ fn read_known(conn: &Connection) -> rusqlite::Result<(FxHashMap<i64, Known>, i64
                     elapsed_us: r.get(15)?,
                     max_us: r.get(16)?,
                 },
+                seen_ms: r.get(17)?,
             },
         ))
     })?;
@@ -250,15 +301,15 @@ impl<'c> Writes<'c> {
             insert_url: conn.prepare(
                 "INSERT INTO urls (fingerprint, url, first_seen, last_seen, last_change, \
                  consecutive_failures, recent, checks, state, last_up, last_failure, \
-                 failing_since, day, day_checks, day_ups, day_elapsed_us, day_max_us) \
+                 failing_since, day, day_checks, day_ups, day_elapsed_us, day_max_us, seen_ms) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-                 ?17)",
+                 ?17, ?18)",
             )?,
             update_url: conn.prepare(
                 "UPDATE urls SET last_seen = ?2, last_change = ?3, consecutive_failures = ?4, \
                  recent = ?5, checks = ?6, state = ?7, last_up = ?8, last_failure = ?9, \
                  failing_since = ?10, day = ?11, day_checks = ?12, day_ups = ?13, \
-                 day_elapsed_us = ?14, day_max_us = ?15 WHERE id = ?1",
+                 day_elapsed_us = ?14, day_max_us = ?15, seen_ms = ?16 WHERE id = ?1",
             )?,
             result: conn.prepare(
                 "INSERT INTO results (run, url, outcome, status, error, elapsed_us, ttfb_us) \
@@ -314,7 +365,8 @@ impl<'c> Writes<'c> {
                 d.checks,
                 d.ups,
                 d.elapsed_us,
-                d.max_us
+                d.max_us,
+                n.seen_ms
             ])?;
             return Ok(n.id);
         }
@@ -335,7 +387,8 @@ impl<'c> Writes<'c> {
             d.checks,
             d.ups,
             d.elapsed_us,
-            d.max_us
+            d.max_us,
+            n.seen_ms
         ])?;
         Ok(conn.last_insert_rowid())
     }
@@ -347,7 +400,7 @@ impl<'c> Writes<'c> {
 fn write_results(
     conn: &Connection,
     run_id: i64,
-    started: i64,
+    (started, started_ms): (i64, i64),
     pending: &[Pending],
     known: &mut FxHashMap<i64, Known>,
 ) -> rusqlite::Result<()> {
@@ -356,7 +409,7 @@ fn write_results(
     for p in pending {
         let failed = p.outcome != 0;
         let prior = known.get(&p.fingerprint);
-        if let Some(k) = prior.filter(|k| k.last_seen > started) {
+        if let Some(k) = prior.filter(|k| k.seen_ms > started_ms) {
             // Another run that started later recorded first: this older check is kept as a
             // result and in its day's sums, but it cannot undo the newer one's state.
             let id = k.id;
@@ -367,6 +420,7 @@ fn write_results(
         }
         let changed = prior.is_none_or(|k| (k.recent & 1 == 1) != failed);
         let mut next = step(prior, failed, started);
+        next.seen_ms = started_ms;
         if let Some(d) = next.day.add(day, !failed, p.elapsed_us) {
             let row = params![d.day, next.id, d.checks, d.ups, d.elapsed_us, d.max_us];
             writes.daily.execute(row)?;

@@ -56,7 +56,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         day_checks INTEGER NOT NULL DEFAULT 0,
         day_ups INTEGER NOT NULL DEFAULT 0,
         day_elapsed_us INTEGER NOT NULL DEFAULT 0,
-        day_max_us INTEGER NOT NULL DEFAULT 0
+        day_max_us INTEGER NOT NULL DEFAULT 0,
+        seen_ms INTEGER NOT NULL DEFAULT 0
     );
     CREATE TABLE results (
         run INTEGER NOT NULL,
@@ -220,6 +221,9 @@ fn refuse_read_only(path: &Path) -> Result<()> {
 fn refuse(name: &impl std::fmt::Display, app: i32, version: i64, tables: bool) -> Result<()> {
     if app != APPLICATION_ID && tables {
         bail!("{name}: a SQLite database, but not a urlcheck history; it was left as it is");
+    }
+    if version < 0 {
+        bail!("{name}: schema version {version} is no urlcheck's: a damaged history; it was left as it is");
     }
     if version > CURRENT {
         bail!(

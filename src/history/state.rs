@@ -26,6 +26,9 @@ pub(crate) struct Known {
     /// Its checks of the last UTC day it was checked on; a day is written to the `daily`
     /// table when the next one begins, so a run updates one row per URL, not two.
     pub day: Day,
+    /// When the run that last stepped it started, in milliseconds: a run that started
+    /// earlier and records later must not step over it (seconds would tie).
+    pub seen_ms: i64,
 }
 
 /// One URL's checks of one UTC day, summed.
@@ -74,6 +77,7 @@ pub(crate) fn step(prior: Option<&Known>, failed: bool, now: i64) -> Known {
             checks: 1,
             state: State::First,
             day: Day::default(),
+            seen_ms: 0,
         };
     };
     let was_failing = p.recent & 1 == 1;
@@ -114,6 +118,7 @@ pub(crate) fn step(prior: Option<&Known>, failed: bool, now: i64) -> Known {
         checks,
         state,
         day: p.day,
+        seen_ms: p.seen_ms,
     }
 }
 
@@ -152,6 +157,12 @@ pub(crate) const LAST_SECOND: i64 = 253_402_300_799;
 pub(crate) fn unix(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// A time as unix milliseconds.
+pub(crate) fn unix_ms(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis().min(i64::MAX as u128) as i64)
 }
 
 /// The states' numbers in the database: never renumbered.
@@ -260,7 +271,7 @@ mod tests {
     /// i64::MAX) make the next run's recording thread panic in a debug build ("attempt to add
     /// with overflow", then pass.rs's `expect`), and wrap to a negative mean in release.
     #[test]
-    fn review_day_sums_from_a_hostile_row_do_not_overflow() {
+    fn day_sums_from_a_hostile_row_do_not_overflow() {
         let mut d = Day {
             day: 10,
             checks: 1,

@@ -60,6 +60,7 @@ CREATE TABLE urls (
         day_checks INTEGER NOT NULL DEFAULT 0,
         day_ups INTEGER NOT NULL DEFAULT 0,
         day_elapsed_us INTEGER NOT NULL DEFAULT 0,
-        day_max_us INTEGER NOT NULL DEFAULT 0
+        day_max_us INTEGER NOT NULL DEFAULT 0,
+        seen_ms INTEGER NOT NULL DEFAULT 0
     );
 CREATE INDEX runs_started ON runs (started);
