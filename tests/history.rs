@@ -1905,10 +1905,19 @@ fn two_runs_on_one_history_at_once_both_record() {
     };
     let all = N as i64 + 1;
     assert_eq!(each, [(all, all), (all, all)]);
-    // The run that recorded second stepped from what the first wrote.
+    // The run that recorded second stepped from what the first wrote, when it started later;
+    // when it started earlier, its checks are results and day sums but step no state (the
+    // state is the latest check's). Either way every URL went the same way, and no check is
+    // lost from the sums.
     assert_eq!(num(&conn, "SELECT count(*) FROM urls"), all);
-    assert_eq!(num(&conn, "SELECT min(checks) FROM urls"), 2);
-    assert_eq!(num(&conn, "SELECT max(checks) FROM urls"), 2);
+    let (least, most) = (
+        num(&conn, "SELECT min(checks) FROM urls"),
+        num(&conn, "SELECT max(checks) FROM urls"),
+    );
+    assert!(
+        least == most && (1..=2).contains(&most),
+        "checks {least}..{most}"
+    );
     assert_eq!(
         num(&conn, &format!("SELECT sum(checks) FROM {DAYS}")),
         2 * all
