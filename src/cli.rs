@@ -549,17 +549,22 @@ fn github(flag: bool, off: bool) -> Option<Github> {
 /// `--max-time` when it is not given and `--timeout` is shorter.
 const DEFAULT_MAX_TIME: Duration = Duration::from_secs(15);
 
+/// A span of time as humantime writes it (`500ms`, `1m30s`, `90d`), or a bare number of
+/// seconds; `expected` says what was wanted, in the error.
+fn span(s: &str, expected: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s
+            .parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|e| e.to_string());
+    }
+    humantime::parse_duration(s).map_err(|e| format!("{e} (expected {expected})"))
+}
+
 /// `500ms`, `10s`, `1m`, `1m30s`; a bare number is seconds. Zero and negative are refused.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let d = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        s.parse::<u64>()
-            .map(Duration::from_secs)
-            .map_err(|e| e.to_string())?
-    } else {
-        humantime::parse_duration(s)
-            .map_err(|e| format!("{e} (expected a duration such as 500ms, 10s or 1m)"))?
-    };
+    let d = span(s, "a duration such as 500ms, 10s or 1m")?;
     if d.is_zero() {
         return Err("must be greater than zero".into());
     }
@@ -657,15 +662,7 @@ pub fn parse_outcomes(s: &str) -> Result<FailOn, String> {
 
 /// An age for `--history-keep` and `history --since`: 90d, 12h, 2w (seconds when bare).
 pub fn parse_age(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let d = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        s.parse::<u64>()
-            .map(Duration::from_secs)
-            .map_err(|e| e.to_string())?
-    } else {
-        humantime::parse_duration(s)
-            .map_err(|e| format!("{e} (expected an age such as 90d, 12h or 2w)"))?
-    };
+    let d = span(s, "an age such as 90d, 12h or 2w")?;
     if d < Duration::from_secs(1) {
         return Err("must be at least 1s".into());
     }

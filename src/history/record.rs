@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, ToSql, TransactionBehavior};
 use rustc_hash::FxHashMap;
 
 use super::state::{state_code, state_from_code, step, unix, unix_ms, Day, Known};
@@ -347,49 +347,35 @@ impl<'c> Writes<'c> {
     /// Writes a URL's new state: a new row for a URL never seen, else its row updated.
     /// Returns the row's id.
     fn save_url(&mut self, conn: &Connection, next: &Known, p: &Pending) -> rusqlite::Result<i64> {
-        let n = next;
-        let d = &n.day;
+        let (n, d) = (next, &next.day);
+        let (recent, code) = (n.recent as i64, state_code(n.state));
+        // In the order both statements take them, after the row's key.
+        let state: [&dyn ToSql; 15] = [
+            &n.last_seen,
+            &n.last_change,
+            &n.consecutive_failures,
+            &recent,
+            &n.checks,
+            &code,
+            &n.last_up,
+            &n.last_failure,
+            &n.failing_since,
+            &d.day,
+            &d.checks,
+            &d.ups,
+            &d.elapsed_us,
+            &d.max_us,
+            &n.seen_ms,
+        ];
         if n.id != 0 {
-            self.update_url.execute(params![
-                n.id,
-                n.last_seen,
-                n.last_change,
-                n.consecutive_failures,
-                n.recent as i64,
-                n.checks,
-                state_code(n.state),
-                n.last_up,
-                n.last_failure,
-                n.failing_since,
-                d.day,
-                d.checks,
-                d.ups,
-                d.elapsed_us,
-                d.max_us,
-                n.seen_ms
-            ])?;
+            let key: [&dyn ToSql; 1] = [&n.id];
+            let all = key.into_iter().chain(state);
+            self.update_url.execute(rusqlite::params_from_iter(all))?;
             return Ok(n.id);
         }
-        self.insert_url.execute(params![
-            p.fingerprint,
-            p.url,
-            n.first_seen,
-            n.last_seen,
-            n.last_change,
-            n.consecutive_failures,
-            n.recent as i64,
-            n.checks,
-            state_code(n.state),
-            n.last_up,
-            n.last_failure,
-            n.failing_since,
-            d.day,
-            d.checks,
-            d.ups,
-            d.elapsed_us,
-            d.max_us,
-            n.seen_ms
-        ])?;
+        let key: [&dyn ToSql; 3] = [&p.fingerprint, &p.url, &n.first_seen];
+        let all = key.into_iter().chain(state);
+        self.insert_url.execute(rusqlite::params_from_iter(all))?;
         Ok(conn.last_insert_rowid())
     }
 }
