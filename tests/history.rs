@@ -2229,3 +2229,28 @@ fn two_credentials_on_one_url_are_each_told_their_own_outcome() {
     );
     out.assert_code(1);
 }
+
+/// `history` is a subcommand in the first input's place: a URL list called `history` is
+/// given as `./history`, and `--help` says so.
+#[test]
+fn a_list_called_history_is_given_as_dot_slash_history() {
+    let case = Case::start();
+    let up = case.url("/up");
+    std::fs::write(case.dir.path().join("history"), format!("{up}\n")).unwrap();
+    let listed =
+        run(urlcheck()
+            .current_dir(case.dir.path())
+            .args(["--format", "jsonl", "./history"]));
+    listed.assert_code(0);
+    let lines = listed.json_lines();
+    assert_eq!(lines[0]["url"], up.as_str(), "{listed}");
+    assert_eq!(lines[0]["outcome"], "up", "{listed}");
+    assert_eq!(case.srv.hits("/up"), 1);
+    // Without ./, it is the subcommand, which wants a database.
+    let sub = run(urlcheck().current_dir(case.dir.path()).arg("history"));
+    sub.assert_code(2);
+    assert!(sub.stderr.contains("<DB>"), "{sub}");
+    assert_eq!(case.srv.hits("/up"), 1, "the subcommand checked nothing");
+    let help = run(urlcheck().arg("--help"));
+    assert!(help.stdout().contains("./history"), "{help}");
+}
