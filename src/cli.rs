@@ -170,6 +170,11 @@ pub struct Cli {
     #[arg(long)]
     pub exclude_private: bool,
 
+    /// An https URL whose certificate expires within this (14d, 72h) is down, of error kind
+    /// cert-expiry; every https result reports its certificate's expiry either way.
+    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    pub cert_expiry: Option<Duration>,
+
     /// Check the #fragment of http(s) links too: the body of each HTML page they point into
     /// (up to 8 MiB) is read, once, for its id and name anchors.
     #[arg(long)]
@@ -385,6 +390,7 @@ impl Cli {
             resolve: self.resolve,
             dns_server: self.dns_server,
             check_fragments: self.check_fragments,
+            cert_expiry: self.cert_expiry,
         };
         let rules = Rules {
             exclude: exclude(&self.exclude, Path::new(IGNORE_FILE))?,

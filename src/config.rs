@@ -56,6 +56,8 @@ pub(crate) struct CheckSettings {
     pub dns_server: Option<SocketAddr>,
     /// Read the body of HTML pages for their anchors (`--check-fragments`).
     pub check_fragments: bool,
+    /// `--cert-expiry`: an https URL whose certificate expires within this is down.
+    pub cert_expiry: Option<Duration>,
 }
 
 /// Everything a run needs, validated.

@@ -70,6 +70,9 @@ pub(crate) enum ErrorKind {
     File,
     /// A link's `#fragment` names no anchor of the page it points into.
     Fragment,
+    /// The certificate expires within `--cert-expiry` (the page itself answered).
+    #[serde(rename = "cert-expiry")]
+    CertExpiry,
 }
 
 impl ErrorKind {
@@ -86,6 +89,7 @@ impl ErrorKind {
             ErrorKind::Input => "input",
             ErrorKind::File => "file",
             ErrorKind::Fragment => "fragment",
+            ErrorKind::CertExpiry => "cert-expiry",
         }
     }
 
@@ -189,6 +193,9 @@ pub(crate) struct Check {
     /// Things worth knowing that do not change the outcome (an https -> http redirect).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The leaf certificate of the final hop, for an https URL that answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<Certificate>,
     /// The anchors of the page, when `--check-fragments` read its body (never reported; the
     /// scheduler takes them before the result goes anywhere).
     #[serde(skip)]
@@ -209,9 +216,27 @@ impl Check {
             redirects: Vec::new(),
             final_url: None,
             warnings: Vec::new(),
+            certificate: None,
             anchors: None,
         }
     }
+}
+
+/// The leaf certificate an https server showed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct Certificate {
+    #[serde(serialize_with = "ser_time")]
+    pub not_after: SystemTime,
+    /// Whole days from the check to `not_after`; negative once it has expired.
+    pub days_left: i64,
+    pub subject: String,
+    pub issuer: String,
+    /// Its DNS names and IP addresses.
+    pub sans: Vec<String>,
+}
+
+fn ser_time<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&humantime::format_rfc3339_seconds(*t))
 }
 
 fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

@@ -196,6 +196,7 @@ pub(crate) fn options(config: &Config, color: bool) -> Options {
         color,
         fail_on: config.fail_on,
         history: config.history.is_some(),
+        certificates: config.check.cert_expiry.is_some(),
     }
 }
 

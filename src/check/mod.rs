@@ -7,6 +7,7 @@
 //! `Check` once from that.
 
 mod body;
+mod cert;
 mod classify;
 mod cookies;
 mod dns;
@@ -77,6 +78,8 @@ struct Answer {
     /// The page's anchors, when `--check-fragments` read an HTML body; why not, when its
     /// body did not come whole.
     anchors: Option<Result<Arc<Anchors>, &'static str>>,
+    /// The DER of the server's leaf certificate, over https.
+    certificate: Option<Vec<u8>>,
 }
 
 /// One request's answer, and how long the server asked us to wait before the next one.
@@ -144,6 +147,8 @@ struct Followed {
     answer: Option<(u16, Duration)>,
     /// The last answer's anchors, when its body was read for them.
     anchors: Option<Arc<Anchors>>,
+    /// The DER of the last answer's leaf certificate, over https.
+    certificate: Option<Vec<u8>>,
     /// 1, plus every retry on any hop of the chain.
     attempts: u32,
     redirects: Vec<Hop>,
@@ -209,12 +214,29 @@ impl Checker {
     ) -> Result<Check, LocalFault> {
         let started = Instant::now();
         let budget = Budget::new(self.settings.max_time);
-        let f = self.follow(url, gate, keep, &budget).await?;
-        let (outcome, error) = match f.end {
+        let mut f = self.follow(url, gate, keep, &budget).await?;
+        let (mut outcome, mut error) = match f.end {
             Ok(status) if self.settings.accept.contains(status) => (Outcome::Up, None),
             Ok(_) => (Outcome::Down, None),
             Err(e) => (Outcome::Error, Some(e)),
         };
+        let certificate =
+            (f.certificate.as_deref()).and_then(|der| cert::describe(der, SystemTime::now()));
+        if let (Some(c), Some(within)) = (&certificate, self.settings.cert_expiry) {
+            if let Some(why) = cert::expires_within(c, within, SystemTime::now()) {
+                match outcome {
+                    Outcome::Up => {
+                        let answered = f.answer.map_or(0, |(status, _)| status);
+                        outcome = Outcome::Down;
+                        error = Some(CheckError::new(
+                            ErrorKind::CertExpiry,
+                            format!("{why}; the server answered {answered} (up otherwise)"),
+                        ));
+                    }
+                    _ => f.warnings.push(why),
+                }
+            }
+        }
         Ok(Check {
             outcome,
             status: f.answer.map(|(status, _)| status),
@@ -225,6 +247,7 @@ impl Checker {
             redirects: f.redirects,
             final_url: (f.last != *url).then(|| redact(&f.last)),
             warnings: f.warnings,
+            certificate,
             anchors: f.anchors,
         })
     }
@@ -246,6 +269,7 @@ impl Checker {
         let mut visited: HashSet<(Url, Option<String>)> = HashSet::new();
         let mut retries = 0;
         let mut anchors = None;
+        let mut certificate = None;
         let (end, answer) = loop {
             // The cookies this request goes with, before its answer sets more.
             let sent = jar.header(&current);
@@ -270,6 +294,7 @@ impl Checker {
             let status = answer.status.as_u16();
             let seen = Some((status, answer.ttfb));
             let Some(location) = answer.location.filter(|_| answer.status.is_redirection()) else {
+                certificate = answer.certificate;
                 match answer.anchors {
                     Some(Ok(found)) => anchors = Some(found),
                     Some(Err(why)) => warnings.push(why.to_owned()),
@@ -298,6 +323,7 @@ impl Checker {
             last: current,
             answer,
             anchors,
+            certificate,
             attempts: 1 + retries,
             redirects,
             warnings,
@@ -523,6 +549,11 @@ impl Checker {
             set_cookies.append(SET_COOKIE, value.clone());
         }
         let status = response.status();
+        let certificate = response
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|tls| tls.peer_certificate())
+            .map(<[u8]>::to_vec);
         let location = response
             .headers()
             .get(LOCATION)
@@ -551,6 +582,7 @@ impl Checker {
                 location,
                 ttfb,
                 anchors,
+                certificate,
             },
             retry_after,
         };
@@ -637,6 +669,8 @@ fn client(
         .http2_max_header_list_size(MAX_HEADER_BYTES)
         .connector_layer(CountConnects(connects))
         .tls_danger_accept_invalid_certs(settings.insecure)
+        // The leaf certificate of each answer, for its expiry (a copy of its DER bytes).
+        .tls_info(true)
         .tls_certs_only(roots.iter().cloned())
         .dns_resolver(resolver);
     for (host, addr) in &settings.resolve {

@@ -27,21 +27,27 @@ const HEADER: [&str; 12] = [
 /// The columns of a run that keeps a history, after [`HEADER`].
 const HISTORY_HEADER: [&str; 4] = ["state", "consecutive_failures", "failing_since", "last_up"];
 
+/// The columns of a run with `--cert-expiry`, after the others.
+const CERT_HEADER: [&str; 2] = ["cert_not_after", "cert_days_left"];
+
 pub(super) struct Csv<W: Write> {
     out: csv::Writer<W>,
     /// The run keeps a history: records carry its columns.
     history: bool,
+    /// The run checks certificates' expiry: records carry their columns.
+    certificates: bool,
     /// The header is written (with the first record, or at the end of an empty run).
     started: bool,
 }
 
 impl<W: Write> Csv<W> {
-    pub(super) fn new(out: W, history: bool) -> Self {
+    pub(super) fn new(out: W, history: bool, certificates: bool) -> Self {
         Csv {
             out: csv::WriterBuilder::new()
                 .has_headers(false)
                 .from_writer(out),
             history,
+            certificates,
             started: false,
         }
     }
@@ -52,6 +58,9 @@ impl<W: Write> Csv<W> {
             let mut header: Vec<&str> = HEADER.to_vec();
             if self.history {
                 header.extend(HISTORY_HEADER);
+            }
+            if self.certificates {
+                header.extend(CERT_HEADER);
             }
             self.out.write_record(header)?;
         }
@@ -101,6 +110,11 @@ impl<W: Write> Reporter for Csv<W> {
         if self.history {
             fields.extend(history_cells(r.history.as_ref()));
         }
+        if self.certificates {
+            let c = r.check.certificate.as_ref();
+            fields.push(c.map(|c| rfc3339_seconds(c.not_after)).unwrap_or_default());
+            fields.push(c.map(|c| c.days_left.to_string()).unwrap_or_default());
+        }
         self.out.write_record(fields)?;
         Ok(())
     }
@@ -126,7 +140,7 @@ mod tests {
     fn render(run: &Run) -> Vec<Vec<String>> {
         let history = run.summary.history.is_some();
         let mut out = Vec::new();
-        crate::report::replay(&mut Csv::new(&mut out, history), run).unwrap();
+        crate::report::replay(&mut Csv::new(&mut out, history, false), run).unwrap();
         csv::ReaderBuilder::new()
             .has_headers(false)
             .from_reader(&out[..])

@@ -1,5 +1,6 @@
 //! Prometheus text exposition format, for node_exporter's textfile collector: per-URL gauges,
-//! run totals by outcome, the run's duration and when it ran; with `--history`, each URL's
+//! run totals by outcome, the run's duration and when it ran, when each https URL's
+//! certificate expires; with `--history`, each URL's
 //! failing streak and when it was last up, and the URLs in each history state.
 
 use std::fmt::Write as _;
@@ -19,6 +20,8 @@ struct Series<'a> {
     status: u16,
     seconds: f64,
     history: Option<History>,
+    /// When its certificate expires, for an https URL that answered.
+    cert_expiry: Option<SystemTime>,
 }
 
 impl Series<'_> {
@@ -44,6 +47,7 @@ fn series<'a>(results: impl Iterator<Item = &'a UrlResult>) -> Vec<Series<'a>> {
             status: r.check.status.unwrap_or(0),
             seconds: r.check.elapsed.as_secs_f64(),
             history: r.history,
+            cert_expiry: r.check.certificate.as_ref().map(|c| c.not_after),
         })
         .collect()
 }
@@ -59,6 +63,17 @@ pub(super) fn render(run: &Run, _: Options) -> Vec<u8> {
         .filter(|r| r.check.outcome != Outcome::Invalid);
     let results = series(urls);
     url_families(&mut t, &results);
+    if results.iter().any(|r| r.cert_expiry.is_some()) {
+        family(
+            &mut t,
+            "urlcheck_cert_expiry_timestamp_seconds",
+            "When the TLS certificate of the URL's final hop expires, in seconds since the \
+             Unix epoch (https URLs that answered).",
+            &mut results
+                .iter()
+                .filter_map(|r| Some((r.labels(), format!("{:.0}", unix(r.cert_expiry?))))),
+        );
+    }
     if s.history.is_some() {
         history_families(&mut t, &results);
     }

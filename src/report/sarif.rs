@@ -134,6 +134,7 @@ impl RuleKind {
                 ErrorKind::Input => "The line or link is not a checkable URL",
                 ErrorKind::File => "The local file or folder a link points to does not exist",
                 ErrorKind::Fragment => "The anchor a link's #fragment names does not exist",
+                ErrorKind::CertExpiry => "The URL's TLS certificate expires within --cert-expiry",
             },
             RuleKind::Empty => "The input holds no URL at all (--fail-on empty)",
         }

@@ -198,6 +198,8 @@ pub enum Cert {
     /// For 127.0.0.1 and localhost, signed by a private CA made for this server (see
     /// [`TlsServer::ca_pem`]), as an internal site's certificate is.
     PrivateCa,
+    /// As `PrivateCa`, and valid until this many hours from now.
+    PrivateCaFor { hours: u64 },
 }
 
 /// Parameters of a server certificate for 127.0.0.1 and localhost.
@@ -208,7 +210,7 @@ fn server_params() -> rcgen::CertificateParams {
 
 /// A server certificate for 127.0.0.1 and localhost signed by a private CA made for it, as an
 /// internal site's certificate is: the certificate, its key, and the CA's PEM.
-fn private_ca_certificate() -> (rcgen::Certificate, rcgen::KeyPair, String) {
+fn private_ca_certificate(hours: Option<u64>) -> (rcgen::Certificate, rcgen::KeyPair, String) {
     let mut ca_params = rcgen::CertificateParams::new(Vec::new()).expect("CA params");
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     ca_params
@@ -217,7 +219,16 @@ fn private_ca_certificate() -> (rcgen::Certificate, rcgen::KeyPair, String) {
     let ca_key = rcgen::KeyPair::generate().expect("generate the CA key");
     let ca = ca_params.self_signed(&ca_key).expect("self-sign the CA");
     let key = rcgen::KeyPair::generate().expect("generate a key");
-    let cert = server_params()
+    let mut params = server_params();
+    if let Some(hours) = hours {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970");
+        let epoch = rcgen::date_time_ymd(1970, 1, 1);
+        params.not_before = epoch + (now - Duration::from_secs(3600));
+        params.not_after = epoch + (now + Duration::from_secs(hours * 3600));
+    }
+    let cert = params
         .signed_by(&key, &ca, &ca_key)
         .expect("sign with the CA");
     (cert, key, ca.pem())
@@ -231,8 +242,13 @@ fn certificate(
     PrivateKeyDer<'static>,
     Option<String>,
 ) {
-    let (cert, key, ca) = if kind == Cert::PrivateCa {
-        let (cert, key, ca) = private_ca_certificate();
+    let private = match kind {
+        Cert::PrivateCa => Some(None),
+        Cert::PrivateCaFor { hours } => Some(Some(hours)),
+        Cert::SelfSigned | Cert::Expired => None,
+    };
+    let (cert, key, ca) = if let Some(hours) = private {
+        let (cert, key, ca) = private_ca_certificate(hours);
         (cert, key, Some(ca))
     } else {
         let mut params = server_params();

@@ -189,7 +189,7 @@ http {{
 /// The server's certificate and key, and the private CA that signed them, as PEM files.
 fn write_certificate(dir: &Path) {
     let write = |name: &str, pem: String| -> io::Result<()> { std::fs::write(dir.join(name), pem) };
-    let (cert, key, ca) = super::private_ca_certificate();
+    let (cert, key, ca) = super::private_ca_certificate(None);
     write("cert.pem", cert.pem()).expect("write cert.pem");
     write("key.pem", key.serialize_pem()).expect("write key.pem");
     write("ca.pem", ca).expect("write ca.pem");
