@@ -103,7 +103,8 @@ pub struct Cli {
     #[arg(long, default_value = "200-299", value_name = "CODES", value_parser = parse_accept)]
     pub accept: StatusSet,
 
-    /// HTTP method.
+    /// HTTP method. head,get: HEAD first, then GET when HEAD's final answer is 405, 501 or
+    /// not accepted (one --max-time for both).
     #[arg(short = 'X', long, value_enum, default_value_t = Method::Get, ignore_case = true)]
     pub method: Method,
 
@@ -306,6 +307,10 @@ impl ValueEnum for State {
 pub enum Method {
     Get,
     Head,
+    // HEAD, and GET when HEAD is refused or its answer is not accepted. (A `///` here would
+    // turn the possible values of --help into a list.)
+    #[value(name = "head,get")]
+    HeadGet,
 }
 
 /// The formats are the reporters' list; clap only learns their names.
@@ -360,9 +365,14 @@ impl Cli {
                     && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };
-        if self.check_fragments && self.method == Method::Head {
+        if self.check_fragments && self.method != Method::Get {
+            // A HEAD that is accepted decides without a body, so head,get would leave the
+            // fragments of every page that answers HEAD unchecked.
             anyhow::bail!(
-                "--check-fragments reads pages for their anchors: it needs -X get, not head"
+                "--check-fragments reads pages for their anchors: it needs -X get, not {}",
+                self.method
+                    .to_possible_value()
+                    .map_or_else(String::new, |v| v.get_name().to_owned())
             );
         }
         let check = CheckSettings {
@@ -376,8 +386,9 @@ impl Cli {
             accept: self.accept,
             method: match self.method {
                 Method::Get => reqwest::Method::GET,
-                Method::Head => reqwest::Method::HEAD,
+                Method::Head | Method::HeadGet => reqwest::Method::HEAD,
             },
+            get_fallback: self.method == Method::HeadGet,
             headers: headers(&self.headers)?,
             roots: roots(&self.cacert)?,
             user_agent: self.user_agent,

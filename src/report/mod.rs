@@ -92,6 +92,9 @@ pub(crate) struct Options {
     pub fail_on: FailOn,
     /// The run keeps a history (`--history`): formats with fixed columns add its own.
     pub history: bool,
+    /// The run checks with `-X head,get`: formats with fixed columns add the method that
+    /// decided each result.
+    pub method: bool,
 }
 
 /// A finished run, as documents render it.
@@ -225,7 +228,7 @@ pub(crate) fn make<'w>(
     match format {
         Format::Human => Box::new(human::Human::new(out, options)),
         Format::Jsonl => Box::new(json::Jsonl::new(out)),
-        Format::Csv => Box::new(csv::Csv::new(out, options.history)),
+        Format::Csv => Box::new(csv::Csv::new(out, options.history, options.method)),
         Format::Json => Box::new(Document::new(out, options, json::render)),
         Format::Junit => Box::new(Document::new(out, options, junit::render)),
         Format::Markdown => Box::new(Document::new(out, options, markdown::render)),
@@ -347,6 +350,7 @@ pub(super) mod testing {
             color: false,
             fail_on,
             history: false,
+            method: false,
         }
     }
 
