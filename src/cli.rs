@@ -103,7 +103,8 @@ pub struct Cli {
     #[arg(long, default_value = "200-299", value_name = "CODES", value_parser = parse_accept)]
     pub accept: StatusSet,
 
-    /// HTTP method.
+    /// HTTP method. head,get: HEAD first, then GET when HEAD's final answer is 405, 501 or
+    /// not accepted (one --max-time for both).
     #[arg(short = 'X', long, value_enum, default_value_t = Method::Get, ignore_case = true)]
     pub method: Method,
 
@@ -311,6 +312,10 @@ impl ValueEnum for State {
 pub enum Method {
     Get,
     Head,
+    // HEAD, and GET when HEAD is refused or its answer is not accepted. (A `///` here would
+    // turn the possible values of --help into a list.)
+    #[value(name = "head,get")]
+    HeadGet,
 }
 
 /// The formats are the reporters' list; clap only learns their names.
@@ -346,6 +351,20 @@ pub enum ColorChoice {
     Never,
 }
 
+impl ColorChoice {
+    /// Whether stdout gets colour: auto = stdout is a terminal and NO_COLOR is unset.
+    fn on_stdout(self) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
+}
+
 impl Cli {
     /// Checks what clap could not and settles every choice that depends on the environment
     /// (colour, progress, GitHub Actions), once.
@@ -357,17 +376,15 @@ impl Cli {
         } else {
             Mode::Concurrent
         };
-        let color = match self.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::io::stdout().is_terminal()
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            }
-        };
-        if self.check_fragments && self.method == Method::Head {
+        let color = self.color.on_stdout();
+        if self.check_fragments && self.method != Method::Get {
+            // A HEAD that is accepted decides without a body, so head,get would leave the
+            // fragments of every page that answers HEAD unchecked.
             anyhow::bail!(
-                "--check-fragments reads pages for their anchors: it needs -X get, not head"
+                "--check-fragments reads pages for their anchors: it needs -X get, not {}",
+                self.method
+                    .to_possible_value()
+                    .map_or_else(String::new, |v| v.get_name().to_owned())
             );
         }
         let check = CheckSettings {
@@ -381,8 +398,9 @@ impl Cli {
             accept: self.accept,
             method: match self.method {
                 Method::Get => reqwest::Method::GET,
-                Method::Head => reqwest::Method::HEAD,
+                Method::Head | Method::HeadGet => reqwest::Method::HEAD,
             },
+            get_fallback: self.method == Method::HeadGet,
             headers: headers(&self.headers)?,
             roots: roots(&self.cacert)?,
             user_agent: self.user_agent,

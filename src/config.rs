@@ -40,8 +40,11 @@ pub(crate) struct CheckSettings {
     pub max_redirects: u32,
     /// Statuses that count as up.
     pub accept: StatusSet,
-    /// GET or HEAD.
+    /// GET or HEAD: the method of a URL's first request chain.
     pub method: Method,
+    /// `-X head,get`: when the HEAD chain ends in 405, 501 or a status not accepted, the URL
+    /// is checked again with GET, within the same `max_time`, and GET's answer decides.
+    pub get_fallback: bool,
     /// Extra headers, marked sensitive; only their names are ever shown.
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// The User-Agent header.

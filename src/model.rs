@@ -171,6 +171,23 @@ pub(crate) struct Hop {
     pub status: u16,
 }
 
+/// The HTTP method of a request chain, as results name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    Head,
+    Get,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Head => "HEAD",
+            Method::Get => "GET",
+        }
+    }
+}
+
 /// The result of checking one URL.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Check {
@@ -187,6 +204,10 @@ pub(crate) struct Check {
     /// Tries: 1, plus one for every retry on any hop of the redirect chain (following a
     /// redirect is not a retry); 0 for a line that was never fetched.
     pub attempts: u32,
+    /// The method whose answer decided, in a `-X head,get` run (HEAD, or GET after HEAD
+    /// was refused or not accepted); absent otherwise, and for lines never fetched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<Method>,
     pub redirects: Vec<Hop>,
     /// The last URL requested (redacted), when it differs from the one checked.
     pub final_url: Option<String>,
@@ -213,6 +234,7 @@ impl Check {
             elapsed: Duration::ZERO,
             ttfb: None,
             attempts: 0,
+            method: None,
             redirects: Vec::new(),
             final_url: None,
             warnings: Vec::new(),

@@ -197,6 +197,7 @@ pub(crate) fn options(config: &Config, color: bool) -> Options {
         fail_on: config.fail_on,
         history: config.history.is_some(),
         certificates: config.check.cert_expiry.is_some(),
+        method: config.check.get_fallback,
     }
 }
 
@@ -255,7 +256,11 @@ fn settings(config: &Config, mode: Mode) -> Settings {
         retries: c.retries,
         max_redirects: c.max_redirects,
         accept: c.accept.to_string(),
-        method: c.method.to_string(),
+        method: if c.get_fallback {
+            "HEAD,GET".to_owned()
+        } else {
+            c.method.to_string()
+        },
         user_agent: c.user_agent.clone(),
         insecure: c.insecure,
         headers: c.headers.iter().map(|(n, _)| n.to_string()).collect(),

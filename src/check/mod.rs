@@ -29,7 +29,7 @@ use url::Url;
 
 use crate::config::{CheckSettings, Config};
 use crate::extract;
-use crate::model::{Anchors, Check, CheckError, ErrorKind, Hop, Outcome};
+use crate::model::{Anchors, Certificate, Check, CheckError, ErrorKind, Hop, Method, Outcome};
 use crate::sanitize::{escape_for_terminal, redact};
 
 use cookies::Jar;
@@ -137,6 +137,12 @@ impl Budget {
     }
 }
 
+/// What one request chain carries from hop to hop: its method and its cookies.
+struct Chain {
+    method: reqwest::Method,
+    jar: Jar,
+}
+
 /// Where following a URL's redirects ended.
 struct Followed {
     /// The final status, or why there is none.
@@ -214,29 +220,18 @@ impl Checker {
     ) -> Result<Check, LocalFault> {
         let started = Instant::now();
         let budget = Budget::new(self.settings.max_time);
-        let mut f = self.follow(url, gate, keep, &budget).await?;
-        let (mut outcome, mut error) = match f.end {
-            Ok(status) if self.settings.accept.contains(status) => (Outcome::Up, None),
-            Ok(_) => (Outcome::Down, None),
-            Err(e) => (Outcome::Error, Some(e)),
-        };
-        let certificate =
-            (f.certificate.as_deref()).and_then(|der| cert::describe(der, SystemTime::now()));
-        if let (Some(c), Some(within)) = (&certificate, self.settings.cert_expiry) {
-            if let Some(why) = cert::expires_within(c, within, SystemTime::now()) {
-                match outcome {
-                    Outcome::Up => {
-                        let answered = f.answer.map_or(0, |(status, _)| status);
-                        outcome = Outcome::Down;
-                        error = Some(CheckError::new(
-                            ErrorKind::CertExpiry,
-                            format!("{why}; the server answered {answered} (up otherwise)"),
-                        ));
-                    }
-                    _ => f.warnings.push(why),
-                }
-            }
+        let first = self.settings.method.clone();
+        let mut f = self.follow(url, gate, keep, &budget, first).await?;
+        let mut decided = Method::from(&self.settings.method);
+        if self.settings.get_fallback && self.refused(&f.end) {
+            (f, decided) = self.fall_back(url, gate, keep, &budget, f).await?;
         }
+        let (mut outcome, mut error) = match &f.end {
+            Ok(status) if self.settings.accept.contains(*status) => (Outcome::Up, None),
+            Ok(_) => (Outcome::Down, None),
+            Err(e) => (Outcome::Error, Some(e.clone())),
+        };
+        let certificate = self.certificate(&mut f, &mut outcome, &mut error);
         Ok(Check {
             outcome,
             status: f.answer.map(|(status, _)| status),
@@ -244,6 +239,7 @@ impl Checker {
             elapsed: started.elapsed(),
             ttfb: f.answer.map(|(_, ttfb)| ttfb),
             attempts: f.attempts,
+            method: self.settings.get_fallback.then_some(decided),
             redirects: f.redirects,
             final_url: (f.last != *url).then(|| redact(&f.last)),
             warnings: f.warnings,
@@ -252,27 +248,111 @@ impl Checker {
         })
     }
 
-    /// Requests `url` and follows its redirects to the end of the chain.
+    /// With `-X head,get`: the HEAD chain ended in an answer that GET may contradict (405 and
+    /// 501 say the method is refused; any status not accepted may be HEAD's alone). A chain
+    /// that ended without an answer (a timeout, a redirect loop) is not tried again.
+    fn refused(&self, end: &Result<u16, CheckError>) -> bool {
+        matches!(end, Ok(status) if matches!(status, 405 | 501)
+            || !self.settings.accept.contains(*status))
+    }
+
+    /// The whole check again with GET, within what is left of the same budget: GET's answer
+    /// decides, and `attempts` counts the tries of both. When there is no time left for GET,
+    /// or the budget cuts it short before it has an answer, HEAD's answer stands with a note.
+    async fn fall_back(
+        &self,
+        url: &Url,
+        gate: &HostGate,
+        keep: bool,
+        budget: &Budget,
+        head: Followed,
+    ) -> Result<(Followed, Method), LocalFault> {
+        let spent = || {
+            format!(
+                "HEAD's answer stands: no time left for GET within the --max-time of {}",
+                humantime::format_duration(self.settings.max_time)
+            )
+        };
+        let mut head = head;
+        if !budget.allows(Duration::ZERO) {
+            head.warnings.push(spent());
+            return Ok((head, Method::Head));
+        }
+        let mut get = self
+            .follow(url, gate, keep, budget, reqwest::Method::GET)
+            .await?;
+        let attempts = head.attempts + get.attempts;
+        if get
+            .end
+            .as_ref()
+            .is_err_and(|e| e.message.contains(BUDGET_SPENT))
+        {
+            head.attempts = attempts;
+            head.warnings.push(spent());
+            return Ok((head, Method::Head));
+        }
+        get.attempts = attempts;
+        // What HEAD's chain warned of (an https -> http hop) is said once, before GET's.
+        let mut warnings = std::mem::take(&mut head.warnings);
+        warnings.retain(|w| !get.warnings.contains(w));
+        warnings.append(&mut get.warnings);
+        get.warnings = warnings;
+        Ok((get, Method::Get))
+    }
+
+    /// What the final hop's certificate says, and with `--cert-expiry`, whether it makes an
+    /// up URL down (a URL already failing is told in a warning).
+    fn certificate(
+        &self,
+        f: &mut Followed,
+        outcome: &mut Outcome,
+        error: &mut Option<CheckError>,
+    ) -> Option<Certificate> {
+        let now = SystemTime::now();
+        let certificate = (f.certificate.as_deref()).and_then(|der| cert::describe(der, now));
+        let (Some(c), Some(within)) = (&certificate, self.settings.cert_expiry) else {
+            return certificate;
+        };
+        if let Some(why) = cert::expires_within(c, within, now) {
+            if *outcome == Outcome::Up {
+                let answered = f.answer.map_or(0, |(status, _)| status);
+                *outcome = Outcome::Down;
+                *error = Some(CheckError::new(
+                    ErrorKind::CertExpiry,
+                    format!("{why}; the server answered {answered} (up otherwise)"),
+                ));
+            } else {
+                f.warnings.push(why);
+            }
+        }
+        certificate
+    }
+
+    /// Requests `url` with `method` and follows its redirects to the end of the chain.
     async fn follow(
         &self,
         url: &Url,
         gate: &HostGate,
         keep: bool,
         budget: &Budget,
+        method: reqwest::Method,
     ) -> Result<Followed, LocalFault> {
         let mut current = url.clone();
         let mut redirects = Vec::new();
         let mut warnings = Vec::new();
         // Cookies belong to this chain alone. A consent wall redirects back to itself until its
         // cookie returns, so a loop is a URL requested again with the same cookies.
-        let mut jar = Jar::default();
+        let mut chain = Chain {
+            method,
+            jar: Jar::default(),
+        };
         let mut visited: HashSet<(Url, Option<String>)> = HashSet::new();
         let mut retries = 0;
         let mut anchors = None;
         let mut certificate = None;
         let (end, answer) = loop {
             // The cookies this request goes with, before its answer sets more.
-            let sent = jar.header(&current);
+            let sent = chain.jar.header(&current);
             // Credentials and the host's politeness gate belong to the host the user named.
             let same_host = same_authority(&current, url);
             let fetched = self
@@ -282,7 +362,7 @@ impl Checker {
                     same_host.then_some(gate),
                     keep,
                     budget,
-                    &mut jar,
+                    &mut chain,
                 )
                 .await?;
             retries += fetched.attempts - 1;
@@ -309,7 +389,7 @@ impl Checker {
             // Only a chain that redirects needs to remember where it has been.
             visited.insert((current.clone(), sent));
             match self.next_hop(&current, &location, redirects.len(), |next| {
-                visited.contains(&(next.clone(), jar.header(next)))
+                visited.contains(&(next.clone(), chain.jar.header(next)))
             }) {
                 Ok((next, warning)) => {
                     warnings.extend(warning);
@@ -379,7 +459,7 @@ impl Checker {
         gate: Option<&HostGate>,
         keep: bool,
         budget: &Budget,
-        jar: &mut Jar,
+        chain: &mut Chain,
     ) -> Result<Fetched, LocalFault> {
         let mut attempts = 0;
         let mut previous = None;
@@ -393,7 +473,7 @@ impl Checker {
                 tokio::time::sleep(hold).await;
             }
             attempts += 1;
-            let result = self.attempt(url, same_host, keep, budget, jar).await?;
+            let result = self.attempt(url, same_host, keep, budget, chain).await?;
             // A retry that the budget cut short tells less than an HTTP answer before it (a
             // failure before it tells no more: the budget's own message stands then).
             if result
@@ -475,7 +555,7 @@ impl Checker {
         same_host: bool,
         keep: bool,
         budget: &Budget,
-        jar: &mut Jar,
+        chain: &mut Chain,
     ) -> Result<Result<Attempt, CheckError>, LocalFault> {
         let s = &self.settings;
         let mut tries = 0;
@@ -486,8 +566,8 @@ impl Checker {
             let deadline = tokio::time::Instant::from_std((sent + s.timeout).min(ends));
             // Asked for each time: a waiting request must not hold on to a pool that is being
             // let go to free descriptors.
-            let method = self.settings.method.clone();
-            let request = self.request(method, url, same_host, keep, jar.header(url));
+            let method = chain.method.clone();
+            let request = self.request(method, url, same_host, keep, chain.jar.header(url));
             // Bound first: a finished request future still holds its client.
             let sending = tokio::time::timeout_at(deadline, request.send()).await;
             match sending {
@@ -504,7 +584,7 @@ impl Checker {
         };
         let answer = self.answer(sent, deadline, by_budget, keep, sending).await;
         Ok(answer.map(|(attempt, headers)| {
-            jar.store(url, &headers);
+            chain.jar.store(url, &headers);
             attempt
         }))
     }
@@ -741,6 +821,16 @@ fn built_in_roots() -> impl Iterator<Item = reqwest::Certificate> {
     webpki_root_certs::TLS_SERVER_ROOT_CERTS
         .iter()
         .filter_map(|der| reqwest::Certificate::from_der(der).ok())
+}
+
+impl From<&reqwest::Method> for Method {
+    fn from(method: &reqwest::Method) -> Method {
+        if method == reqwest::Method::HEAD {
+            Method::Head
+        } else {
+            Method::Get
+        }
+    }
 }
 
 fn is_transient_status(status: StatusCode) -> bool {

@@ -2,12 +2,14 @@
 //!
 //! With `--history`, four more columns say what the run history says of each URL (`state`,
 //! `consecutive_failures`, `failing_since`, `last_up`; empty for lines outside the history,
-//! invalid and skipped). A run without it keeps the twelve columns it always had.
+//! invalid and skipped). With `-X head,get`, a `method` column after those says which method
+//! decided (`HEAD` or `GET`; empty for lines not fetched). A run with neither keeps the twelve
+//! columns it always had.
 
 use std::io::{self, Write};
 
 use super::{rfc3339_seconds, Reporter, Run};
-use crate::model::{millis, History, UrlResult};
+use crate::model::{millis, History, Method, UrlResult};
 
 const HEADER: [&str; 12] = [
     "url",
@@ -34,6 +36,8 @@ pub(super) struct Csv<W: Write> {
     out: csv::Writer<W>,
     /// The run keeps a history: records carry its columns.
     history: bool,
+    /// The run checks with `-X head,get`: records carry the `method` column.
+    method: bool,
     /// The run checks certificates' expiry: records carry their columns.
     certificates: bool,
     /// The header is written (with the first record, or at the end of an empty run).
@@ -41,12 +45,13 @@ pub(super) struct Csv<W: Write> {
 }
 
 impl<W: Write> Csv<W> {
-    pub(super) fn new(out: W, history: bool, certificates: bool) -> Self {
+    pub(super) fn new(out: W, history: bool, method: bool, certificates: bool) -> Self {
         Csv {
             out: csv::WriterBuilder::new()
                 .has_headers(false)
                 .from_writer(out),
             history,
+            method,
             certificates,
             started: false,
         }
@@ -58,6 +63,9 @@ impl<W: Write> Csv<W> {
             let mut header: Vec<&str> = HEADER.to_vec();
             if self.history {
                 header.extend(HISTORY_HEADER);
+            }
+            if self.method {
+                header.push("method");
             }
             if self.certificates {
                 header.extend(CERT_HEADER);
@@ -110,6 +118,9 @@ impl<W: Write> Reporter for Csv<W> {
         if self.history {
             fields.extend(history_cells(r.history.as_ref()));
         }
+        if self.method {
+            fields.push(r.check.method.map_or("", Method::as_str).to_owned());
+        }
         if self.certificates {
             let c = r.check.certificate.as_ref();
             fields.push(c.map(|c| rfc3339_seconds(c.not_after)).unwrap_or_default());
@@ -140,7 +151,7 @@ mod tests {
     fn render(run: &Run) -> Vec<Vec<String>> {
         let history = run.summary.history.is_some();
         let mut out = Vec::new();
-        crate::report::replay(&mut Csv::new(&mut out, history, false), run).unwrap();
+        crate::report::replay(&mut Csv::new(&mut out, history, false, false), run).unwrap();
         csv::ReaderBuilder::new()
             .has_headers(false)
             .from_reader(&out[..])
@@ -196,5 +207,28 @@ mod tests {
         let rows = render(&no_history);
         assert_eq!(rows[0], HEADER);
         assert!(rows.iter().all(|r| r.len() == 12), "{rows:#?}");
+    }
+
+    #[test]
+    fn a_head_get_run_has_a_method_column_last() {
+        let at = |line| vec![source("list.txt", line, None)];
+        let mut by_get = result("https://x/get", Outcome::Up, Some(200), None, at(2));
+        by_get.check.method = Some(Method::Get);
+        by_get.check.attempts = 2;
+        let mut by_head = result("https://x/head", Outcome::Up, Some(200), None, at(3));
+        by_head.check.method = Some(Method::Head);
+        let r = run(vec![invalid(1), by_get, by_head]);
+        let mut out = Vec::new();
+        crate::report::replay(&mut Csv::new(&mut out, false, true, false), &r).unwrap();
+        let rows: Vec<Vec<String>> = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(&out[..])
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_string).collect())
+            .collect();
+        assert_eq!(rows[0][..12], HEADER);
+        assert_eq!(rows[0][12..], ["method"]);
+        let methods: Vec<&str> = rows[1..].iter().map(|r| r[12].as_str()).collect();
+        assert_eq!(methods, ["", "GET", "HEAD"]);
     }
 }

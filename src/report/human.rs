@@ -12,7 +12,7 @@ use super::{
     failure_reason, history_counts, history_note, human_duration, urls, write_flush, Options,
     Reporter, Run, NEWLY_BROKEN, RECOVERED,
 };
-use crate::model::{History, Outcome, State, UrlResult};
+use crate::model::{History, Method, Outcome, State, UrlResult};
 use crate::summary::{StateCounts, Summary};
 
 /// Streams a line per result; at the end, renders the failure list (what counts as a failure
@@ -133,6 +133,10 @@ impl<W: Write> Human<W> {
                 "  {}",
                 st.dim.apply_to(format!("({what}{})", r.sources[0]))
             );
+        }
+        // With -X head,get, HEAD deciding is the expected path: only GET is worth a word.
+        if c.method == Some(Method::Get) {
+            let _ = write!(line, "  {}", st.dim.apply_to("(GET after HEAD)"));
         }
         if c.attempts > 1 {
             let _ = write!(

@@ -94,6 +94,9 @@ pub(crate) struct Options {
     pub history: bool,
     /// The run checks certificates' expiry (`--cert-expiry`): so do they.
     pub certificates: bool,
+    /// The run checks with `-X head,get`: formats with fixed columns add the method that
+    /// decided each result.
+    pub method: bool,
 }
 
 /// A finished run, as documents render it.
@@ -227,7 +230,12 @@ pub(crate) fn make<'w>(
     match format {
         Format::Human => Box::new(human::Human::new(out, options)),
         Format::Jsonl => Box::new(json::Jsonl::new(out)),
-        Format::Csv => Box::new(csv::Csv::new(out, options.history, options.certificates)),
+        Format::Csv => Box::new(csv::Csv::new(
+            out,
+            options.history,
+            options.method,
+            options.certificates,
+        )),
         Format::Json => Box::new(Document::new(out, options, json::render)),
         Format::Junit => Box::new(Document::new(out, options, junit::render)),
         Format::Markdown => Box::new(Document::new(out, options, markdown::render)),
@@ -350,6 +358,7 @@ pub(super) mod testing {
             fail_on,
             history: false,
             certificates: false,
+            method: false,
         }
     }
 
