@@ -377,16 +377,7 @@ impl Cli {
             Mode::Concurrent
         };
         let color = self.color.on_stdout();
-        if self.check_fragments && self.method != Method::Get {
-            // A HEAD that is accepted decides without a body, so head,get would leave the
-            // fragments of every page that answers HEAD unchecked.
-            anyhow::bail!(
-                "--check-fragments reads pages for their anchors: it needs -X get, not {}",
-                self.method
-                    .to_possible_value()
-                    .map_or_else(String::new, |v| v.get_name().to_owned())
-            );
-        }
+        let (method, get_fallback) = method(self.method, self.check_fragments)?;
         let check = CheckSettings {
             timeout: self.timeout,
             // A longer --timeout is not cut short by a budget nobody asked for.
@@ -396,11 +387,8 @@ impl Cli {
             retries: self.retries,
             max_redirects: self.max_redirects,
             accept: self.accept,
-            method: match self.method {
-                Method::Get => reqwest::Method::GET,
-                Method::Head | Method::HeadGet => reqwest::Method::HEAD,
-            },
-            get_fallback: self.method == Method::HeadGet,
+            method,
+            get_fallback,
             headers: headers(&self.headers)?,
             roots: roots(&self.cacert)?,
             user_agent: self.user_agent,
@@ -443,6 +431,25 @@ impl Cli {
             progress: !self.no_progress && std::io::stderr().is_terminal(),
         })
     }
+}
+
+/// The method of a URL's first request chain, and whether GET follows a refused HEAD
+/// (`-X head,get`). `--check-fragments` needs a body from every page: an accepted HEAD
+/// decides without one, so head,get is refused like head.
+fn method(method: Method, check_fragments: bool) -> Result<(reqwest::Method, bool)> {
+    if check_fragments && method != Method::Get {
+        anyhow::bail!(
+            "--check-fragments reads pages for their anchors: it needs -X get, not {}",
+            method
+                .to_possible_value()
+                .map_or_else(String::new, |v| v.get_name().to_owned())
+        );
+    }
+    Ok(match method {
+        Method::Get => (reqwest::Method::GET, false),
+        Method::Head => (reqwest::Method::HEAD, false),
+        Method::HeadGet => (reqwest::Method::HEAD, true),
+    })
 }
 
 /// `--history` and `--history-keep`; `--fail-on new` needs the history it is told against.
