@@ -28,6 +28,8 @@ Exit codes:
   1    at least one URL is down, error or invalid
   2    the command could not run (bad flags, unreadable input, an unusable --history
        database), or the run was not recorded in its --history database
+  3    inconclusive: no --canary was up, so the network is down, not the list; nothing of
+       the list was checked, reported or recorded
   130  interrupted (Ctrl-C); 143 on SIGTERM
 
 Subcommands take the place of the first input: a list file called `history` is given as
@@ -223,6 +225,13 @@ pub struct Cli {
     /// With --history: at the end of the run, forget runs older than this (90d, 12w).
     #[arg(long, value_name = "AGE", requires = "history", value_parser = parse_age)]
     pub history_keep: Option<Duration>,
+
+    /// Check this URL first (repeatable), with the run's settings: when no canary is up, the
+    /// network is down, not the list, and the run stops before its first request (exit 3,
+    /// report files and --history left as they were). Canaries are not results.
+    #[arg(long = "canary", value_name = "URL", value_parser = parse_base_url,
+          conflicts_with = "dump")]
+    pub canaries: Vec<Url>,
 
     /// GitHub Actions annotations (on stderr) and a step summary in $GITHUB_STEP_SUMMARY.
     /// On by default when GITHUB_ACTIONS=true.
@@ -425,6 +434,7 @@ impl Cli {
                 ..self.fail_on
             },
             history: history(self.history, self.history_keep, self.fail_on)?,
+            canaries: self.canaries,
             github: github(self.github, self.no_github),
             quiet: self.quiet,
             color,

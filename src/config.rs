@@ -90,6 +90,8 @@ pub(crate) struct Config {
     pub fail_on: FailOn,
     /// `--history`: the database the run is recorded in.
     pub history: Option<HistorySettings>,
+    /// `--canary`: URLs checked before the list; when none is up, the run stops (exit 3).
+    pub canaries: Vec<url::Url>,
     /// Annotations and a step summary for GitHub Actions.
     pub github: Option<Github>,
     /// Human format: only failures and the summary.

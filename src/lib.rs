@@ -11,6 +11,7 @@ pub mod history;
 pub mod input;
 pub mod model;
 
+mod canary;
 mod check;
 mod compare;
 mod config;
@@ -78,7 +79,10 @@ pub async fn run(mut cli: Cli) -> Result<ExitCode> {
         list.extend(files.iter().map(|f| f.temp_path().to_owned()));
     }
     let checker = Arc::new(Checker::for_config(&config)?);
-    let mode = config.mode;
+    // Before the input thread (it may fetch documents); `files` and `history` drop unwritten.
+    if let Some(code) = canary::guard(&config.canaries, &checker, &signals.token).await? {
+        return Ok(code.combine(signals.exit_code()));
+    }
     let setup = Setup {
         config,
         inputs,
@@ -88,7 +92,7 @@ pub async fn run(mut cli: Cli) -> Result<ExitCode> {
         stdout,
         history,
     };
-    let code = match mode {
+    let code = match setup.config.mode {
         Mode::Concurrent | Mode::Sequential => pass::single(setup).await?,
         Mode::Compare => compare::run(setup).await?,
     };

@@ -153,6 +153,8 @@ impl Pass<'_> {
         let limits = config.limits(mode);
         let mut summary = run::execute(feed.items, checker, limits, &mut fan, self.cancel).await?;
         summary.failed = fan.failed;
+        // The pass runs only once a canary (if any was given) was up.
+        summary.canary_up = !config.canaries.is_empty();
         summary.history = fan.history.as_ref().map(|h| h.tally());
         if let Some(bar) = fan.progress.take() {
             bar.finish_and_clear();

@@ -27,6 +27,12 @@ pub(crate) struct Summary {
     /// Lines whose result fails the run, as `--fail-on` (and the history) decided: the pass
     /// counts them, once the history has had its say.
     pub(crate) failed: u64,
+    /// URLs requested (not repeats, not local links), and those of them that failed to
+    /// resolve or to connect: when they are all of them, the machine looks offline.
+    fetched: u64,
+    unreachable: u64,
+    /// A `--canary` was up before the run: the network is known to work, whatever failed.
+    pub(crate) canary_up: bool,
 }
 
 /// How many of a run's URLs (not lines: a repeat is one URL) the history found in each
@@ -53,6 +59,9 @@ impl Default for Summary {
             interrupted: false,
             history: None,
             failed: 0,
+            fetched: 0,
+            unreachable: 0,
+            canary_up: false,
         }
     }
 }
@@ -75,7 +84,21 @@ impl Summary {
         {
             let micros = (r.check.elapsed.as_micros() as u64).clamp(1, MAX_MICROS);
             self.latency.saturating_record(micros);
+            self.fetched += 1;
+            if r.check.error.as_ref().is_some_and(|e| {
+                r.check.outcome == Outcome::Error
+                    && matches!(e.kind, ErrorKind::Dns | ErrorKind::Connect)
+            }) {
+                self.unreachable += 1;
+            }
         }
+    }
+
+    /// Every URL requested (at least one) failed to resolve or to connect, and no `--canary`
+    /// proved the network up: the machine itself looks offline, not the list. A note in
+    /// the summary; the exit code is the results' own.
+    pub(crate) fn offline_suspected(&self) -> bool {
+        !self.canary_up && self.fetched > 0 && self.unreachable == self.fetched
     }
 
     pub(crate) fn count(&self, outcome: Outcome) -> u64 {
@@ -204,6 +227,36 @@ mod tests {
         let mut s = Summary::default();
         add(&mut s, &result(Outcome::Up, 5, 1), strict);
         assert_eq!(s.exit_code(strict), ExitCode::Success);
+    }
+
+    fn failing(kind: ErrorKind) -> UrlResult {
+        let mut r = result(Outcome::Error, 5, 1);
+        r.check.error = Some(CheckError {
+            kind,
+            message: "x".into(),
+        });
+        r
+    }
+
+    #[test]
+    fn offline_when_every_request_failed_to_resolve_or_connect() {
+        let mut s = Summary::default();
+        assert!(!s.offline_suspected(), "nothing fetched");
+        let mut local = result(Outcome::Error, 5, 1);
+        local.check.attempts = 0;
+        s.record(&local);
+        assert!(!s.offline_suspected(), "a local link is no request");
+        s.record(&failing(ErrorKind::Dns));
+        s.record(&failing(ErrorKind::Connect));
+        assert!(s.offline_suspected());
+        let mut proven = s.clone();
+        proven.canary_up = true;
+        assert!(!proven.offline_suspected(), "a canary was up");
+        let mut timed_out = s.clone();
+        timed_out.record(&failing(ErrorKind::Timeout));
+        assert!(!timed_out.offline_suspected());
+        s.record(&result(Outcome::Up, 5, 1));
+        assert!(!s.offline_suspected());
     }
 
     #[test]

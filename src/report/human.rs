@@ -244,6 +244,16 @@ fn summary_lines(text: &mut String, s: &Summary, st: &Styles, detail: bool) {
     if let Some(counts) = &s.history {
         history_line(text, counts, st);
     }
+    if s.offline_suspected() {
+        let _ = writeln!(
+            text,
+            "{}",
+            st.error.apply_to(
+                "offline?: every URL failed to resolve or connect: the machine looks offline \
+                 (--canary URL tells)"
+            )
+        );
+    }
     if !detail {
         return interrupted_line(text, s, st);
     }

@@ -85,6 +85,10 @@ struct SummaryJson {
     /// With `--history`: the URLs in each state.
     #[serde(skip_serializing_if = "Option::is_none")]
     history: Option<StateCounts>,
+    /// Every URL requested failed to resolve or connect (and no --canary was up): present,
+    /// and true, only then.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    offline_suspected: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -117,6 +121,7 @@ impl SummaryJson {
             wall_ms: millis(s.wall),
             urls_per_sec: (s.urls_per_sec() * 100.0).round() / 100.0,
             history: s.history,
+            offline_suspected: s.offline_suspected(),
         }
     }
 }
