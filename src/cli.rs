@@ -692,7 +692,7 @@ pub fn parse_outcomes(s: &str) -> Result<FailOn, String> {
             .find(|o| o.as_str() == name)
             .ok_or_else(|| {
                 format!(
-                    "unknown outcome {name:?} (one of up, down, error, invalid, skipped, \
+                    "unknown outcome {name:?} (one of up, down, error, invalid, skipped, blocked, \
                      empty for a run with no URL, or new for what broke since the last run)"
                 )
             })?;

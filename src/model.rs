@@ -30,15 +30,19 @@ pub enum Outcome {
     Invalid,
     /// Excluded on purpose.
     Skipped,
+    /// An answer that says nothing about the page: a bot wall, or a rate limit that outlasted
+    /// every retry (`Check::reason` says which). Not a failure unless `--fail-on` says so.
+    Blocked,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 5] = [
+    pub const ALL: [Outcome; 6] = [
         Outcome::Up,
         Outcome::Down,
         Outcome::Error,
         Outcome::Invalid,
         Outcome::Skipped,
+        Outcome::Blocked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +52,7 @@ impl Outcome {
             Outcome::Error => "error",
             Outcome::Invalid => "invalid",
             Outcome::Skipped => "skipped",
+            Outcome::Blocked => "blocked",
         }
     }
 }
@@ -214,6 +219,9 @@ pub(crate) struct Check {
     /// Things worth knowing that do not change the outcome (an https -> http redirect).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Why a `blocked` answer says nothing about the page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// The leaf certificate of the final hop, for an https URL that answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<Certificate>,
@@ -238,6 +246,7 @@ impl Check {
             redirects: Vec::new(),
             final_url: None,
             warnings: Vec::new(),
+            reason: None,
             certificate: None,
             anchors: None,
         }

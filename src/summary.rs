@@ -15,7 +15,7 @@ const MAX_MICROS: u64 = 3_600_000_000;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Summary {
-    counts: [u64; 5],
+    counts: [u64; 6],
     errors: BTreeMap<ErrorKind, u64>,
     latency: Histogram<u64>,
     /// Wall time of the run.
@@ -52,7 +52,7 @@ pub(crate) struct StateCounts {
 impl Default for Summary {
     fn default() -> Self {
         Summary {
-            counts: [0; 5],
+            counts: [0; 6],
             errors: BTreeMap::new(),
             latency: Histogram::new_with_bounds(1, MAX_MICROS, 3).expect("valid bounds"),
             wall: Duration::ZERO,

@@ -248,16 +248,18 @@ fn retry_after_is_honoured() {
 }
 
 #[test]
-fn retry_after_without_retries_is_down_after_one_attempt() {
+fn retry_after_without_retries_is_blocked_after_one_attempt() {
     let srv = Server::start(1);
     let url = srv.url(0, "/retry-after/1?key=once&times=1");
     let out = run(urlcheck()
         .args(["-t", "5s", "--retries", "0", "--format", "json"])
         .arg(&url));
-    out.assert_code(1);
+    // A 429 that every retry (none) met says nothing of the page: blocked, no failure.
+    out.assert_code(0);
     let doc = out.json();
     let r = result(&doc, &url);
-    assert_eq!(outcome(r), "down", "{r:#}");
+    assert_eq!(outcome(r), "blocked", "{r:#}");
+    assert_eq!(r["reason"], "rate limited: 429 after 1 try", "{r:#}");
     assert_eq!(r["status"], 429);
     assert_eq!(r["attempts"], 1);
     assert_eq!(srv.stats().arrivals("once").len(), 1);
@@ -317,9 +319,9 @@ fn a_retry_that_the_budget_cannot_hold_keeps_the_answer_so_far() {
     no_panic(&out);
     out.assert_code(1);
     let doc = out.json();
-    for (url, status) in [(&told, 429), (&held, 503)] {
+    for (url, status, verdict) in [(&told, 429, "blocked"), (&held, 503, "down")] {
         let r = result(&doc, url);
-        assert_eq!(outcome(r), "down", "{r:#}");
+        assert_eq!(outcome(r), verdict, "{r:#}");
         assert_eq!(r["status"], status, "{r:#}");
         assert_eq!(r["attempts"], 1, "{r:#}");
         let warnings = r["warnings"].to_string();
@@ -424,14 +426,14 @@ fn a_retry_after_pauses_the_whole_host_not_only_the_url_that_was_told() {
     let urls: Vec<String> = (0..20)
         .map(|i| srv.url(0, &format!("/busy/2?key=host&for=3000&i={i}")))
         .collect();
-    // Without retries, each of the first 8 URLs is done (down) as soon as its 429 arrives,
+    // Without retries, each of the first 8 URLs is done (blocked) as soon as its 429 arrives,
     // which frees its slot at once. The URLs admitted into those slots are new to the host,
     // and must still wait for the pause the host asked for.
     let out = run(urlcheck()
         .args(["--retries", "0", "--format", "json"])
         .args(&urls));
     no_panic(&out);
-    out.assert_code(1);
+    out.assert_code(0);
     let doc = out.json();
     for url in &urls {
         assert_eq!(result(&doc, url)["attempts"], 1, "{url}: {out}");

@@ -13,6 +13,7 @@ mod cookies;
 mod dns;
 mod polite;
 mod pool;
+mod wall;
 
 use std::collections::HashSet;
 use std::sync::atomic::AtomicUsize;
@@ -80,6 +81,8 @@ struct Answer {
     anchors: Option<Result<Arc<Anchors>, &'static str>>,
     /// The DER of the server's leaf certificate, over https.
     certificate: Option<Vec<u8>>,
+    /// What says this answer is a bot wall, not the page.
+    wall: Option<String>,
 }
 
 /// One request's answer, and how long the server asked us to wait before the next one.
@@ -155,6 +158,8 @@ struct Followed {
     anchors: Option<Arc<Anchors>>,
     /// The DER of the last answer's leaf certificate, over https.
     certificate: Option<Vec<u8>>,
+    /// What says the last answer is a bot wall.
+    wall: Option<String>,
     /// 1, plus every retry on any hop of the chain.
     attempts: u32,
     redirects: Vec<Hop>,
@@ -231,6 +236,14 @@ impl Checker {
             Ok(_) => (Outcome::Down, None),
             Err(e) => (Outcome::Error, Some(e.clone())),
         };
+        let status = f.end.as_ref().ok().copied();
+        let refused = outcome == Outcome::Down;
+        let reason = matches!(outcome, Outcome::Up | Outcome::Down)
+            .then(|| wall::blocked(status, f.wall.take(), refused, f.attempts))
+            .flatten();
+        if reason.is_some() {
+            outcome = Outcome::Blocked;
+        }
         let certificate = self.certificate(&mut f, &mut outcome, &mut error);
         Ok(Check {
             outcome,
@@ -243,6 +256,7 @@ impl Checker {
             redirects: f.redirects,
             final_url: (f.last != *url).then(|| redact(&f.last)),
             warnings: f.warnings,
+            reason,
             certificate,
             anchors: f.anchors,
         })
@@ -350,6 +364,7 @@ impl Checker {
         let mut retries = 0;
         let mut anchors = None;
         let mut certificate = None;
+        let mut wall = None;
         let (end, answer) = loop {
             // The cookies this request goes with, before its answer sets more.
             let sent = chain.jar.header(&current);
@@ -375,11 +390,9 @@ impl Checker {
             let seen = Some((status, answer.ttfb));
             let Some(location) = answer.location.filter(|_| answer.status.is_redirection()) else {
                 certificate = answer.certificate;
-                match answer.anchors {
-                    Some(Ok(found)) => anchors = Some(found),
-                    Some(Err(why)) => warnings.push(why.to_owned()),
-                    None => {}
-                }
+                wall = answer.wall;
+                anchors = (answer.anchors)
+                    .and_then(|a| a.map_err(|why| warnings.push(why.to_owned())).ok());
                 break (Ok(status), seen);
             };
             redirects.push(Hop {
@@ -404,6 +417,7 @@ impl Checker {
             answer,
             anchors,
             certificate,
+            wall,
             attempts: 1 + retries,
             redirects,
             warnings,
@@ -629,6 +643,7 @@ impl Checker {
             set_cookies.append(SET_COOKIE, value.clone());
         }
         let status = response.status();
+        let wall = wall::seen(response.headers());
         let certificate = response
             .extensions()
             .get::<reqwest::tls::TlsInfo>()
@@ -663,6 +678,7 @@ impl Checker {
                 ttfb,
                 anchors,
                 certificate,
+                wall,
             },
             retry_after,
         };

@@ -26,13 +26,15 @@ pub(crate) fn fingerprint(url: &str) -> i64 {
 }
 
 /// The outcomes a history keeps, as the numbers it keeps them as: 0 is up, so a column of
-/// ups costs no bytes. Invalid lines and skipped URLs were not checked: `None`.
+/// ups costs no bytes. Invalid lines and skipped URLs were not checked, and a blocked answer
+/// says nothing of the page: `None`.
 pub(crate) fn outcome_code(o: Outcome) -> Option<i64> {
     match o {
         Outcome::Up => Some(0),
         Outcome::Down => Some(1),
         Outcome::Error => Some(2),
-        Outcome::Invalid | Outcome::Skipped => None,
+        // A blocked answer says nothing about the page: it is no check of it.
+        Outcome::Invalid | Outcome::Skipped | Outcome::Blocked => None,
     }
 }
 

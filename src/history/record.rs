@@ -31,8 +31,8 @@ pub(crate) struct RunRecord {
     pub finished: SystemTime,
     /// The settings that change verdicts, as JSON.
     pub settings: String,
-    /// Lines per outcome: up, down, error, invalid, skipped.
-    pub counts: [u64; 5],
+    /// Lines per outcome: up, down, error, invalid, skipped, blocked.
+    pub counts: [u64; 6],
     pub interrupted: bool,
 }
 
@@ -153,8 +153,8 @@ impl Recorder {
         let c = run.counts;
         tx.execute(
             "INSERT INTO runs (started, finished, host, version, settings, up, down, error, \
-             invalid, skipped, recorded, interrupted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, \
-             ?9, ?10, ?11, ?12)",
+             invalid, skipped, recorded, interrupted, blocked) VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
+             ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 self.started,
                 unix(run.finished),
@@ -168,6 +168,7 @@ impl Recorder {
                 c[4] as i64,
                 self.pending.len() as i64,
                 run.interrupted,
+                c[5] as i64,
             ],
         )?;
         let run_id = tx.last_insert_rowid();

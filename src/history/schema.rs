@@ -86,6 +86,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         error TEXT,
         PRIMARY KEY (url, run)
     ) WITHOUT ROWID;",
+    // 2: blocked answers (bot walls, rate limits), counted per run; never a URL's check.
+    "ALTER TABLE runs ADD COLUMN blocked INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The version this urlcheck writes.

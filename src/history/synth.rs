@@ -47,7 +47,7 @@ pub fn synthesize(path: &Path, spec: &Synthetic, mut each: impl FnMut(Duration))
         let started = start + spec.every * k as u32;
         recorder.next_run(started);
         let clock = std::time::Instant::now();
-        let mut counts = [0u64; 5];
+        let mut counts = [0u64; 6];
         for (i, url) in urls.iter().enumerate() {
             let failed = rng.gen_bool(rates[i]);
             let mut r = result(

@@ -86,7 +86,12 @@ fn record(r: &UrlResult) -> Vec<String> {
         c.outcome.as_str().to_string(),
         opt(c.status.map(|s| s.to_string())),
         opt(c.error.as_ref().map(|e| e.kind.as_str().to_string())),
-        opt(c.error.as_ref().map(|e| e.message.clone())),
+        // A blocked answer's reason is its message: there is no error.
+        opt(c
+            .error
+            .as_ref()
+            .map(|e| e.message.clone())
+            .or_else(|| c.reason.clone())),
         millis(c.elapsed).to_string(),
         opt(c.ttfb.map(|t| millis(t).to_string())),
         c.attempts.to_string(),

@@ -74,6 +74,7 @@ impl Styles {
             Outcome::Error => &self.error,
             Outcome::Invalid => &self.invalid,
             Outcome::Skipped => &self.dim,
+            Outcome::Blocked => &self.warn,
         }
     }
 }
@@ -123,6 +124,9 @@ impl<W: Write> Human<W> {
                 st.dim
                     .apply_to(format!("{}: {}", e.kind.as_str(), e.message))
             );
+        }
+        if let Some(reason) = &c.reason {
+            let _ = write!(line, "  {}", st.dim.apply_to(reason));
         }
         // Where a broken link of a document is written matters as much as the URL.
         let in_document = r.sources[0].column.is_some() && c.outcome != Outcome::Up;

@@ -78,6 +78,7 @@ struct SummaryJson {
     error: u64,
     invalid: u64,
     skipped: u64,
+    blocked: u64,
     errors_by_kind: BTreeMap<&'static str, u64>,
     latency_ms: Latency,
     wall_ms: f64,
@@ -110,6 +111,7 @@ impl SummaryJson {
             error: s.count(Outcome::Error),
             invalid: s.count(Outcome::Invalid),
             skipped: s.count(Outcome::Skipped),
+            blocked: s.count(Outcome::Blocked),
             errors_by_kind: s.errors().iter().map(|(k, n)| (k.as_str(), *n)).collect(),
             latency_ms: Latency {
                 p50: ms(s.percentile(0.50)),

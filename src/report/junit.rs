@@ -80,6 +80,11 @@ fn test_case(r: &UrlResult, file: &str, fail_on: FailOn) -> TestCase {
         s
     } else if outcome == Outcome::Skipped {
         TestCaseStatus::skipped()
+    } else if outcome == Outcome::Blocked {
+        // Not a verdict on the page: neither passed nor failed.
+        let mut s = TestCaseStatus::skipped();
+        s.set_message(failure_reason(r));
+        s
     } else {
         TestCaseStatus::success()
     };

@@ -278,6 +278,12 @@ pub(crate) fn replay(reporter: &mut dyn Reporter, run: &Run) -> io::Result<()> {
 /// Why a result failed, in a few words: the error, or the HTTP status and its reason.
 pub(crate) fn failure_reason(r: &UrlResult) -> String {
     let c = &r.check;
+    if let Some(reason) = &c.reason {
+        return match c.status {
+            Some(s) => format!("blocked: {reason} (HTTP {s})"),
+            None => format!("blocked: {reason}"),
+        };
+    }
     match (&c.error, c.status) {
         (Some(e), _) => format!("{}: {}", e.kind.as_str(), e.message),
         (None, Some(s)) => {

@@ -121,6 +121,9 @@ impl RuleKind {
                 Outcome::Error => "The URL gave no usable HTTP answer",
                 Outcome::Invalid => "The line or link is not a checkable URL",
                 Outcome::Skipped => "The URL was excluded (listed by --fail-on)",
+                Outcome::Blocked => {
+                    "The URL's answer was a bot wall or a rate limit (listed by --fail-on)"
+                }
             },
             RuleKind::Error(k) => match k {
                 ErrorKind::Dns => "The URL's host name does not resolve",
@@ -193,6 +196,7 @@ fn message(r: &UrlResult) -> String {
         Outcome::Error => "failed",
         Outcome::Invalid => "is not a checkable URL",
         Outcome::Skipped => "was skipped",
+        Outcome::Blocked => "was blocked",
     };
     let mut text = format!("{} {verb}: {}", r.url, failure_reason(r));
     if let Some(last) = &r.check.final_url {
