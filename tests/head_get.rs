@@ -90,26 +90,23 @@ fn a_head_refused_with_405_is_checked_again_with_get() {
     assert_eq!(out.json()["settings"]["method"], "HEAD,GET", "{out}");
 }
 
+/// A HEAD answered 404 (a server that handles HEAD wrongly) or 501 (one that does not handle
+/// it) is checked again with GET, which decides: one request of each.
 #[test]
-fn a_head_answered_404_is_checked_again_with_get() {
-    let server = answering("404 Not Found", "200 OK");
-    let url = server.url("/page");
-    let (out, r) = check("head,get", &url, &[]);
-    out.assert_code(0);
-    assert_eq!(outcome(&r), "up", "{out}");
-    assert_eq!(r["method"], "GET", "{out}");
-    assert_eq!((count(&server, "head"), count(&server, "get")), (1, 1));
-}
-
-#[test]
-fn a_head_answered_501_is_checked_again_with_get() {
-    let server = answering("501 Not Implemented", "200 OK");
-    let url = server.url("/page");
-    let (out, r) = check("head,get", &url, &[]);
-    out.assert_code(0);
-    assert_eq!(outcome(&r), "up", "{out}");
-    assert_eq!(r["method"], "GET", "{out}");
-    assert_eq!((count(&server, "head"), count(&server, "get")), (1, 1));
+fn a_head_answered_404_or_501_is_checked_again_with_get() {
+    for head in ["404 Not Found", "501 Not Implemented"] {
+        let server = answering(head, "200 OK");
+        let url = server.url("/page");
+        let (out, r) = check("head,get", &url, &[]);
+        out.assert_code(0);
+        assert_eq!(outcome(&r), "up", "{head}: {out}");
+        assert_eq!(r["method"], "GET", "{head}: {out}");
+        assert_eq!(
+            (count(&server, "head"), count(&server, "get")),
+            (1, 1),
+            "{head}"
+        );
+    }
 }
 
 /// A 405 falls back even when the user accepts it: it says nothing of the page.
