@@ -437,7 +437,7 @@ impl History {
 
 fn ser_opt_time<S: serde::Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
     match t {
-        Some(t) => s.collect_str(&humantime::format_rfc3339_seconds(*t)),
+        Some(t) => ser_time(t, s),
         None => s.serialize_none(),
     }
 }

@@ -643,16 +643,17 @@ impl Checker {
             set_cookies.append(SET_COOKIE, value.clone());
         }
         let status = response.status();
-        let wall = wall::seen(response.headers());
-        let certificate = response
-            .extensions()
-            .get::<reqwest::tls::TlsInfo>()
-            .and_then(|tls| tls.peer_certificate())
-            .map(<[u8]>::to_vec);
         let location = response
             .headers()
             .get(LOCATION)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        // Only an answer that ends the chain is looked at for a wall or a certificate.
+        let ends = !(status.is_redirection() && location.is_some());
+        let wall = ends.then(|| wall::seen(response.headers())).flatten();
+        let certificate = (response.extensions().get::<reqwest::tls::TlsInfo>())
+            .filter(|_| ends)
+            .and_then(|tls| tls.peer_certificate())
+            .map(<[u8]>::to_vec);
         let retry_after = matches!(status.as_u16(), 429 | 503)
             .then(|| retry_after(response.headers(), SystemTime::now()))
             .flatten();

@@ -8,7 +8,7 @@
 
 use std::io::{self, Write};
 
-use super::{rfc3339_seconds, Reporter, Run};
+use super::{rfc3339_seconds, Options, Reporter, Run};
 use crate::model::{millis, History, Method, UrlResult};
 
 const HEADER: [&str; 12] = [
@@ -45,14 +45,16 @@ pub(super) struct Csv<W: Write> {
 }
 
 impl<W: Write> Csv<W> {
-    pub(super) fn new(out: W, history: bool, method: bool, certificates: bool) -> Self {
+    /// The columns follow what the run does (`Options`): a run without `--history`,
+    /// `-X head,get` or `--cert-expiry` keeps the twelve it always had.
+    pub(super) fn new(out: W, options: &Options) -> Self {
         Csv {
             out: csv::WriterBuilder::new()
                 .has_headers(false)
                 .from_writer(out),
-            history,
-            method,
-            certificates,
+            history: options.history,
+            method: options.method,
+            certificates: options.certificates,
             started: false,
         }
     }
@@ -156,7 +158,11 @@ mod tests {
     fn render(run: &Run) -> Vec<Vec<String>> {
         let history = run.summary.history.is_some();
         let mut out = Vec::new();
-        crate::report::replay(&mut Csv::new(&mut out, history, false, false), run).unwrap();
+        let options = Options {
+            history,
+            ..crate::report::testing::options()
+        };
+        crate::report::replay(&mut Csv::new(&mut out, &options), run).unwrap();
         csv::ReaderBuilder::new()
             .has_headers(false)
             .from_reader(&out[..])
@@ -224,7 +230,11 @@ mod tests {
         by_head.check.method = Some(Method::Head);
         let r = run(vec![invalid(1), by_get, by_head]);
         let mut out = Vec::new();
-        crate::report::replay(&mut Csv::new(&mut out, false, true, false), &r).unwrap();
+        let options = Options {
+            method: true,
+            ..crate::report::testing::options()
+        };
+        crate::report::replay(&mut Csv::new(&mut out, &options), &r).unwrap();
         let rows: Vec<Vec<String>> = csv::ReaderBuilder::new()
             .has_headers(false)
             .from_reader(&out[..])

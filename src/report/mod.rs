@@ -230,12 +230,7 @@ pub(crate) fn make<'w>(
     match format {
         Format::Human => Box::new(human::Human::new(out, options)),
         Format::Jsonl => Box::new(json::Jsonl::new(out)),
-        Format::Csv => Box::new(csv::Csv::new(
-            out,
-            options.history,
-            options.method,
-            options.certificates,
-        )),
+        Format::Csv => Box::new(csv::Csv::new(out, &options)),
         Format::Json => Box::new(Document::new(out, options, json::render)),
         Format::Junit => Box::new(Document::new(out, options, junit::render)),
         Format::Markdown => Box::new(Document::new(out, options, markdown::render)),
