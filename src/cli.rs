@@ -14,6 +14,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use regex::{Regex, RegexSet};
 use reqwest::header::{HeaderName, HeaderValue};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 use url::Url;
 
 use crate::config::{CheckSettings, Config, Github, HistorySettings};
@@ -244,8 +246,13 @@ pub struct Cli {
 
     /// Human format on stdout: each failure once and one summary line; nothing when nothing
     /// failed. Report files keep every line.
-    #[arg(short = 'q', long)]
+    #[arg(short = 'q', long, conflicts_with = "verbose")]
     pub quiet: bool,
+
+    /// Human format: under each URL, one line of where its final request's time went (DNS,
+    /// TCP connect, TLS, time to first byte, total; or that its connection was reused).
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
 
     /// When to use colour: auto = stdout is a terminal and NO_COLOR is unset.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
@@ -437,6 +444,7 @@ impl Cli {
             canaries: self.canaries,
             github: github(self.github, self.no_github),
             quiet: self.quiet,
+            verbose: self.verbose,
             color,
             progress: !self.no_progress && std::io::stderr().is_terminal(),
         })
@@ -558,12 +566,13 @@ fn headers(raw: &[String]) -> Result<Vec<(HeaderName, HeaderValue)>> {
 }
 
 /// Every certificate of every `--cacert` file; the error names the file.
-fn roots(files: &[PathBuf]) -> Result<Vec<reqwest::Certificate>> {
+fn roots(files: &[PathBuf]) -> Result<Vec<CertificateDer<'static>>> {
     let mut roots = Vec::new();
     for file in files {
         let pem = std::fs::read(file)
             .with_context(|| format!("cannot read --cacert {}", file.display()))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        let certs = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
             .ok()
             .filter(|c| !c.is_empty())
             .with_context(|| {

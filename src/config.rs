@@ -52,7 +52,7 @@ pub(crate) struct CheckSettings {
     /// Accept invalid certificates.
     pub insecure: bool,
     /// CA certificates trusted beside the built-in and the system's roots (`--cacert`).
-    pub roots: Vec<reqwest::Certificate>,
+    pub roots: Vec<rustls::pki_types::CertificateDer<'static>>,
     /// Names resolved without DNS.
     pub resolve: Vec<(String, SocketAddr)>,
     /// Ask this DNS server instead of the system resolver.
@@ -96,6 +96,8 @@ pub(crate) struct Config {
     pub github: Option<Github>,
     /// Human format: only failures and the summary.
     pub quiet: bool,
+    /// Human format: a line of phase timings under each URL.
+    pub verbose: bool,
     /// Colour on stdout.
     pub color: bool,
     /// A progress bar on stderr.

@@ -169,11 +169,59 @@ impl Hasher for NoHash {
     }
 }
 
-/// One redirect: the URL that answered and its 3xx status.
+/// One redirect: the URL that answered, its 3xx status, and where that request's time went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct Hop {
     pub url: String,
     pub status: u16,
+    pub timings: Timings,
+}
+
+/// Where one request's time went, phase by phase, as measured at the connector. A phase that
+/// did not happen is `None`: no lookup for an IP address, no handshake over plain http, none
+/// of the three over a connection kept from an earlier request (`reused`). The phases that
+/// happened add up to at most `total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub(crate) struct Timings {
+    #[serde(rename = "dns_ms", serialize_with = "ser_opt_ms")]
+    pub dns: Option<Duration>,
+    /// The TCP connect, after the lookup.
+    #[serde(rename = "connect_ms", serialize_with = "ser_opt_ms")]
+    pub connect: Option<Duration>,
+    #[serde(rename = "tls_ms", serialize_with = "ser_opt_ms")]
+    pub tls: Option<Duration>,
+    /// From the connection being ready (the request's start, over a kept one) to the
+    /// response headers; `None` when none came.
+    #[serde(rename = "ttfb_ms", serialize_with = "ser_opt_ms")]
+    pub ttfb: Option<Duration>,
+    /// The whole request, its body's reading included.
+    #[serde(rename = "total_ms", serialize_with = "ser_ms")]
+    pub total: Duration,
+    pub reused: bool,
+}
+
+impl Timings {
+    /// A request over a kept connection, before its times are known.
+    pub fn reused() -> Timings {
+        Timings {
+            dns: None,
+            connect: None,
+            tls: None,
+            ttfb: None,
+            total: Duration::ZERO,
+            reused: true,
+        }
+    }
+
+    /// The phases in order, by the names reports give them, with the ones that happened.
+    pub fn phases(&self) -> [(&'static str, Option<Duration>); 4] {
+        [
+            ("dns", self.dns),
+            ("connect", self.connect),
+            ("tls", self.tls),
+            ("ttfb", self.ttfb),
+        ]
+    }
 }
 
 /// The HTTP method of a request chain, as results name it.
@@ -225,6 +273,9 @@ pub(crate) struct Check {
     /// The leaf certificate of the final hop, for an https URL that answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<Certificate>,
+    /// Where the time of the final request went (each redirect's is in its [`Hop`]); `None`
+    /// for a line never fetched.
+    pub timings: Option<Timings>,
     /// The anchors of the page, when `--check-fragments` read its body (never reported; the
     /// scheduler takes them before the result goes anywhere).
     #[serde(skip)]
@@ -248,6 +299,7 @@ impl Check {
             warnings: Vec::new(),
             reason: None,
             certificate: None,
+            timings: None,
             anchors: None,
         }
     }

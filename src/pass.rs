@@ -195,6 +195,7 @@ pub(crate) fn note_if_empty(run: &Run, config: &Config) {
 pub(crate) fn options(config: &Config, color: bool) -> Options {
     Options {
         quiet: config.quiet,
+        verbose: config.verbose,
         color,
         fail_on: config.fail_on,
         history: config.history.is_some(),

@@ -280,7 +280,7 @@ fn human_and_csv_say_which_method_decided() {
     out.assert_code(0);
     let text = out.stdout();
     let rows: Vec<&str> = text.lines().collect();
-    assert!(rows[0].ends_with(",duplicate,method"), "{out}");
+    assert!(rows[0].ends_with(",reused,method"), "{out}");
     assert!(
         rows[1].starts_with(&a) && rows[1].ends_with(",GET"),
         "{out}"

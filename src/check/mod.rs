@@ -11,8 +11,10 @@ mod cert;
 mod classify;
 mod cookies;
 mod dns;
+mod phases;
 mod polite;
 mod pool;
+mod tls;
 mod wall;
 
 use std::collections::HashSet;
@@ -26,14 +28,18 @@ use reqwest::header::{
     HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, COOKIE, LOCATION, SET_COOKIE,
 };
 use reqwest::{RequestBuilder, Response, StatusCode};
+use rustls::pki_types::CertificateDer;
 use url::Url;
 
 use crate::config::{CheckSettings, Config};
 use crate::extract;
-use crate::model::{Anchors, Certificate, Check, CheckError, ErrorKind, Hop, Method, Outcome};
+use crate::model::{
+    Anchors, Certificate, Check, CheckError, ErrorKind, Hop, Method, Outcome, Timings,
+};
 use crate::sanitize::{escape_for_terminal, redact};
 
 use cookies::Jar;
+use phases::TimeDials;
 pub(crate) use polite::HostGate;
 use polite::{backoff, retry_after};
 pub(crate) use pool::LocalFault;
@@ -89,11 +95,18 @@ struct Answer {
 struct Attempt {
     answer: Answer,
     retry_after: Option<Duration>,
+    /// When its headers came, over the connection at which local address.
+    heard: (Instant, Option<std::net::SocketAddr>),
 }
+
+/// What one request came to, and where its time went.
+type Tried = (Result<Attempt, CheckError>, Timings);
 
 /// The answer for one URL after its retries, and the requests that took.
 struct Fetched {
     answer: Result<Answer, CheckError>,
+    /// Where the time of the request that gave `answer` went.
+    timings: Timings,
     attempts: u32,
     /// Why a retry that was due was not made, when the answer stands anyway.
     note: Option<String>,
@@ -146,6 +159,15 @@ struct Chain {
     jar: Jar,
 }
 
+impl Chain {
+    fn new(method: reqwest::Method) -> Chain {
+        Chain {
+            method,
+            jar: Jar::default(),
+        }
+    }
+}
+
 /// Where following a URL's redirects ended.
 struct Followed {
     /// The final status, or why there is none.
@@ -160,6 +182,8 @@ struct Followed {
     certificate: Option<Vec<u8>>,
     /// What says the last answer is a bot wall.
     wall: Option<String>,
+    /// Where the last request's time went.
+    timings: Timings,
     /// 1, plus every retry on any hop of the chain.
     attempts: u32,
     redirects: Vec<Hop>,
@@ -185,19 +209,15 @@ impl Checker {
         let resolver = resolver(&settings);
         // Read once: a client made again later, perhaps while descriptors are short, must
         // not come out trusting fewer roots because the system's store could not be opened.
-        let roots: Vec<reqwest::Certificate> = built_in_roots()
+        let roots: Vec<CertificateDer<'static>> = built_in_roots()
             .chain(system_roots())
             .chain(settings.roots.iter().cloned())
             .collect();
+        let tls = tls::config(&roots, settings.insecure)?;
         let build = {
             let settings = settings.clone();
             Box::new(move |idle_per_host, connects| {
-                client(
-                    &settings,
-                    (&roots, resolver.clone()),
-                    idle_per_host,
-                    connects,
-                )
+                client(&settings, (&tls, resolver.clone()), idle_per_host, connects)
             })
         };
         // A URL's own sockets are all closed within its budget: descriptors that stay taken
@@ -258,6 +278,7 @@ impl Checker {
             warnings: f.warnings,
             reason,
             certificate,
+            timings: Some(f.timings),
             anchors: f.anchors,
         })
     }
@@ -356,15 +377,11 @@ impl Checker {
         let mut warnings = Vec::new();
         // Cookies belong to this chain alone. A consent wall redirects back to itself until its
         // cookie returns, so a loop is a URL requested again with the same cookies.
-        let mut chain = Chain {
-            method,
-            jar: Jar::default(),
-        };
+        let mut chain = Chain::new(method);
         let mut visited: HashSet<(Url, Option<String>)> = HashSet::new();
         let mut retries = 0;
-        let mut anchors = None;
-        let mut certificate = None;
-        let mut wall = None;
+        let (mut anchors, mut certificate, mut wall) = (None, None, None);
+        let mut timings;
         let (end, answer) = loop {
             // The cookies this request goes with, before its answer sets more.
             let sent = chain.jar.header(&current);
@@ -382,6 +399,7 @@ impl Checker {
                 .await?;
             retries += fetched.attempts - 1;
             warnings.extend(fetched.note);
+            timings = fetched.timings;
             let answer = match fetched.answer {
                 Ok(answer) => answer,
                 Err(e) => break (Err(e), None),
@@ -398,6 +416,7 @@ impl Checker {
             redirects.push(Hop {
                 url: redact(&current),
                 status,
+                timings: fetched.timings,
             });
             // Only a chain that redirects needs to remember where it has been.
             visited.insert((current.clone(), sent));
@@ -418,6 +437,7 @@ impl Checker {
             anchors,
             certificate,
             wall,
+            timings,
             attempts: 1 + retries,
             redirects,
             warnings,
@@ -481,20 +501,20 @@ impl Checker {
             // The pause may grow while we wait (another URL of the host told to wait longer):
             // each time, a retry that the budget cannot hold is not made.
             while let Some(hold) = gate.map(HostGate::remaining).filter(|d| !d.is_zero()) {
-                if let Some(answer) = previous.take_if(|_| !budget.allows(hold)) {
-                    return Ok(self.out_of_time(answer, attempts));
+                if let Some(tried) = previous.take_if(|_| !budget.allows(hold)) {
+                    return Ok(self.out_of_time(tried, attempts));
                 }
                 tokio::time::sleep(hold).await;
             }
             attempts += 1;
-            let result = self.attempt(url, same_host, keep, budget, chain).await?;
+            let (result, timings) = self.attempt(url, same_host, keep, budget, chain).await?;
             // A retry that the budget cut short tells less than an HTTP answer before it (a
             // failure before it tells no more: the budget's own message stands then).
             if result
                 .as_ref()
                 .is_err_and(|e| e.message.contains(BUDGET_SPENT))
             {
-                if let Some(Ok(answer)) = previous.take() {
+                if let Some((Ok(answer), timings)) = previous.take() {
                     let note = format!(
                         "{} answered; its retry was cut short by the --max-time of {}",
                         answer.status.as_u16(),
@@ -502,6 +522,7 @@ impl Checker {
                     );
                     return Ok(Fetched {
                         answer: Ok(answer),
+                        timings,
                         attempts,
                         note: Some(note),
                     });
@@ -520,19 +541,21 @@ impl Checker {
                 },
                 _ => None,
             };
-            let answer = result.map(|a| a.answer);
+            let tried = (result.map(|a| a.answer), timings);
             match wait {
                 _ if attempts > self.settings.retries => {}
                 Some(wait) if budget.allows(wait) => {
                     tokio::time::sleep(wait).await;
-                    previous = Some(answer);
+                    previous = Some(tried);
                     continue;
                 }
-                Some(_) => return Ok(self.out_of_time(answer, attempts)),
+                Some(_) => return Ok(self.out_of_time(tried, attempts)),
                 None => {}
             }
+            let (answer, timings) = tried;
             return Ok(Fetched {
                 answer,
+                timings,
                 attempts,
                 note: None,
             });
@@ -541,7 +564,11 @@ impl Checker {
 
     /// The answer of the last attempt, when a retry was due but the budget had no room left
     /// for it.
-    fn out_of_time(&self, mut answer: Result<Answer, CheckError>, attempts: u32) -> Fetched {
+    fn out_of_time(
+        &self,
+        (mut answer, timings): (Result<Answer, CheckError>, Timings),
+        attempts: u32,
+    ) -> Fetched {
         let left = format!(
             "no time left for a retry within the --max-time of {}",
             humantime::format_duration(self.settings.max_time)
@@ -555,14 +582,15 @@ impl Checker {
         }
         Fetched {
             answer,
+            timings,
             attempts,
             note,
         }
     }
 
-    /// One request, answered within the budget at the latest; the cookies it sets go into
-    /// `jar`. A request that finds no descriptor free is sent again once one is, with its
-    /// deadlines moved by the wait.
+    /// One request, answered within the budget at the latest, and where its time went; the
+    /// cookies it sets go into `jar`. A request that finds no descriptor free is sent again
+    /// once one is, with its deadlines moved by the wait.
     async fn attempt(
         &self,
         url: &Url,
@@ -570,10 +598,10 @@ impl Checker {
         keep: bool,
         budget: &Budget,
         chain: &mut Chain,
-    ) -> Result<Result<Attempt, CheckError>, LocalFault> {
+    ) -> Result<Tried, LocalFault> {
         let s = &self.settings;
         let mut tries = 0;
-        let (sent, deadline, by_budget, sending) = loop {
+        let (sent, deadline, by_budget, (sending, dialed)) = loop {
             let sent = Instant::now();
             let ends = budget.start();
             let by_budget = ends <= sent + s.timeout;
@@ -583,9 +611,9 @@ impl Checker {
             let method = chain.method.clone();
             let request = self.request(method, url, same_host, keep, chain.jar.header(url));
             // Bound first: a finished request future still holds its client.
-            let sending = tokio::time::timeout_at(deadline, request.send()).await;
+            let sending = phases::send(tokio::time::timeout_at(deadline, request.send())).await;
             match sending {
-                Ok(Err(e)) if pool::out_of_descriptors(&e) => {
+                (Ok(Err(e)), _) if pool::out_of_descriptors(&e) => {
                     self.pool.relieve(tries).await?;
                     tries += 1;
                     budget.excuse(sent.elapsed());
@@ -597,10 +625,16 @@ impl Checker {
             }
         };
         let answer = self.answer(sent, deadline, by_budget, keep, sending).await;
-        Ok(answer.map(|(attempt, headers)| {
+        let timings = dialed.timings(
+            sent,
+            answer.as_ref().ok().map(|a| a.0.heard),
+            Instant::now(),
+        );
+        let attempt = answer.map(|(attempt, headers)| {
             chain.jar.store(url, &headers);
             attempt
-        }))
+        });
+        Ok((attempt, timings))
     }
 
     /// What the answer to one request says: its status and where it redirects, or what went
@@ -636,12 +670,9 @@ impl Checker {
             Ok(Err(e)) => return Err(classify::classify(&e)),
             Ok(Ok(r)) => r,
         };
-        let ttfb = sent.elapsed();
-        // Only what the chain's cookie jar needs of the headers goes back with the answer.
-        let mut set_cookies = HeaderMap::new();
-        for value in response.headers().get_all(SET_COOKIE) {
-            set_cookies.append(SET_COOKIE, value.clone());
-        }
+        let heard = (Instant::now(), phases::local_address(&response));
+        let ttfb = heard.0 - sent;
+        let set_cookies = set_cookies(response.headers());
         let status = response.status();
         let location = response
             .headers()
@@ -682,6 +713,7 @@ impl Checker {
                 wall,
             },
             retry_after,
+            heard,
         };
         Ok((attempt, set_cookies))
     }
@@ -717,21 +749,30 @@ impl Checker {
     }
 }
 
-/// The system's trusted roots (honouring SSL_CERT_FILE and SSL_CERT_DIR): unreadable or
-/// invalid ones are left out.
-fn system_roots() -> impl Iterator<Item = reqwest::Certificate> {
-    let mut check = rustls::RootCertStore::empty();
-    rustls_native_certs::load_native_certs()
-        .certs
-        .into_iter()
-        .filter(move |der| check.add(der.clone()).is_ok())
-        .filter_map(|der| reqwest::Certificate::from_der(&der).ok())
+/// Only what the chain's cookie jar needs of an answer's headers, to go back with it.
+fn set_cookies(headers: &HeaderMap) -> HeaderMap {
+    let mut set = HeaderMap::new();
+    for value in headers.get_all(SET_COOKIE) {
+        set.append(SET_COOKIE, value.clone());
+    }
+    set
+}
+
+/// The system's trusted roots (honouring SSL_CERT_FILE and SSL_CERT_DIR): unreadable ones
+/// are left out, and so are invalid ones when the store is made.
+fn system_roots() -> impl Iterator<Item = CertificateDer<'static>> {
+    rustls_native_certs::load_native_certs().certs.into_iter()
 }
 
 /// The resolver every client shares: `--dns-server`'s, or the system's, both under a lookup
 /// deadline that ends before the attempt's own timeout can, so that a DNS server that does
-/// not answer is a `dns` error even when `--dns-timeout` is as long as `--timeout`.
+/// not answer is a `dns` error even when `--dns-timeout` is as long as `--timeout`; and each
+/// lookup timed, for the phases of the connection it is for.
 fn resolver(settings: &CheckSettings) -> Arc<dyn Resolve> {
+    Arc::new(phases::Timed(untimed_resolver(settings)))
+}
+
+fn untimed_resolver(settings: &CheckSettings) -> Arc<dyn Resolve> {
     let lookup = settings.dns_timeout.min(
         settings
             .timeout
@@ -745,11 +786,12 @@ fn resolver(settings: &CheckSettings) -> Arc<dyn Resolve> {
 }
 
 /// The HTTP client: at most `idle_per_host` idle connections per host (0: none are kept), and
-/// every connection it opens counted in `connects`; trusting `roots` only (the built-in, the
-/// system's and `--cacert`'s, read once), resolving with `resolver`.
+/// every connection it opens counted in `connects` and timed; with the TLS configuration
+/// `tls` (trusting the built-in, the system's and `--cacert`'s roots, read once), resolving
+/// with `resolver`.
 fn client(
     settings: &CheckSettings,
-    (roots, resolver): (&[reqwest::Certificate], Arc<dyn Resolve>),
+    (tls, resolver): (&rustls::ClientConfig, Arc<dyn Resolve>),
     idle_per_host: usize,
     connects: Arc<AtomicUsize>,
 ) -> Result<reqwest::Client> {
@@ -765,10 +807,11 @@ fn client(
         .http1_max_headers(MAX_HEADER_FIELDS)
         .http2_max_header_list_size(MAX_HEADER_BYTES)
         .connector_layer(CountConnects(connects))
-        .tls_danger_accept_invalid_certs(settings.insecure)
+        // Outside the counting, so its time is the whole of opening a connection.
+        .connector_layer(TimeDials)
+        .tls_backend_preconfigured(tls.clone())
         // The leaf certificate of each answer, for its expiry (a copy of its DER bytes).
         .tls_info(true)
-        .tls_certs_only(roots.iter().cloned())
         .dns_resolver(resolver);
     for (host, addr) in &settings.resolve {
         builder = builder.resolve(host, *addr);
@@ -834,10 +877,8 @@ async fn read_prefix(mut response: Response, deadline: tokio::time::Instant) {
 
 /// The Mozilla roots built in, trusted beside the system's store, so a machine without one
 /// still works.
-fn built_in_roots() -> impl Iterator<Item = reqwest::Certificate> {
-    webpki_root_certs::TLS_SERVER_ROOT_CERTS
-        .iter()
-        .filter_map(|der| reqwest::Certificate::from_der(der).ok())
+fn built_in_roots() -> impl Iterator<Item = CertificateDer<'static>> {
+    webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned()
 }
 
 impl From<&reqwest::Method> for Method {

@@ -1,17 +1,19 @@
 //! CSV with a header row, a record per URL as it completes; for spreadsheets and `xsv`.
 //!
-//! With `--history`, four more columns say what the run history says of each URL (`state`,
+//! Every run writes seventeen columns, the last five the final request's phase timings
+//! (`dns_ms`, `connect_ms`, `tls_ms`, `wait_ms`, `reused`; empty for phases that did not
+//! happen and lines not fetched). With `--history`, four more columns say what the run history says of each URL (`state`,
 //! `consecutive_failures`, `failing_since`, `last_up`; empty for lines outside the history,
 //! invalid and skipped). With `-X head,get`, a `method` column after those says which method
-//! decided (`HEAD` or `GET`; empty for lines not fetched). A run with neither keeps the twelve
-//! columns it always had.
+//! decided (`HEAD` or `GET`; empty for lines not fetched). A run with none of those
+//! writes the seventeen.
 
 use std::io::{self, Write};
 
 use super::{rfc3339_seconds, Options, Reporter, Run};
 use crate::model::{millis, History, Method, UrlResult};
 
-const HEADER: [&str; 12] = [
+const HEADER: [&str; 17] = [
     "url",
     "outcome",
     "status",
@@ -24,6 +26,14 @@ const HEADER: [&str; 12] = [
     "final_url",
     "sources",
     "duplicate",
+    // Where the final request's time went: its phases, then whether its connection was kept
+    // from an earlier request. `wait_ms` is the phase from the connection being ready to the
+    // headers (`ttfb_ms` counts from the request's start).
+    "dns_ms",
+    "connect_ms",
+    "tls_ms",
+    "wait_ms",
+    "reused",
 ];
 
 /// The columns of a run that keeps a history, after [`HEADER`].
@@ -46,7 +56,7 @@ pub(super) struct Csv<W: Write> {
 
 impl<W: Write> Csv<W> {
     /// The columns follow what the run does (`Options`): a run without `--history`,
-    /// `-X head,get` or `--cert-expiry` keeps the twelve it always had.
+    /// `-X head,get` or `--cert-expiry` keeps the seventeen every run has.
     pub(super) fn new(out: W, options: &Options) -> Self {
         Csv {
             out: csv::WriterBuilder::new()
@@ -78,12 +88,12 @@ impl<W: Write> Csv<W> {
     }
 }
 
-/// The twelve columns every run writes.
+/// The columns every run writes.
 fn record(r: &UrlResult) -> Vec<String> {
     let c = &r.check;
     let opt = |v: Option<String>| v.unwrap_or_default();
     let sources: Vec<String> = r.sources.iter().map(|s| s.to_string()).collect();
-    vec![
+    let mut fields = vec![
         r.url.clone(),
         c.outcome.as_str().to_string(),
         opt(c.status.map(|s| s.to_string())),
@@ -101,7 +111,18 @@ fn record(r: &UrlResult) -> Vec<String> {
         opt(c.final_url.clone()),
         sources.join(";"),
         r.duplicate.to_string(),
-    ]
+    ];
+    match &c.timings {
+        Some(t) => {
+            let phases = t
+                .phases()
+                .map(|(_, d)| opt(d.map(|d| millis(d).to_string())));
+            fields.extend(phases);
+            fields.push(t.reused.to_string());
+        }
+        None => fields.extend(std::iter::repeat_n(String::new(), 5)),
+    }
+    fields
 }
 
 /// The history columns; empty cells for a result the history does not know.
@@ -185,17 +206,17 @@ mod tests {
     #[test]
     fn a_run_with_a_history_has_four_more_columns() {
         let rows = render(&history_run());
-        assert_eq!(rows[0][..12], HEADER);
-        assert_eq!(rows[0][12..], HISTORY_HEADER);
-        assert!(rows.iter().all(|r| r.len() == 16), "{rows:#?}");
+        assert_eq!(rows[0][..17], HEADER);
+        assert_eq!(rows[0][17..], HISTORY_HEADER);
+        assert!(rows.iter().all(|r| r.len() == 21), "{rows:#?}");
         let long = &rows[1];
         assert_eq!(long[0], "https://x/long");
         assert_eq!(
-            long[12..],
+            long[17..],
             ["still", "3", "2027-01-15T07:30:00Z", "2027-01-15T07:15:00Z"]
         );
         let back = &rows[4];
-        assert_eq!(back[12..], ["recovered", "0", "", "2027-01-15T08:00:00Z"]);
+        assert_eq!(back[17..], ["recovered", "0", "", "2027-01-15T08:00:00Z"]);
     }
 
     #[test]
@@ -207,17 +228,17 @@ mod tests {
             1,
         );
         let rows = render(&run(vec![invalid(1), new]));
-        assert_eq!(rows[0].len(), 16, "{rows:#?}");
+        assert_eq!(rows[0].len(), 21, "{rows:#?}");
         assert_eq!(rows[1][0], "not a url");
-        assert_eq!(rows[1][12..], ["", "", "", ""]);
-        assert_eq!(rows[2][12..14], ["new", "1"]);
-        // The same run without a history: the twelve columns of old.
+        assert_eq!(rows[1][17..], ["", "", "", ""]);
+        assert_eq!(rows[2][17..19], ["new", "1"]);
+        // The same run without a history: the seventeen columns of every run.
         let plain = result("https://x/new", Outcome::Down, Some(500), None, at);
         let mut no_history = run(vec![invalid(1), plain]);
         no_history.summary.history = None;
         let rows = render(&no_history);
         assert_eq!(rows[0], HEADER);
-        assert!(rows.iter().all(|r| r.len() == 12), "{rows:#?}");
+        assert!(rows.iter().all(|r| r.len() == 17), "{rows:#?}");
     }
 
     #[test]
@@ -241,9 +262,9 @@ mod tests {
             .records()
             .map(|r| r.unwrap().iter().map(str::to_string).collect())
             .collect();
-        assert_eq!(rows[0][..12], HEADER);
-        assert_eq!(rows[0][12..], ["method"]);
-        let methods: Vec<&str> = rows[1..].iter().map(|r| r[12].as_str()).collect();
+        assert_eq!(rows[0][..17], HEADER);
+        assert_eq!(rows[0][17..], ["method"]);
+        let methods: Vec<&str> = rows[1..].iter().map(|r| r[17].as_str()).collect();
         assert_eq!(methods, ["", "GET", "HEAD"]);
     }
 }

@@ -12,7 +12,7 @@ use super::{
     failure_reason, history_counts, history_note, human_duration, urls, write_flush, Options,
     Reporter, Run, NEWLY_BROKEN, RECOVERED,
 };
-use crate::model::{History, Method, Outcome, State, UrlResult};
+use crate::model::{History, Method, Outcome, State, Timings, UrlResult};
 use crate::summary::{StateCounts, Summary};
 
 /// Streams a line per result; at the end, renders the failure list (what counts as a failure
@@ -157,7 +157,31 @@ impl<W: Write> Human<W> {
             }
         }
         line.push('\n');
+        if let Some(t) = c.timings.as_ref().filter(|_| self.options.verbose) {
+            let text = timings_line(t, c.redirects.len());
+            let _ = writeln!(line, "{:21}{}", "", st.dim.apply_to(text));
+        }
     }
+}
+
+/// `dns 1.2ms  connect 0.3ms  tls 4.1ms  ttfb 12ms  total 18ms`: the phases of the final
+/// request that happened, or that its connection was reused; and how many redirects came
+/// before it (their phases are in the JSON).
+fn timings_line(t: &Timings, redirects: usize) -> String {
+    let mut text = String::new();
+    if t.reused {
+        text.push_str("reused connection  ");
+    }
+    for (phase, time) in t.phases() {
+        if let Some(time) = time {
+            let _ = write!(text, "{phase} {}  ", human_duration(time));
+        }
+    }
+    let _ = write!(text, "total {}", human_duration(t.total));
+    if redirects > 0 {
+        let _ = write!(text, "  (final request, after {redirects} redirects)");
+    }
+    text
 }
 
 impl<W: Write> Reporter for Human<W> {

@@ -87,6 +87,8 @@ pub(crate) struct Options {
     /// `-q`, for the human format on stdout only: nothing when nothing failed, else the
     /// failure list and one summary line. Report files are never quiet.
     pub quiet: bool,
+    /// `-v`, for the human format: a line of phase timings under each result.
+    pub verbose: bool,
     pub color: bool,
     /// What counts as a failure.
     pub fail_on: FailOn,
@@ -355,6 +357,7 @@ pub(super) mod testing {
         }
         Options {
             quiet: false,
+            verbose: false,
             color: false,
             fail_on,
             history: false,
@@ -557,7 +560,7 @@ mod tests {
             let wanted = match format {
                 Format::Json | Format::Sarif => r#""state": "new""#,
                 Format::Jsonl => r#""state":"new""#,
-                Format::Csv => "https://x/new,down,500,,,3,,1,0,,list.txt:3,false,new,1,",
+                Format::Csv => "https://x/new,down,500,,,3,,1,0,,list.txt:3,false,,,,,,new,1,",
                 Format::Prometheus => r#"urlcheck_history_urls{state="new"} 1"#,
                 Format::Human | Format::Junit | Format::Markdown => "newly broken",
             };

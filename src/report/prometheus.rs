@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{Options, Run};
-use crate::model::{History, Outcome, UrlResult};
+use crate::model::{History, Outcome, Timings, UrlResult};
 use crate::summary::StateCounts;
 
 /// One series per result. Two URLs that differ only in their credentials look alike once
@@ -22,14 +22,21 @@ struct Series<'a> {
     history: Option<History>,
     /// When its certificate expires, for an https URL that answered.
     cert_expiry: Option<SystemTime>,
+    /// Where its final request's time went, when it was fetched.
+    timings: Option<Timings>,
 }
 
 impl Series<'_> {
     fn labels(&self) -> String {
+        self.labels_and("")
+    }
+
+    /// The series' labels and `more` (written `,name="value"`, already escaped).
+    fn labels_and(&self, more: &str) -> String {
         match &self.source {
-            None => format!("{{url=\"{}\"}}", escape_label(self.url)),
+            None => format!("{{url=\"{}\"{more}}}", escape_label(self.url)),
             Some(source) => format!(
-                "{{url=\"{}\",source=\"{}\"}}",
+                "{{url=\"{}\",source=\"{}\"{more}}}",
                 escape_label(self.url),
                 escape_label(source)
             ),
@@ -48,6 +55,7 @@ fn series<'a>(results: impl Iterator<Item = &'a UrlResult>) -> Vec<Series<'a>> {
             seconds: r.check.elapsed.as_secs_f64(),
             history: r.history,
             cert_expiry: r.check.certificate.as_ref().map(|c| c.not_after),
+            timings: r.check.timings,
         })
         .collect()
 }
@@ -73,6 +81,9 @@ pub(super) fn render(run: &Run, _: Options) -> Vec<u8> {
                 .iter()
                 .filter_map(|r| Some((r.labels(), format!("{:.0}", unix(r.cert_expiry?))))),
         );
+    }
+    if results.iter().any(|r| r.timings.is_some()) {
+        phase_family(&mut t, &results);
     }
     if s.history.is_some() {
         history_families(&mut t, &results);
@@ -139,6 +150,26 @@ fn url_families(t: &mut String, results: &[Series]) {
         "urlcheck_duration_seconds",
         "Time spent checking the URL in the last run, all attempts and redirects included.",
         &mut results.iter().map(|r| (url(r), r.seconds.to_string())),
+    );
+}
+
+/// Where each URL's final request spent its time. A phase that did not happen (the lookup of
+/// an IP address, the handshake over http, all three over a reused connection) has no sample:
+/// 0 would read as "instant".
+fn phase_family(t: &mut String, results: &[Series]) {
+    let samples = results.iter().flat_map(|r| {
+        let phases = r.timings.map(|t| t.phases()).into_iter().flatten();
+        phases.filter_map(move |(phase, time)| {
+            let labels = r.labels_and(&format!(",phase=\"{phase}\""));
+            Some((labels, time?.as_secs_f64().to_string()))
+        })
+    });
+    family(
+        t,
+        "urlcheck_phase_seconds",
+        "Where the time of the URL's final request went in the last run, by phase: dns, \
+         connect (TCP), tls, and ttfb (from the connection being ready to the headers).",
+        &mut samples.into_iter(),
     );
 }
 
