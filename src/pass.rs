@@ -267,6 +267,12 @@ fn settings(config: &Config, mode: Mode) -> Settings {
         user_agent: c.user_agent.clone(),
         insecure: c.insecure,
         headers: c.headers.iter().map(|(n, _)| n.to_string()).collect(),
+        cert_expiry_ms: c.cert_expiry.map(|d| d.as_millis()),
+        canaries: config
+            .canaries
+            .iter()
+            .map(crate::sanitize::redact)
+            .collect(),
     }
 }
 

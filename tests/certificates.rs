@@ -91,6 +91,12 @@ fn cert_expiry_makes_a_soon_expiring_certificate_down_and_says_both() {
     };
     let (out, r) = run_one(&soon.url("/ok"), &ca_soon);
     out.assert_code(1);
+    let fourteen_days = 14 * 86_400 * 1000;
+    assert_eq!(
+        out.json()["settings"]["cert_expiry_ms"],
+        fourteen_days,
+        "{out}"
+    );
     assert_eq!(outcome(&r), "down", "{r:#}");
     assert_eq!(error_kind(&r), "cert-expiry", "{r:#}");
     assert_eq!(r["status"], 200, "the server answered: {r:#}");

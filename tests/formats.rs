@@ -99,6 +99,12 @@ fn json_document_holds_every_field() {
     assert_eq!(doc["settings"]["concurrency"], 3);
     assert_eq!(doc["settings"]["timeout_ms"], 500);
     assert_eq!(doc["settings"]["retries"], 0);
+    for unasked in ["cert_expiry_ms", "canaries"] {
+        assert!(
+            doc["settings"].get(unasked).is_none(),
+            "{unasked} was not given"
+        );
+    }
 
     let s = &doc["summary"];
     assert_keys(

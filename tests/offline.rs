@@ -82,13 +82,14 @@ fn one_canary_up_is_enough_and_canaries_are_not_results() {
     let server = Server::start(1);
     let canary = server.url(0, "/ok?canary");
     let url = server.url(0, "/ok");
+    let refused_canary = refused();
     let out = run(urlcheck()
         .args(FAST_5S)
         .args([
             "--format",
             "json",
             "--canary",
-            &refused(),
+            &refused_canary,
             "--canary",
             &canary,
         ])
@@ -106,6 +107,13 @@ fn one_canary_up_is_enough_and_canaries_are_not_results() {
         .collect();
     assert_eq!(urls, [url.as_str()], "only the list's URLs are results");
     assert_eq!(doc["summary"]["total"], 1);
+    // The report says which canaries vouched for the network, as it says every other setting.
+    assert_eq!(
+        doc["settings"]["canaries"],
+        serde_json::json!([refused_canary, canary]),
+        "{doc:#}"
+    );
+    assert_valid(&validator(None), &doc, "a report with canaries");
     server.shutdown();
 }
 
@@ -178,6 +186,16 @@ fn every_url_refused_or_unresolved_says_the_machine_looks_offline() {
     );
     let quiet = run(base("human").arg("-q"));
     assert!(quiet.stdout().contains("looks offline"), "{quiet}");
+    // In GitHub Actions, the log says it once, as a warning on the run, beside each line's
+    // error.
+    let github = run(base("human").arg("--github"));
+    let said = &github.stderr;
+    assert_eq!(
+        said.matches("::warning title=urlcheck: offline?::").count(),
+        1,
+        "{github}"
+    );
+    assert_eq!(said.matches("::error ").count(), 3, "{github}");
     assert!(dns.queries() >= 1);
 }
 

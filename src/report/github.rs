@@ -74,6 +74,15 @@ impl<W: Write> Reporter for Github<W> {
                  (--fail-on empty)"
             );
         }
+        // Not an error of any one line: a warning on the run, so the log says why they all
+        // failed before anyone goes through the list.
+        if run.summary.offline_suspected() {
+            let _ = writeln!(
+                self.annotations,
+                "::warning title=urlcheck: offline?::every URL failed to resolve or connect: \
+                 the machine looks offline (--canary URL tells)"
+            );
+        }
         let Some(path) = &self.step_summary else {
             return Ok(());
         };

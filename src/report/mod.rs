@@ -206,6 +206,12 @@ pub(crate) struct Settings {
     pub user_agent: String,
     pub insecure: bool,
     pub headers: Vec<String>,
+    /// `--cert-expiry`, which makes an https URL whose certificate expires within it down.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert_expiry_ms: Option<u128>,
+    /// `--canary` URLs (credentials redacted): none up stops the run before the list.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub canaries: Vec<String>,
 }
 
 /// Receives results as they complete, then the finished run once. Streams write as results
@@ -436,6 +442,8 @@ pub(super) mod testing {
                     user_agent: "urlcheck/test".into(),
                     insecure: false,
                     headers: Vec::new(),
+                    cert_expiry_ms: None,
+                    canaries: Vec::new(),
                 },
             },
             summary,
