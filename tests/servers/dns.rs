@@ -296,3 +296,84 @@ impl Drop for Silent {
         }
     }
 }
+
+/// A DNS server on 127.0.0.1 that answers every A query with 127.0.0.1 (and every other query
+/// with no records) after `delay`: a lookup that takes a known time, for the `dns` phase. Each
+/// query is answered on a thread of its own, so A and AAAA asked together come back together.
+pub struct Slow {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Slow {
+    pub fn start(delay: Duration) -> Slow {
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind the slow DNS server");
+        socket
+            .set_read_timeout(Some(Duration::from_millis(20)))
+            .expect("read timeout");
+        let addr = socket.local_addr().expect("slow DNS address");
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let socket = Arc::new(socket);
+                let mut buf = [0u8; 1500];
+                while !stop.load(Ordering::SeqCst) {
+                    let Ok((n, from)) = socket.recv_from(&mut buf) else {
+                        continue; // the read timeout: look at the stop flag again
+                    };
+                    let (socket, query) = (socket.clone(), buf[..n].to_vec());
+                    std::thread::spawn(move || {
+                        std::thread::sleep(delay);
+                        if let Some(answer) = answer_loopback(&query) {
+                            let _ = socket.send_to(&answer, from);
+                        }
+                    });
+                }
+            })
+        };
+        Slow {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for Slow {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The answer to `query`: 127.0.0.1 for an A question, no records for any other.
+fn answer_loopback(query: &[u8]) -> Option<Vec<u8>> {
+    use hickory_resolver::proto::op::{Message, MessageType};
+    use hickory_resolver::proto::rr::{rdata::A, RData, Record, RecordType};
+    let query = Message::from_vec(query).ok()?;
+    let mut answer = Message::new();
+    answer
+        .set_id(query.id())
+        .set_message_type(MessageType::Response)
+        .set_op_code(query.op_code())
+        .set_authoritative(true)
+        .set_recursion_desired(query.recursion_desired())
+        .add_queries(query.queries().to_vec());
+    for q in query
+        .queries()
+        .iter()
+        .filter(|q| q.query_type() == RecordType::A)
+    {
+        let a = RData::A(A::new(127, 0, 0, 1));
+        answer.add_answer(Record::from_rdata(q.name().clone(), 60, a));
+    }
+    answer.to_vec().ok()
+}

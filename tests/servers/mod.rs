@@ -272,8 +272,26 @@ pub struct TlsServer {
     runtime: Option<tokio::runtime::Runtime>,
 }
 
+/// How long a [`TlsServer`] waits, after the TCP connect, before it answers the ClientHello,
+/// and after a request head before it answers it: known amounts for the phase timings to be
+/// held against.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Delays {
+    pub handshake: Duration,
+    pub head: Duration,
+}
+
 impl TlsServer {
     pub fn start(cert: Cert, respond: impl Fn(&Head) -> Vec<u8> + Send + Sync + 'static) -> Self {
+        TlsServer::delayed(cert, Delays::default(), respond)
+    }
+
+    /// As [`TlsServer::start`], waiting `delays` before the handshake and each answer.
+    pub fn delayed(
+        cert: Cert,
+        delays: Delays,
+        respond: impl Fn(&Head) -> Vec<u8> + Send + Sync + 'static,
+    ) -> Self {
         let (chain, key, ca_pem) = certificate(cert);
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
@@ -310,7 +328,7 @@ impl TlsServer {
                     tokio::spawn(async move {
                         tokio::select! {
                             _ = token.cancelled() => {}
-                            _ = serve_tls(acceptor, tcp, &*respond) => {}
+                            _ = serve_tls(acceptor, tcp, delays, &*respond) => {}
                         }
                     });
                 }
@@ -340,8 +358,11 @@ impl TlsServer {
 async fn serve_tls(
     acceptor: tokio_rustls::TlsAcceptor,
     tcp: tokio::net::TcpStream,
+    delays: Delays,
     respond: &Responder,
 ) -> io::Result<()> {
+    // The ClientHello waits in the socket meanwhile: the client's handshake takes this longer.
+    tokio::time::sleep(delays.handshake).await;
     // A client that rejects the certificate ends the handshake here: that is expected.
     let mut tls = acceptor.accept(tcp).await?;
     let mut raw = Vec::new();
@@ -353,11 +374,106 @@ async fn serve_tls(
         }
         raw.extend_from_slice(&buf[..n]);
     }
+    tokio::time::sleep(delays.head).await;
     tls.write_all(&respond(&Head::parse(&raw))).await?;
     tls.shutdown().await
 }
 
 impl Drop for TlsServer {
+    fn drop(&mut self) {
+        self.token.cancel();
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_timeout(Duration::from_secs(5));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A TCP connect that takes a known while
+// ---------------------------------------------------------------------------
+
+/// HTTP on 127.0.0.1 whose TCP connects wait: the kernel completes a handshake whatever the
+/// server does, until its accept queue is full, and then drops the SYN, which the client sends
+/// again after its retransmission timeout (1 s on Linux). So the listener has a backlog of 0
+/// and one connection of its own queued; it accepts nothing for `hold`, and then everything,
+/// answering each request with the responder's bytes. A client's connect in the meantime takes
+/// at least `hold` (in practice the retransmission's 1 s). Stopped on drop.
+pub struct FullBacklog {
+    addr: SocketAddr,
+    /// The connection that fills the queue, kept open until the server stops.
+    _filler: TcpStream,
+    token: CancellationToken,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl FullBacklog {
+    pub fn start(
+        hold: Duration,
+        respond: impl Fn(&Head) -> Vec<u8> + Send + Sync + 'static,
+    ) -> FullBacklog {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("the full-backlog server's runtime");
+        let listener = runtime
+            .block_on(async {
+                let socket = tokio::net::TcpSocket::new_v4()?;
+                socket.bind("127.0.0.1:0".parse().expect("an address"))?;
+                socket.listen(0)
+            })
+            .expect("listen with a backlog of 0");
+        let addr = listener.local_addr().expect("its address");
+        // Connected once it is in the accept queue: from here on, the queue is full.
+        let filler = TcpStream::connect(addr).expect("fill the accept queue");
+        let token = CancellationToken::new();
+        let respond: Arc<Responder> = Arc::new(respond);
+        let serving = token.clone();
+        runtime.spawn(async move {
+            tokio::time::sleep(hold).await;
+            loop {
+                let Ok((mut tcp, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (respond, token) = (respond.clone(), serving.clone());
+                tokio::spawn(async move {
+                    tokio::select! {
+                        _ = token.cancelled() => {}
+                        _ = answer_one(&mut tcp, &*respond) => {}
+                    }
+                });
+            }
+        });
+        FullBacklog {
+            addr,
+            _filler: filler,
+            token,
+            runtime: Some(runtime),
+        }
+    }
+
+    /// `http://127.0.0.1:{port}{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+}
+
+/// Reads one request head and answers it with the responder's bytes.
+async fn answer_one(tcp: &mut tokio::net::TcpStream, respond: &Responder) -> io::Result<()> {
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !raw.windows(4).any(|w| w == b"\r\n\r\n") && raw.len() < 64 * 1024 {
+        let n = tcp.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+    }
+    tcp.write_all(&respond(&Head::parse(&raw))).await?;
+    tcp.shutdown().await
+}
+
+impl Drop for FullBacklog {
     fn drop(&mut self) {
         self.token.cancel();
         if let Some(rt) = self.runtime.take() {
