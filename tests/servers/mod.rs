@@ -365,18 +365,27 @@ async fn serve_tls(
     tokio::time::sleep(delays.handshake).await;
     // A client that rejects the certificate ends the handshake here: that is expected.
     let mut tls = acceptor.accept(tcp).await?;
+    answer_one(&mut tls, delays.head, respond).await
+}
+
+/// Reads one request head and, `delay` later, answers it with the responder's bytes.
+async fn answer_one(
+    stream: &mut (impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin),
+    delay: Duration,
+    respond: &Responder,
+) -> io::Result<()> {
     let mut raw = Vec::new();
     let mut buf = [0u8; 4096];
     while !raw.windows(4).any(|w| w == b"\r\n\r\n") && raw.len() < 64 * 1024 {
-        let n = tls.read(&mut buf).await?;
+        let n = stream.read(&mut buf).await?;
         if n == 0 {
             break;
         }
         raw.extend_from_slice(&buf[..n]);
     }
-    tokio::time::sleep(delays.head).await;
-    tls.write_all(&respond(&Head::parse(&raw))).await?;
-    tls.shutdown().await
+    tokio::time::sleep(delay).await;
+    stream.write_all(&respond(&Head::parse(&raw))).await?;
+    stream.shutdown().await
 }
 
 impl Drop for TlsServer {
@@ -439,7 +448,7 @@ impl FullBacklog {
                 tokio::spawn(async move {
                     tokio::select! {
                         _ = token.cancelled() => {}
-                        _ = answer_one(&mut tcp, &*respond) => {}
+                        _ = answer_one(&mut tcp, Duration::ZERO, &*respond) => {}
                     }
                 });
             }
@@ -456,21 +465,6 @@ impl FullBacklog {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
-}
-
-/// Reads one request head and answers it with the responder's bytes.
-async fn answer_one(tcp: &mut tokio::net::TcpStream, respond: &Responder) -> io::Result<()> {
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !raw.windows(4).any(|w| w == b"\r\n\r\n") && raw.len() < 64 * 1024 {
-        let n = tcp.read(&mut buf).await?;
-        if n == 0 {
-            break;
-        }
-        raw.extend_from_slice(&buf[..n]);
-    }
-    tcp.write_all(&respond(&Head::parse(&raw))).await?;
-    tcp.shutdown().await
 }
 
 impl Drop for FullBacklog {
