@@ -34,8 +34,8 @@ Exit codes:
        the list was checked, reported or recorded
   130  interrupted (Ctrl-C); 143 on SIGTERM
 
-Subcommands take the place of the first input: a list file called `history` is given as
-./history.
+Subcommands take the place of the first input: a list file called `history`, `man` or
+`completions` is given as ./history, ./man or ./completions.
 
 Examples:
   urlcheck urls.txt
@@ -269,6 +269,14 @@ pub enum Command {
     /// Per URL of a --history database: state, uptime, failing streak, last failure, latency;
     /// or one URL's timeline.
     History(HistoryArgs),
+    /// Print the completion script for a shell, e.g. `urlcheck completions bash >
+    /// /usr/share/bash-completion/completions/urlcheck`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, urlcheck(1), e.g. `urlcheck man > /usr/local/share/man/man1/urlcheck.1`.
+    Man,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@ pub mod model;
 
 mod canary;
 mod check;
+mod commands;
 mod compare;
 mod config;
 mod dedup;
@@ -32,7 +33,6 @@ use std::time::SystemTime;
 use anyhow::Result;
 
 use crate::check::Checker;
-use crate::cli::Command;
 use crate::exit::ExitCode;
 use crate::history::Recorder;
 use crate::input::Inputs;
@@ -46,8 +46,8 @@ pub use crate::cli::Cli;
 /// Runs urlcheck as the command line asks and returns the exit code. Errors are for
 /// "could not run at all" (exit 2); a dead link is a result, not an error.
 pub async fn run(mut cli: Cli) -> Result<ExitCode> {
-    if let Some(Command::History(args)) = cli.command.take() {
-        return history::show(&args.into_query(), &mut std::io::stdout().lock());
+    if let Some(command) = cli.command.take() {
+        return commands::run(command);
     }
     // Listening starts before anything is made that a signal must clean up. A second signal
     // exits at once, skipping destructors: the report files' temporary files go first.
