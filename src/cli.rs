@@ -140,6 +140,16 @@ pub struct Cli {
     #[arg(long, value_name = "ADDR", value_parser = parse_dns_server)]
     pub dns_server: Option<SocketAddr>,
 
+    /// Send every request through this HTTP proxy (http://[user:password@]host:port, or
+    /// https:// for a TLS proxy) instead of HTTP_PROXY, HTTPS_PROXY and ALL_PROXY, which are
+    /// honoured otherwise; NO_PROXY still names the hosts that go direct.
+    #[arg(long, value_name = "URL", value_parser = parse_proxy, conflicts_with = "no_proxy")]
+    pub proxy: Option<Url>,
+
+    /// Connect directly, ignoring HTTP_PROXY, HTTPS_PROXY and ALL_PROXY.
+    #[arg(long)]
+    pub no_proxy: bool,
+
     /// Report URLs matching this regular expression as skipped, without requesting them
     /// (repeatable).
     #[arg(long, value_name = "REGEX")]
@@ -419,6 +429,8 @@ impl Cli {
             insecure: self.insecure,
             resolve: self.resolve,
             dns_server: self.dns_server,
+            proxy: self.proxy,
+            no_proxy: self.no_proxy,
             check_fragments: self.check_fragments,
             cert_expiry: self.cert_expiry,
         };
@@ -557,6 +569,18 @@ fn exclude_paths(given: &[String]) -> Result<Option<GlobSet>> {
         set.add(Glob::new(pattern).with_context(|| format!("invalid --exclude-path {pattern:?}"))?);
     }
     Ok(Some(set.build()?))
+}
+
+/// `--proxy`: an http or https URL (reqwest is built without SOCKS).
+pub fn parse_proxy(s: &str) -> Result<Url, String> {
+    let url = Url::parse(s).map_err(|e| format!("not a URL: {e} (expected http://host:port)"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!(
+            "expected an http:// or https:// proxy URL, got {:?}",
+            url.scheme()
+        ));
+    }
+    Ok(url)
 }
 
 pub fn parse_base_url(s: &str) -> Result<Url, String> {

@@ -57,6 +57,10 @@ pub(crate) struct CheckSettings {
     pub resolve: Vec<(String, SocketAddr)>,
     /// Ask this DNS server instead of the system resolver.
     pub dns_server: Option<SocketAddr>,
+    /// `--proxy`: every request through it (NO_PROXY's hosts excepted).
+    pub proxy: Option<url::Url>,
+    /// `--no-proxy`: the proxy variables of the environment are ignored.
+    pub no_proxy: bool,
     /// Read the body of HTML pages for their anchors (`--check-fragments`).
     pub check_fragments: bool,
     /// `--cert-expiry`: an https URL whose certificate expires within this is down.

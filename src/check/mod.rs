@@ -816,6 +816,14 @@ fn client(
     for (host, addr) in &settings.resolve {
         builder = builder.resolve(host, *addr);
     }
+    // Without either, reqwest honours HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY.
+    if settings.no_proxy {
+        builder = builder.no_proxy();
+    }
+    if let Some(proxy) = &settings.proxy {
+        let proxy = reqwest::Proxy::all(proxy.as_str()).context("cannot use the --proxy")?;
+        builder = builder.proxy(proxy.no_proxy(reqwest::NoProxy::from_env()));
+    }
     builder.build().context("cannot set up the HTTP client")
 }
 
