@@ -277,3 +277,38 @@ fn verbose_output_says_when_a_connection_was_reused() {
     assert!(under(&third).contains("reused connection"), "{text}");
     server.shutdown();
 }
+
+#[test]
+fn a_name_pinned_with_resolve_is_not_looked_up() {
+    let server = Server::start(1);
+    let port = server.http_port();
+    let url = format!("http://www.pinned.test:{port}/ok");
+    let pin = format!("www.pinned.test:{port}:127.0.0.1");
+    let doc = json_of(&["--resolve", &pin], [&url]);
+    let t = &result(&doc, &url)["timings"];
+    assert_eq!(t["dns_ms"], Value::Null, "{t:#}");
+    assert!(phase(t, "connect_ms") >= 0.0, "{t:#}");
+    server.shutdown();
+}
+
+#[test]
+fn a_request_that_times_out_after_the_handshake_has_its_phases_and_no_ttfb() {
+    let delays = Delays {
+        handshake: Duration::ZERO,
+        head: Duration::from_secs(5),
+    };
+    let tls = TlsServer::delayed(Cert::SelfSigned, delays, |_| response("200 OK", &[]));
+    let url = tls.url("/never");
+    let out = run(urlcheck()
+        .args(["-t", "500ms", "--retries", "0", "-k", "--format", "json"])
+        .arg(&url));
+    let doc = out.json();
+    let r = result(&doc, &url);
+    assert_eq!(r["error"]["kind"], "timeout", "{r:#}");
+    let t = &r["timings"];
+    assert!(phase(t, "connect_ms") >= 0.0, "{t:#}");
+    assert!(phase(t, "tls_ms") >= 0.0, "{t:#}");
+    assert_eq!(t["ttfb_ms"], Value::Null, "{t:#}");
+    assert!(phase(t, "total_ms") >= 450.0, "{t:#}");
+    assert_adds_up(t);
+}

@@ -404,9 +404,10 @@ impl Drop for TlsServer {
 /// HTTP on 127.0.0.1 whose TCP connects wait: the kernel completes a handshake whatever the
 /// server does, until its accept queue is full, and then drops the SYN, which the client sends
 /// again after its retransmission timeout (1 s on Linux). So the listener has a backlog of 0
-/// and one connection of its own queued; it accepts nothing for `hold`, and then everything,
-/// answering each request with the responder's bytes. A client's connect in the meantime takes
-/// at least `hold` (in practice the retransmission's 1 s). Stopped on drop.
+/// and one connection of its own queued; once a client is seen waiting in SYN_SENT (so a slow
+/// start of the client cannot find the queue already free), it accepts nothing for `hold`, and
+/// then everything, answering each request with the responder's bytes. That client's connect
+/// takes at least `hold` (in practice the retransmission's 1 s). Stopped on drop.
 pub struct FullBacklog {
     addr: SocketAddr,
     /// The connection that fills the queue, kept open until the server stops.
@@ -439,6 +440,10 @@ impl FullBacklog {
         let respond: Arc<Responder> = Arc::new(respond);
         let serving = token.clone();
         runtime.spawn(async move {
+            let waiting = Instant::now();
+            while !syn_sent_to(addr.port()) && waiting.elapsed() < SYN_LIMIT {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
             tokio::time::sleep(hold).await;
             loop {
                 let Ok((mut tcp, _)) = listener.accept().await else {
@@ -465,6 +470,21 @@ impl FullBacklog {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
+}
+
+/// How long [`FullBacklog`] waits for a client's dropped SYN before it frees the queue anyway
+/// (the test then fails on the connect time it asserts).
+const SYN_LIMIT: Duration = Duration::from_secs(30);
+
+/// Some socket of this machine is in SYN_SENT towards 127.0.0.1:`port`: a client whose SYN the
+/// full queue dropped. Rows of /proc/net/tcp are `sl local remote state ...`, ports in hex.
+fn syn_sent_to(port: u16) -> bool {
+    let remote = format!(":{port:04X}");
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    table.lines().skip(1).any(|row| {
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        cols.len() > 3 && cols[2].ends_with(&remote) && cols[3] == "02"
+    })
 }
 
 impl Drop for FullBacklog {
