@@ -260,5 +260,31 @@ fn tls_1_2_only_and_1_3_only_servers_are_both_up() {
             results[0]
         );
         out.assert_code(0);
+        // The handshake is timed whichever version it negotiates.
+        let t = &results[0]["timings"];
+        assert!(
+            t["tls_ms"].as_f64().is_some_and(|ms| ms > 0.0),
+            "{version}: {t:#}"
+        );
     }
+}
+
+/// Over HTTP/2 with TLS, as real sites answer: a URL whose host came back goes over the kept
+/// connection, with no lookup, connect or handshake of its own.
+#[test]
+fn a_kept_tls_connection_is_reused_with_no_handshake_of_its_own() {
+    let nginx = Nginx::start("location / { return 200 ok; }");
+    let urls: Vec<String> = ["/a", "/b", "/c"].iter().map(|p| nginx.https(p)).collect();
+    let (out, results) = check(&nginx, &["-c", "1", "--retries", "0"], &urls);
+    out.assert_code(0);
+    let first = &results[0]["timings"];
+    assert_eq!(first["reused"], false, "{first:#}");
+    assert!(
+        first["tls_ms"].as_f64().is_some_and(|ms| ms > 0.0),
+        "{first:#}"
+    );
+    let third = &results[2]["timings"];
+    assert_eq!(third["reused"], true, "{third:#}\n{out}");
+    assert_eq!(third["tls_ms"], Value::Null, "{third:#}");
+    assert!(third["ttfb_ms"].as_f64().is_some(), "{third:#}");
 }
