@@ -613,6 +613,17 @@ fn roots(files: &[PathBuf]) -> Result<Vec<CertificateDer<'static>>> {
                     file.display()
                 )
             })?;
+        // One that is PEM but no usable trust anchor would be left out without a word.
+        let mut check = rustls::RootCertStore::empty();
+        for (i, cert) in certs.iter().enumerate() {
+            check.add(cert.clone()).map_err(|e| {
+                anyhow::anyhow!(
+                    "--cacert {}: certificate {} of the file is not usable as a CA: {e}",
+                    file.display(),
+                    i + 1
+                )
+            })?;
+        }
         roots.extend(certs);
     }
     Ok(roots)

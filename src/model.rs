@@ -197,6 +197,8 @@ pub(crate) struct Timings {
     /// The whole request, its body's reading included.
     #[serde(rename = "total_ms", serialize_with = "ser_ms")]
     pub total: Duration,
+    /// The request did not open the connection it went over: one kept from an earlier
+    /// request, or one another request was opening.
     pub reused: bool,
 }
 

@@ -186,3 +186,92 @@ fn csv_and_prometheus_carry_the_expiry() {
         "{out}"
     );
 }
+
+#[test]
+fn a_cacert_whose_certificate_is_no_usable_ca_is_exit_2_naming_the_file() {
+    let dir = TempDir::new().unwrap();
+    let bad = dir.path().join("broken-ca.pem");
+    // Valid PEM around bytes that are no certificate: it must not be left out silently.
+    std::fs::write(
+        &bad,
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let out = run(urlcheck()
+        .args(["--cacert", bad.to_str().unwrap()])
+        .arg("https://127.0.0.1:9/"));
+    out.assert_code(2);
+    let said = out.all_output();
+    assert!(
+        said.contains("broken-ca.pem") && said.contains("not usable as a CA"),
+        "{out}"
+    );
+}
+
+/// `openssl s_server` with a 1024-bit RSA key, self-signed, as old routers and printers
+/// still show: killed on drop.
+struct OldDevice(std::process::Child, u16);
+
+impl OldDevice {
+    fn start(dir: &std::path::Path) -> OldDevice {
+        let (key, cert) = (dir.join("k.pem"), dir.join("c.pem"));
+        let made = std::process::Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:1024", "-nodes", "-days", "2",
+            ])
+            .args(["-subj", "/CN=127.0.0.1", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .expect("openssl is needed for this test; .ci/run installs it");
+        assert!(made.status.success(), "{made:?}");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let mut child = std::process::Command::new("openssl")
+            .args(["s_server", "-www", "-cipher", "DEFAULT@SECLEVEL=0"])
+            .arg("-accept")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("-cert")
+            .arg(&cert)
+            .arg("-key")
+            .arg(&key)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start openssl s_server");
+        // Its readiness line; a server that dies first ends the read with EOF.
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        while std::io::BufRead::read_line(&mut out, &mut line).unwrap_or(0) > 0 {
+            if line.contains("ACCEPT") {
+                return OldDevice(child, port);
+            }
+            line.clear();
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("openssl s_server did not start");
+    }
+}
+
+impl Drop for OldDevice {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn insecure_accepts_an_old_device_s_1024_bit_key_as_curl_k_does() {
+    let dir = TempDir::new().unwrap();
+    let device = OldDevice::start(dir.path());
+    let url = format!("https://127.0.0.1:{}/", device.1);
+    let (out, r) = check_one(&url, &["-k"]);
+    out.assert_code(0);
+    assert_eq!(outcome(&r), "up", "{r:#}");
+    let (_, r) = check_one(&url, &[]);
+    assert_eq!(error_kind(&r), "tls", "untrusted without -k: {r:#}");
+}

@@ -44,6 +44,9 @@ struct Marks {
     ready: Option<Instant>,
     /// Its local address, which every response over it names.
     local: Option<SocketAddr>,
+    /// It went on outside the request that asked for it: that request was served by another
+    /// connection (hyper finishes such a dial in the background, for the pool).
+    abandoned: bool,
 }
 
 /// One connection being opened.
@@ -98,10 +101,14 @@ impl Sent {
         done: Instant,
     ) -> Timings {
         let dial = self.dial().clone();
-        let own = dial.filter(|d| match answer {
-            // A response names its connection; a failure is the dial's, if one was made.
-            Some((_, Some(local))) => d.marks().local == Some(local),
-            Some((_, None)) | None => true,
+        let own = dial.filter(|d| {
+            let m = d.marks();
+            match answer {
+                // A response names its connection; a failure is the dial's, unless the request
+                // went on without it.
+                Some((_, Some(local))) => m.local == Some(local),
+                Some((_, None)) | None => !m.abandoned,
+            }
         });
         let (mut timings, ready) = match own {
             Some(d) => d.phases(),
@@ -173,10 +180,28 @@ where
             started: Instant::now(),
             marks: Mutex::default(),
         });
-        let _ = REQUEST.try_with(|sent| *sent.dial() = Some(dial.clone()));
-        let connecting = DIAL.sync_scope(dial.clone(), || self.0.call(request));
+        let filed = REQUEST
+            .try_with(|sent| {
+                *sent.dial() = Some(dial.clone());
+                sent.clone()
+            })
+            .ok();
+        let mut connecting = Box::pin(DIAL.sync_scope(dial.clone(), || self.0.call(request)));
+        let watched = {
+            let dial = dial.clone();
+            futures::future::poll_fn(move |cx| {
+                let asker = |sent: &Arc<Sent>| REQUEST.try_with(|s| Arc::ptr_eq(s, sent));
+                if filed
+                    .as_ref()
+                    .is_some_and(|sent| !asker(sent).unwrap_or(false))
+                {
+                    dial.marks().abandoned = true;
+                }
+                connecting.as_mut().poll(cx)
+            })
+        };
         Box::pin(DIAL.scope(dial.clone(), async move {
-            let connected = connecting.await?;
+            let connected = watched.await?;
             let mut extras = http::Extensions::new();
             connected.connected().get_extras(&mut extras);
             let mut marks = dial.marks();

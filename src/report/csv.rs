@@ -1,19 +1,21 @@
 //! CSV with a header row, a record per URL as it completes; for spreadsheets and `xsv`.
 //!
-//! Every run writes seventeen columns, the last five the final request's phase timings
-//! (`dns_ms`, `connect_ms`, `tls_ms`, `wait_ms`, `reused`; empty for phases that did not
-//! happen and lines not fetched). With `--history`, four more columns say what the run history says of each URL (`state`,
-//! `consecutive_failures`, `failing_since`, `last_up`; empty for lines outside the history,
-//! invalid and skipped). With `-X head,get`, a `method` column after those says which method
-//! decided (`HEAD` or `GET`; empty for lines not fetched). A run with none of those
-//! writes the seventeen.
+//! With `--history`, four more columns after the twelve every run writes say what the run
+//! history says of each URL (`state`, `consecutive_failures`, `failing_since`, `last_up`;
+//! empty for lines outside the history, invalid and skipped). With `-X head,get`, a `method`
+//! column after those says which method decided (`HEAD` or `GET`; empty for lines not
+//! fetched); with `--cert-expiry`, two certificate columns. Last in every record come the five
+//! phase timings of the final request (`dns_ms`, `connect_ms`, `tls_ms`, `wait_ms`,
+//! `reused`; empty for phases that did not happen and lines not fetched), so every column
+//! before them keeps the place it always had.
 
 use std::io::{self, Write};
+use std::time::Duration;
 
 use super::{rfc3339_seconds, Options, Reporter, Run};
-use crate::model::{millis, History, Method, UrlResult};
+use crate::model::{millis, History, Method, Timings, UrlResult};
 
-const HEADER: [&str; 17] = [
+const HEADER: [&str; 12] = [
     "url",
     "outcome",
     "status",
@@ -26,15 +28,13 @@ const HEADER: [&str; 17] = [
     "final_url",
     "sources",
     "duplicate",
-    // Where the final request's time went: its phases, then whether its connection was kept
-    // from an earlier request. `wait_ms` is the phase from the connection being ready to the
-    // headers (`ttfb_ms` counts from the request's start).
-    "dns_ms",
-    "connect_ms",
-    "tls_ms",
-    "wait_ms",
-    "reused",
 ];
+
+/// Where the final request's time went, last in every record so that the columns before
+/// them keep their places: the phases, then whether the connection was not its own.
+/// `wait_ms` is the phase from the connection being ready to the headers (`ttfb_ms` counts
+/// from the request's start).
+const PHASE_HEADER: [&str; 5] = ["dns_ms", "connect_ms", "tls_ms", "wait_ms", "reused"];
 
 /// The columns of a run that keeps a history, after [`HEADER`].
 const HISTORY_HEADER: [&str; 4] = ["state", "consecutive_failures", "failing_since", "last_up"];
@@ -82,6 +82,7 @@ impl<W: Write> Csv<W> {
             if self.certificates {
                 header.extend(CERT_HEADER);
             }
+            header.extend(PHASE_HEADER);
             self.out.write_record(header)?;
         }
         Ok(())
@@ -93,7 +94,7 @@ fn record(r: &UrlResult) -> Vec<String> {
     let c = &r.check;
     let opt = |v: Option<String>| v.unwrap_or_default();
     let sources: Vec<String> = r.sources.iter().map(|s| s.to_string()).collect();
-    let mut fields = vec![
+    vec![
         r.url.clone(),
         c.outcome.as_str().to_string(),
         opt(c.status.map(|s| s.to_string())),
@@ -111,18 +112,18 @@ fn record(r: &UrlResult) -> Vec<String> {
         opt(c.final_url.clone()),
         sources.join(";"),
         r.duplicate.to_string(),
-    ];
-    match &c.timings {
-        Some(t) => {
-            let phases = t
-                .phases()
-                .map(|(_, d)| opt(d.map(|d| millis(d).to_string())));
-            fields.extend(phases);
-            fields.push(t.reused.to_string());
-        }
-        None => fields.extend(std::iter::repeat_n(String::new(), 5)),
-    }
-    fields
+    ]
+}
+
+/// The phase columns; empty cells for phases that did not happen and lines never fetched.
+fn phase_cells(timings: Option<&Timings>) -> Vec<String> {
+    let Some(t) = timings else {
+        return vec![String::new(); PHASE_HEADER.len()];
+    };
+    let cell = |d: Option<Duration>| d.map(|d| millis(d).to_string()).unwrap_or_default();
+    let mut cells: Vec<String> = t.phases().iter().map(|(_, d)| cell(*d)).collect();
+    cells.push(t.reused.to_string());
+    cells
 }
 
 /// The history columns; empty cells for a result the history does not know.
@@ -154,6 +155,7 @@ impl<W: Write> Reporter for Csv<W> {
             fields.push(c.map(|c| rfc3339_seconds(c.not_after)).unwrap_or_default());
             fields.push(c.map(|c| c.days_left.to_string()).unwrap_or_default());
         }
+        fields.extend(phase_cells(r.check.timings.as_ref()));
         self.out.write_record(fields)?;
         Ok(())
     }
@@ -206,17 +208,17 @@ mod tests {
     #[test]
     fn a_run_with_a_history_has_four_more_columns() {
         let rows = render(&history_run());
-        assert_eq!(rows[0][..17], HEADER);
-        assert_eq!(rows[0][17..], HISTORY_HEADER);
+        assert_eq!(rows[0][..12], HEADER);
+        assert_eq!(rows[0][12..16], HISTORY_HEADER);
         assert!(rows.iter().all(|r| r.len() == 21), "{rows:#?}");
         let long = &rows[1];
         assert_eq!(long[0], "https://x/long");
         assert_eq!(
-            long[17..],
+            long[12..16],
             ["still", "3", "2027-01-15T07:30:00Z", "2027-01-15T07:15:00Z"]
         );
         let back = &rows[4];
-        assert_eq!(back[17..], ["recovered", "0", "", "2027-01-15T08:00:00Z"]);
+        assert_eq!(back[12..16], ["recovered", "0", "", "2027-01-15T08:00:00Z"]);
     }
 
     #[test]
@@ -230,14 +232,15 @@ mod tests {
         let rows = render(&run(vec![invalid(1), new]));
         assert_eq!(rows[0].len(), 21, "{rows:#?}");
         assert_eq!(rows[1][0], "not a url");
-        assert_eq!(rows[1][17..], ["", "", "", ""]);
-        assert_eq!(rows[2][17..19], ["new", "1"]);
-        // The same run without a history: the seventeen columns of every run.
+        assert_eq!(rows[1][12..16], ["", "", "", ""]);
+        assert_eq!(rows[2][12..14], ["new", "1"]);
+        // The same run without a history: the twelve columns, then the phases.
         let plain = result("https://x/new", Outcome::Down, Some(500), None, at);
         let mut no_history = run(vec![invalid(1), plain]);
         no_history.summary.history = None;
         let rows = render(&no_history);
-        assert_eq!(rows[0], HEADER);
+        assert_eq!(rows[0][..12], HEADER);
+        assert_eq!(rows[0][12..], PHASE_HEADER);
         assert!(rows.iter().all(|r| r.len() == 17), "{rows:#?}");
     }
 
@@ -262,9 +265,9 @@ mod tests {
             .records()
             .map(|r| r.unwrap().iter().map(str::to_string).collect())
             .collect();
-        assert_eq!(rows[0][..17], HEADER);
-        assert_eq!(rows[0][17..], ["method"]);
-        let methods: Vec<&str> = rows[1..].iter().map(|r| r[17].as_str()).collect();
+        assert_eq!(rows[0][..12], HEADER);
+        assert_eq!(rows[0][12], "method");
+        let methods: Vec<&str> = rows[1..].iter().map(|r| r[12].as_str()).collect();
         assert_eq!(methods, ["", "GET", "HEAD"]);
     }
 }

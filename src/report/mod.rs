@@ -568,7 +568,7 @@ mod tests {
             let wanted = match format {
                 Format::Json | Format::Sarif => r#""state": "new""#,
                 Format::Jsonl => r#""state":"new""#,
-                Format::Csv => "https://x/new,down,500,,,3,,1,0,,list.txt:3,false,,,,,,new,1,",
+                Format::Csv => "https://x/new,down,500,,,3,,1,0,,list.txt:3,false,new,1,",
                 Format::Prometheus => r#"urlcheck_history_urls{state="new"} 1"#,
                 Format::Human | Format::Junit | Format::Markdown => "newly broken",
             };
