@@ -809,7 +809,7 @@ fn client(
         .connector_layer(CountConnects(connects))
         // Outside the counting, so its time is the whole of opening a connection.
         .connector_layer(TimeDials)
-        .tls_backend_preconfigured(own_sessions(tls))
+        .tls_backend_preconfigured(tls::for_client(tls))
         // The leaf certificate of each answer, for its expiry (a copy of its DER bytes).
         .tls_info(true)
         .dns_resolver(resolver);
@@ -825,13 +825,6 @@ fn client(
         builder = builder.proxy(proxy.no_proxy(reqwest::NoProxy::from_env()));
     }
     builder.build().context("cannot set up the HTTP client")
-}
-
-/// `tls` with a session store of its own.
-fn own_sessions(tls: &rustls::ClientConfig) -> rustls::ClientConfig {
-    let mut config = tls.clone();
-    config.resumption = tls::resumption();
-    config
 }
 
 /// Reads at most [`BODY_PREFIX`] bytes, until `deadline`, so that a small body leaves its

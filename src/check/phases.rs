@@ -92,8 +92,8 @@ impl Sent {
         self.dial.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The timings of a request sent at `sent`, whose headers came at `headers` over the
-    /// connection at local address `local` (none when it failed), and that ended at `done`.
+    /// The timings of a request sent at `sent` that ended at `done`; `answer`, when headers
+    /// came: when, and over the connection at which local address (none: it failed).
     pub(crate) fn timings(
         &self,
         sent: Instant,

@@ -21,13 +21,14 @@ use super::phases;
 /// Sessions kept for resumption, as many as rustls keeps by default.
 const SESSIONS: usize = 256;
 
-/// The client configuration trusting `roots` (or, `insecure`, any certificate at all).
+/// The client configuration trusting `roots` (or, `insecure`, any certificate at all), to be
+/// given to each client through [`for_client`].
 pub(crate) fn config(
     roots: &[CertificateDer<'static>],
     insecure: bool,
 ) -> Result<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(rustls::ALL_VERSIONS)
         .context("cannot set up TLS")?;
     let mut config = if insecure {
@@ -41,15 +42,16 @@ pub(crate) fn config(
         builder.with_root_certificates(store).with_no_client_auth()
     };
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    config.resumption = resumption();
     Ok(config)
 }
 
-/// A session store of its own, for each client as reqwest gave each: a connection resumes
-/// only a session of its own client.
-pub(crate) fn resumption() -> Resumption {
+/// `config` with a session store of its own, as reqwest gave each client: a connection
+/// resumes only a session of its own client.
+pub(crate) fn for_client(config: &rustls::ClientConfig) -> rustls::ClientConfig {
+    let mut config = config.clone();
     let sessions = ClientSessionMemoryCache::new(SESSIONS);
-    Resumption::store(Arc::new(MarkedSessions(sessions)))
+    config.resumption = Resumption::store(Arc::new(MarkedSessions(sessions)));
+    config
 }
 
 /// rustls's in-memory session store, marking the handshake's start when the ClientHello
