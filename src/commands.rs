@@ -1,4 +1,4 @@
-//! The subcommands: `urlcheck history`, and what urlcheck says about itself, generated from
+//! The subcommands: `urlcheck history`, `--print-config`, and what urlcheck says about itself, generated from
 //! the clap definition so it can never disagree with the flags: shell completions (`urlcheck
 //! completions SHELL`) and the man page (`urlcheck man`), both on stdout for the user to
 //! install where their system looks.
@@ -13,13 +13,22 @@ use crate::cli::{Cli, Command};
 use crate::exit::ExitCode;
 use crate::history;
 
-/// Runs the subcommand, writing to stdout. A closed pipe (`| head`) ends quietly.
-pub(crate) fn run(command: Command) -> Result<ExitCode> {
+/// What runs instead of a check, when something does: a subcommand, or `--print-config`.
+pub(crate) fn instead(cli: &mut Cli) -> Option<Result<ExitCode>> {
+    if let Some(command) = cli.command.take() {
+        return Some(run(Some(command), Vec::new()));
+    }
+    cli.printed.take().map(|text| run(None, text.into_bytes()))
+}
+
+/// Runs the subcommand, or writes `text`, to stdout. A closed pipe (`| head`) ends quietly.
+fn run(command: Option<Command>, text: Vec<u8>) -> Result<ExitCode> {
     let out = &mut std::io::stdout().lock();
     let text = match command {
-        Command::History(args) => return history::show(&args.into_query(), out),
-        Command::Completions { shell } => completions(shell),
-        Command::Man => man()?,
+        Some(Command::History(args)) => return history::show(&args.into_query(), out),
+        Some(Command::Completions { shell }) => completions(shell),
+        Some(Command::Man) => man()?,
+        None => text,
     };
     match out.write_all(&text).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {

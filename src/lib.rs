@@ -46,8 +46,8 @@ pub use crate::cli::Cli;
 /// Runs urlcheck as the command line asks and returns the exit code. Errors are for
 /// "could not run at all" (exit 2); a dead link is a result, not an error.
 pub async fn run(mut cli: Cli) -> Result<ExitCode> {
-    if let Some(command) = cli.command.take() {
-        return commands::run(command);
+    if let Some(done) = commands::instead(&mut cli) {
+        return done;
     }
     // Listening starts before anything is made that a signal must clean up. A second signal
     // exits at once, skipping destructors: the report files' temporary files go first.

@@ -1,13 +1,20 @@
-//! The doorway: parse the command line, build the runtime, run, exit with the code the run
-//! returns.
+//! The doorway: parse the command line (urlcheck.toml merged in), build the runtime, run,
+//! exit with the code the run returns.
 
 use std::io::Write;
 
-use clap::Parser;
+use urlcheck::cli::Failure;
 use urlcheck::exit::ExitCode;
 
 fn main() -> std::process::ExitCode {
-    let cli = urlcheck::Cli::parse();
+    let cli = match urlcheck::cli::parse_args(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(Failure::Clap(e)) => e.exit(),
+        Err(Failure::File(e)) => {
+            let _ = writeln!(std::io::stderr(), "urlcheck: error: {e:#}");
+            return ExitCode::Usage.into();
+        }
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -78,6 +78,8 @@ pub(crate) enum ErrorKind {
     /// The certificate expires within `--cert-expiry` (the page itself answered).
     #[serde(rename = "cert-expiry")]
     CertExpiry,
+    /// The answer failed an `[[expect]]` of urlcheck.toml (the page itself answered).
+    Expectation,
 }
 
 impl ErrorKind {
@@ -95,6 +97,7 @@ impl ErrorKind {
             ErrorKind::File => "file",
             ErrorKind::Fragment => "fragment",
             ErrorKind::CertExpiry => "cert-expiry",
+            ErrorKind::Expectation => "expectation",
         }
     }
 

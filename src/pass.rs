@@ -273,6 +273,9 @@ fn settings(config: &Config, mode: Mode) -> Settings {
             .iter()
             .map(crate::sanitize::redact)
             .collect(),
+        config: config.file.as_ref().map(|p| p.display().to_string()),
+        host_tables: c.hosts.tables.len(),
+        expect_tables: c.expects.tables.len(),
     }
 }
 

@@ -100,3 +100,34 @@ fn every_cargo_install_line_is_locked() {
         unlocked.join("\n")
     );
 }
+
+/// Every urlcheck.toml of README.md and docs/config.md is a file urlcheck takes as it is (with
+/// the CA file and the variable it names), and `--print-config` shows none of its secrets.
+#[test]
+fn the_config_examples_are_files_urlcheck_takes() {
+    let block = Regex::new(r"(?s)```toml\n(.*?)```").unwrap();
+    let ca = rcgen::generate_simple_self_signed(vec!["internal-ca".to_owned()]).unwrap();
+    let mut seen = 0;
+    for page in ["README.md", "docs/config.md"] {
+        let text = std::fs::read_to_string(root().join(page)).unwrap();
+        for example in block.captures_iter(&text) {
+            seen += 1;
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("urlcheck.toml"), &example[1]).unwrap();
+            std::fs::create_dir(dir.path().join("certs")).unwrap();
+            std::fs::write(dir.path().join("certs/internal-ca.pem"), ca.cert.pem()).unwrap();
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_urlcheck"))
+                .arg("--print-config")
+                .current_dir(dir.path())
+                .env("API_TOKEN", "t0ken-of-the-example")
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{page}:\n{}\n{stderr}", &example[1]);
+            assert!(stdout.contains("# urlcheck.toml:"), "{page}: {stdout}");
+            assert!(!stdout.contains("t0ken"), "{page}: {stdout}");
+        }
+    }
+    assert!(seen >= 2, "the examples were not found");
+}

@@ -16,11 +16,11 @@ impl Checker {
     pub(crate) fn fetcher(self: &Arc<Self>) -> Fetch {
         let checker = self.clone();
         let handle = tokio::runtime::Handle::current();
-        Box::new(move |url, limit| handle.block_on(checker.body(url, limit)))
+        Box::new(move |url, limit| handle.block_on(checker.whole_body(url, limit)))
     }
 
     /// The body of `url` after redirects, at most `limit` bytes, within `--max-time`.
-    pub(crate) async fn body(&self, url: &Url, limit: usize) -> Result<Vec<u8>, String> {
+    pub(crate) async fn whole_body(&self, url: &Url, limit: usize) -> Result<Vec<u8>, String> {
         let budget = self.settings.max_time;
         match timeout(budget, self.body_unbounded(url, limit)).await {
             Ok(body) => body,
@@ -37,7 +37,8 @@ impl Checker {
         for _ in 0..=self.settings.max_redirects {
             // The user's secrets go to the host they were given for, as on any check.
             let same_host = super::same_authority(&url, first);
-            let request = self.request(reqwest::Method::GET, &url, same_host, false, None);
+            let pool = self.pool(&url);
+            let request = self.request(pool, reqwest::Method::GET, &url, same_host, false, None);
             let mut response = request
                 .send()
                 .await

@@ -38,17 +38,21 @@ pub(crate) fn describe(der: &[u8], now: SystemTime) -> Option<Certificate> {
 /// Why `c` fails `--cert-expiry within`, as of `now`: it expires (or expired) before
 /// `now + within`.
 pub(crate) fn expires_within(c: &Certificate, within: Duration, now: SystemTime) -> Option<String> {
+    let limit = humantime::format_duration(within);
+    expires_before(c, within, now).map(|why| format!("{why} (--cert-expiry {limit})"))
+}
+
+/// That `c` expires (or expired) before `now + within`, said as a fact: "the certificate
+/// expires on 2027-01-02T00:00:00Z, in 3 days".
+pub(crate) fn expires_before(c: &Certificate, within: Duration, now: SystemTime) -> Option<String> {
     if c.not_after > now + within {
         return None;
     }
     let when = humantime::format_rfc3339_seconds(c.not_after);
-    let limit = humantime::format_duration(within);
     Some(match c.days_left {
-        _ if c.not_after <= now => {
-            format!("the certificate expired on {when} (--cert-expiry {limit})")
-        }
-        1 => format!("the certificate expires on {when}, in 1 day (--cert-expiry {limit})"),
-        d => format!("the certificate expires on {when}, in {d} days (--cert-expiry {limit})"),
+        _ if c.not_after <= now => format!("the certificate expired on {when}"),
+        1 => format!("the certificate expires on {when}, in 1 day"),
+        d => format!("the certificate expires on {when}, in {d} days"),
     })
 }
 

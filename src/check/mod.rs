@@ -11,6 +11,7 @@ mod cert;
 mod classify;
 mod cookies;
 mod dns;
+mod expect;
 mod phases;
 mod polite;
 mod pool;
@@ -31,7 +32,7 @@ use reqwest::{RequestBuilder, Response, StatusCode};
 use rustls::pki_types::CertificateDer;
 use url::Url;
 
-use crate::config::{CheckSettings, Config};
+use crate::config::{CheckSettings, Config, ExpectTable, BODY_LIMIT};
 use crate::extract;
 use crate::model::{
     Anchors, Certificate, Check, CheckError, ErrorKind, Hop, Method, Outcome, Timings,
@@ -39,6 +40,7 @@ use crate::model::{
 use crate::sanitize::{escape_for_terminal, redact};
 
 use cookies::Jar;
+use expect::{Seen, Wants};
 use phases::TimeDials;
 pub(crate) use polite::HostGate;
 use polite::{backoff, retry_after};
@@ -71,9 +73,13 @@ const LOOKUP_SLACK: Duration = Duration::from_millis(50);
 /// In the message of an attempt that the URL's `--max-time` ended.
 const BUDGET_SPENT: &str = "no response within the --max-time";
 
-/// Makes checks. Cheap to share: one connection pool serves every check.
+/// Makes checks. Cheap to share: one connection pool serves every check (and one more each
+/// `[[host]]` table with TLS settings of its own).
 pub(crate) struct Checker {
-    pool: Pool,
+    /// The run's pool first, then those of the host tables with TLS settings of their own.
+    pools: Vec<Pool>,
+    /// For each host table, the pool of its own TLS settings, if it has them.
+    pool_of: Vec<Option<usize>>,
     settings: Arc<CheckSettings>,
 }
 
@@ -89,6 +95,8 @@ struct Answer {
     certificate: Option<Vec<u8>>,
     /// What says this answer is a bot wall, not the page.
     wall: Option<String>,
+    /// Its headers and body's prefix, for the URL's expectations, when it ends the chain.
+    seen: Option<Seen>,
 }
 
 /// One request's answer, and how long the server asked us to wait before the next one.
@@ -97,6 +105,15 @@ struct Attempt {
     retry_after: Option<Duration>,
     /// When its headers came, over the connection at which local address.
     heard: (Instant, Option<std::net::SocketAddr>),
+}
+
+/// What a timeout of one request means: its own `timeout` passed, or the URL's budget
+/// (`max_time`) ended first.
+#[derive(Debug, Clone, Copy)]
+struct Late {
+    by_budget: bool,
+    timeout: Duration,
+    max_time: Duration,
 }
 
 /// What one request came to, and where its time went.
@@ -145,6 +162,11 @@ impl Budget {
             .is_none_or(|deadline| Instant::now() + wait < deadline)
     }
 
+    /// When the URL's first request was sent, if it was.
+    fn began(&self) -> Option<Instant> {
+        self.deadline().map(|deadline| deadline - self.max)
+    }
+
     /// Gives back time the URL is not to blame for.
     fn excuse(&self, time: Duration) {
         if let Some(deadline) = self.deadline().as_mut() {
@@ -153,19 +175,32 @@ impl Budget {
     }
 }
 
-/// What one request chain carries from hop to hop: its method and its cookies.
+/// What one request chain carries from hop to hop: its method, its cookies, and what the
+/// URL's expectations want of the answer that ends it.
 struct Chain {
     method: reqwest::Method,
     jar: Jar,
+    wants: Wants,
 }
 
 impl Chain {
-    fn new(method: reqwest::Method) -> Chain {
+    fn new(method: reqwest::Method, wants: Wants) -> Chain {
         Chain {
             method,
             jar: Jar::default(),
+            wants,
         }
     }
+}
+
+/// What the settings say for one URL, its host tables and expectations looked up once.
+struct Scoped<'a> {
+    accept: &'a crate::model::StatusSet,
+    method: reqwest::Method,
+    get_fallback: bool,
+    max_time: Duration,
+    expects: Vec<&'a ExpectTable>,
+    wants: Wants,
 }
 
 /// Where following a URL's redirects ended.
@@ -182,6 +217,8 @@ struct Followed {
     certificate: Option<Vec<u8>>,
     /// What says the last answer is a bot wall.
     wall: Option<String>,
+    /// The last answer's headers and body prefix, when the URL's expectations want them.
+    seen: Option<Seen>,
     /// Where the last request's time went.
     timings: Timings,
     /// 1, plus every retry on any hop of the chain.
@@ -213,24 +250,80 @@ impl Checker {
             .chain(system_roots())
             .chain(settings.roots.iter().cloned())
             .collect();
-        let tls = tls::config(&roots, settings.insecure)?;
-        let build = {
-            let settings = settings.clone();
-            Box::new(move |idle_per_host, connects| {
-                client(&settings, (&tls, resolver.clone()), idle_per_host, connects)
-            })
-        };
         // A URL's own sockets are all closed within its budget: descriptors that stay taken
         // for longer than that (and a little) are held by something else.
         let give_up = settings.max_time + Duration::from_secs(5);
-        let pool = Pool::new(build, per_host, idle, give_up)?;
-        Ok(Checker { pool, settings })
+        let pool = |roots: &[CertificateDer<'static>], insecure: bool| -> Result<Pool> {
+            let tls = tls::config(roots, insecure)?;
+            let (settings, resolver) = (settings.clone(), resolver.clone());
+            let build = Box::new(move |idle_per_host, connects| {
+                client(&settings, (&tls, resolver.clone()), idle_per_host, connects)
+            });
+            Pool::new(build, per_host, idle, give_up)
+        };
+        let mut pools = vec![pool(&roots, settings.insecure)?];
+        let mut pool_of = Vec::with_capacity(settings.hosts.tables.len());
+        for table in settings.hosts.tables.iter() {
+            pool_of.push(table.own_tls().then_some(pools.len()));
+            if table.own_tls() {
+                let roots = [&roots[..], &table.roots[..]].concat();
+                pools.push(pool(&roots, table.insecure.unwrap_or(settings.insecure))?);
+            }
+        }
+        Ok(Checker {
+            pools,
+            pool_of,
+            settings,
+        })
+    }
+
+    /// The pool of the requests to `url`'s host: a host table's, when it has TLS settings of
+    /// its own.
+    fn pool(&self, url: &Url) -> &Pool {
+        let own = (self.settings.hosts.matching(url).into_iter()).find_map(|i| self.pool_of[i]);
+        &self.pools[own.unwrap_or(0)]
+    }
+
+    /// A host table's `per-host` and `interval` for the URLs of `url`'s host:port.
+    pub(crate) fn host_limits(&self, url: &Url) -> (Option<usize>, Option<Duration>) {
+        let hosts = &self.settings.hosts;
+        (
+            hosts.first(url, |t| t.per_host),
+            hosts.first(url, |t| t.interval),
+        )
+    }
+
+    /// What the settings, the host tables and the expectations say for `url`.
+    fn scoped(&self, url: &Url) -> Scoped<'_> {
+        let s = &self.settings;
+        let hosts = &s.hosts;
+        let expects = s.expects.matching(url.as_str());
+        let wants = Wants::of(&expects);
+        let (mut method, mut get_fallback) = hosts
+            .first(url, |t| t.method.clone())
+            .unwrap_or_else(|| (s.method.clone(), s.get_fallback));
+        // A body to read needs GET.
+        if wants.body && method == reqwest::Method::HEAD {
+            (method, get_fallback) = (reqwest::Method::GET, false);
+        }
+        let timeout = hosts.first(url, |t| t.timeout).unwrap_or(s.timeout);
+        Scoped {
+            // An expected status replaces the statuses accepted.
+            accept: (expect::status(&expects))
+                .or_else(|| hosts.first(url, |t| t.accept.as_ref()))
+                .unwrap_or(&s.accept),
+            method,
+            get_fallback,
+            max_time: s.max_time_for(timeout),
+            expects,
+            wants,
+        }
     }
 
     /// How many times a request found no descriptor free so far: the dispatcher lowers the
     /// concurrency when this grows.
     pub(crate) fn descriptor_pressure(&self) -> u64 {
-        self.pool.pressure()
+        self.pools.iter().map(Pool::pressure).sum()
     }
 
     /// Checks one URL: follows redirects, retries transient failures, never panics and never
@@ -244,15 +337,21 @@ impl Checker {
         keep: bool,
     ) -> Result<Check, LocalFault> {
         let started = Instant::now();
-        let budget = Budget::new(self.settings.max_time);
-        let first = self.settings.method.clone();
-        let mut f = self.follow(url, gate, keep, &budget, first).await?;
-        let mut decided = Method::from(&self.settings.method);
-        if self.settings.get_fallback && self.refused(&f.end) {
-            (f, decided) = self.fall_back(url, gate, keep, &budget, f).await?;
+        let scoped = self.scoped(url);
+        let budget = Budget::new(scoped.max_time);
+        let first = scoped.method.clone();
+        let mut f =
+            (self.follow(url, gate, keep, &budget, Chain::new(first, scoped.wants))).await?;
+        let mut decided = Method::from(&scoped.method);
+        if scoped.get_fallback && refused(&f.end, scoped.accept) {
+            (f, decided) = self
+                .fall_back(url, (gate, keep), &budget, &scoped, f)
+                .await?;
         }
         let (mut outcome, mut error) = match &f.end {
-            Ok(status) if self.settings.accept.contains(*status) => (Outcome::Up, None),
+            Ok(status) if scoped.accept.contains(*status) => (Outcome::Up, None),
+            // A status outside the one expected is the expectation's failure, said so.
+            Ok(_) if expect::status(&scoped.expects).is_some() => (Outcome::Up, None),
             Ok(_) => (Outcome::Down, None),
             Err(e) => (Outcome::Error, Some(e.clone())),
         };
@@ -265,14 +364,22 @@ impl Checker {
             outcome = Outcome::Blocked;
         }
         let certificate = self.certificate(&mut f, &mut outcome, &mut error);
+        // From its first request: a wait for the host's turn before it is not the URL's time.
+        let elapsed = budget.began().unwrap_or(started).elapsed();
+        if outcome == Outcome::Up {
+            error = expected(&scoped, &f, elapsed, certificate.as_ref());
+            if error.is_some() {
+                outcome = Outcome::Down;
+            }
+        }
         Ok(Check {
             outcome,
             status: f.answer.map(|(status, _)| status),
             error,
-            elapsed: started.elapsed(),
+            elapsed,
             ttfb: f.answer.map(|(_, ttfb)| ttfb),
             attempts: f.attempts,
-            method: self.settings.get_fallback.then_some(decided),
+            method: scoped.get_fallback.then_some(decided),
             redirects: f.redirects,
             final_url: (f.last != *url).then(|| redact(&f.last)),
             warnings: f.warnings,
@@ -283,29 +390,21 @@ impl Checker {
         })
     }
 
-    /// With `-X head,get`: the HEAD chain ended in an answer that GET may contradict (405 and
-    /// 501 say the method is refused; any status not accepted may be HEAD's alone). A chain
-    /// that ended without an answer (a timeout, a redirect loop) is not tried again.
-    fn refused(&self, end: &Result<u16, CheckError>) -> bool {
-        matches!(end, Ok(status) if matches!(status, 405 | 501)
-            || !self.settings.accept.contains(*status))
-    }
-
     /// The whole check again with GET, within what is left of the same budget: GET's answer
     /// decides, and `attempts` counts the tries of both. When there is no time left for GET,
     /// or the budget cuts it short before it has an answer, HEAD's answer stands with a note.
     async fn fall_back(
         &self,
         url: &Url,
-        gate: &HostGate,
-        keep: bool,
+        (gate, keep): (&HostGate, bool),
         budget: &Budget,
+        scoped: &Scoped<'_>,
         head: Followed,
     ) -> Result<(Followed, Method), LocalFault> {
         let spent = || {
             format!(
                 "HEAD's answer stands: no time left for GET within the --max-time of {}",
-                humantime::format_duration(self.settings.max_time)
+                humantime::format_duration(scoped.max_time)
             )
         };
         let mut head = head;
@@ -313,9 +412,8 @@ impl Checker {
             head.warnings.push(spent());
             return Ok((head, Method::Head));
         }
-        let mut get = self
-            .follow(url, gate, keep, budget, reqwest::Method::GET)
-            .await?;
+        let chain = Chain::new(reqwest::Method::GET, scoped.wants);
+        let mut get = self.follow(url, gate, keep, budget, chain).await?;
         let attempts = head.attempts + get.attempts;
         if get
             .end
@@ -370,17 +468,16 @@ impl Checker {
         gate: &HostGate,
         keep: bool,
         budget: &Budget,
-        method: reqwest::Method,
+        mut chain: Chain,
     ) -> Result<Followed, LocalFault> {
         let mut current = url.clone();
         let mut redirects = Vec::new();
         let mut warnings = Vec::new();
         // Cookies belong to this chain alone. A consent wall redirects back to itself until its
         // cookie returns, so a loop is a URL requested again with the same cookies.
-        let mut chain = Chain::new(method);
         let mut visited: HashSet<(Url, Option<String>)> = HashSet::new();
         let mut retries = 0;
-        let (mut anchors, mut certificate, mut wall) = (None, None, None);
+        let (mut anchors, mut certificate, mut wall, mut seen) = (None, None, None, None);
         let mut timings;
         let (end, answer) = loop {
             // The cookies this request goes with, before its answer sets more.
@@ -405,13 +502,14 @@ impl Checker {
                 Err(e) => break (Err(e), None),
             };
             let status = answer.status.as_u16();
-            let seen = Some((status, answer.ttfb));
+            let heard = Some((status, answer.ttfb));
             let Some(location) = answer.location.filter(|_| answer.status.is_redirection()) else {
                 certificate = answer.certificate;
                 wall = answer.wall;
+                seen = answer.seen;
                 anchors = (answer.anchors)
                     .and_then(|a| a.map_err(|why| warnings.push(why.to_owned())).ok());
-                break (Ok(status), seen);
+                break (Ok(status), heard);
             };
             redirects.push(Hop {
                 url: redact(&current),
@@ -427,7 +525,7 @@ impl Checker {
                     warnings.extend(warning);
                     current = next;
                 }
-                Err(e) => break (Err(e), seen),
+                Err(e) => break (Err(e), heard),
             }
         };
         Ok(Followed {
@@ -437,6 +535,7 @@ impl Checker {
             anchors,
             certificate,
             wall,
+            seen,
             timings,
             attempts: 1 + retries,
             redirects,
@@ -502,9 +601,13 @@ impl Checker {
             // each time, a retry that the budget cannot hold is not made.
             while let Some(hold) = gate.map(HostGate::remaining).filter(|d| !d.is_zero()) {
                 if let Some(tried) = previous.take_if(|_| !budget.allows(hold)) {
-                    return Ok(self.out_of_time(tried, attempts));
+                    return Ok(Self::out_of_time(tried, attempts, budget.max));
                 }
                 tokio::time::sleep(hold).await;
+            }
+            // A host table's `interval`: this request's turn among the host's.
+            if let Some(turn) = gate.map(HostGate::turn).filter(|d| !d.is_zero()) {
+                tokio::time::sleep(turn).await;
             }
             attempts += 1;
             let (result, timings) = self.attempt(url, same_host, keep, budget, chain).await?;
@@ -518,7 +621,7 @@ impl Checker {
                     let note = format!(
                         "{} answered; its retry was cut short by the --max-time of {}",
                         answer.status.as_u16(),
-                        humantime::format_duration(self.settings.max_time)
+                        humantime::format_duration(budget.max)
                     );
                     return Ok(Fetched {
                         answer: Ok(answer),
@@ -549,7 +652,7 @@ impl Checker {
                     previous = Some(tried);
                     continue;
                 }
-                Some(_) => return Ok(self.out_of_time(tried, attempts)),
+                Some(_) => return Ok(Self::out_of_time(tried, attempts, budget.max)),
                 None => {}
             }
             let (answer, timings) = tried;
@@ -565,13 +668,13 @@ impl Checker {
     /// The answer of the last attempt, when a retry was due but the budget had no room left
     /// for it.
     fn out_of_time(
-        &self,
         (mut answer, timings): (Result<Answer, CheckError>, Timings),
         attempts: u32,
+        max_time: Duration,
     ) -> Fetched {
         let left = format!(
             "no time left for a retry within the --max-time of {}",
-            humantime::format_duration(self.settings.max_time)
+            humantime::format_duration(max_time)
         );
         let mut note = None;
         match &mut answer {
@@ -600,31 +703,37 @@ impl Checker {
         chain: &mut Chain,
     ) -> Result<Tried, LocalFault> {
         let s = &self.settings;
+        let timeout = s.hosts.first(url, |t| t.timeout).unwrap_or(s.timeout);
+        let pool = self.pool(url);
         let mut tries = 0;
-        let (sent, deadline, by_budget, (sending, dialed)) = loop {
+        let (sent, deadline, late, (sending, dialed)) = loop {
             let sent = Instant::now();
             let ends = budget.start();
-            let by_budget = ends <= sent + s.timeout;
-            let deadline = tokio::time::Instant::from_std((sent + s.timeout).min(ends));
+            let late = Late {
+                by_budget: ends <= sent + timeout,
+                timeout,
+                max_time: budget.max,
+            };
+            let deadline = tokio::time::Instant::from_std((sent + timeout).min(ends));
             // Asked for each time: a waiting request must not hold on to a pool that is being
             // let go to free descriptors.
             let method = chain.method.clone();
-            let request = self.request(method, url, same_host, keep, chain.jar.header(url));
+            let request = self.request(pool, method, url, same_host, keep, chain.jar.header(url));
             // Bound first: a finished request future still holds its client.
             let sending = phases::send(tokio::time::timeout_at(deadline, request.send())).await;
             match sending {
                 (Ok(Err(e)), _) if pool::out_of_descriptors(&e) => {
-                    self.pool.relieve(tries).await?;
+                    pool.relieve(tries).await?;
                     tries += 1;
                     budget.excuse(sent.elapsed());
                 }
                 sending => {
-                    self.pool.progressed();
-                    break (sent, deadline, by_budget, sending);
+                    pool.progressed();
+                    break (sent, deadline, late, sending);
                 }
             }
         };
-        let answer = self.answer(sent, deadline, by_budget, keep, sending).await;
+        let answer = (self.answer(sent, (deadline, late), keep, chain.wants, sending)).await;
         let timings = dialed.timings(
             sent,
             answer.as_ref().ok().map(|a| a.0.heard),
@@ -642,19 +751,18 @@ impl Checker {
     async fn answer(
         &self,
         sent: Instant,
-        deadline: tokio::time::Instant,
-        by_budget: bool,
+        (deadline, late): (tokio::time::Instant, Late),
         keep: bool,
+        wants: Wants,
         sending: Result<reqwest::Result<Response>, tokio::time::error::Elapsed>,
     ) -> Result<(Attempt, HeaderMap), CheckError> {
-        let s = &self.settings;
         let response = match sending {
-            Err(_) if by_budget => {
+            Err(_) if late.by_budget => {
                 return Err(CheckError::new(
                     ErrorKind::Timeout,
                     format!(
                         "{BUDGET_SPENT} of {}",
-                        humantime::format_duration(s.max_time)
+                        humantime::format_duration(late.max_time)
                     ),
                 ))
             }
@@ -663,7 +771,7 @@ impl Checker {
                     ErrorKind::Timeout,
                     format!(
                         "no response within {}",
-                        humantime::format_duration(s.timeout)
+                        humantime::format_duration(late.timeout)
                     ),
                 ))
             }
@@ -688,21 +796,8 @@ impl Checker {
         let retry_after = matches!(status.as_u16(), 429 | 503)
             .then(|| retry_after(response.headers(), SystemTime::now()))
             .flatten();
-        let anchors = if self.settings.check_fragments && is_html_page(&response) {
-            Some(match read_body(response, ANCHOR_BODY, deadline).await {
-                Some(body) => Ok(Arc::new(Anchors::new(
-                    extract::html(&body).anchors.iter().map(String::as_str),
-                ))),
-                None => Err(ANCHORS_UNREAD),
-            })
-        } else if keep {
-            // A connection that is not kept closes with its response: no need for the body.
-            let grace = tokio::time::Instant::now() + BODY_GRACE;
-            read_prefix(response, grace.min(deadline)).await;
-            None
-        } else {
-            None
-        };
+        let wants = if ends { wants } else { Wants::default() };
+        let (anchors, seen) = self.body(response, wants, keep, deadline).await;
         let attempt = Attempt {
             answer: Answer {
                 status,
@@ -711,11 +806,51 @@ impl Checker {
                 anchors,
                 certificate,
                 wall,
+                seen,
             },
             retry_after,
             heard,
         };
         Ok((attempt, set_cookies))
+    }
+
+    /// What is read of a body: an HTML page's anchors with `--check-fragments`; what the
+    /// expectations `wants` of the answer; or, for a connection to keep, a small body so that
+    /// the connection is reusable. Nothing else needs a body.
+    async fn body(
+        &self,
+        response: Response,
+        wants: Wants,
+        keep: bool,
+        deadline: tokio::time::Instant,
+    ) -> (Option<Result<Arc<Anchors>, &'static str>>, Option<Seen>) {
+        if self.settings.check_fragments && is_html_page(&response) {
+            let headers = wants.any().then(|| response.headers().clone());
+            let body = read_body(response, ANCHOR_BODY, deadline).await;
+            let seen = headers.map(|headers| Seen {
+                headers,
+                body: (body.as_deref().unwrap_or_default().iter())
+                    .take(BODY_LIMIT)
+                    .copied()
+                    .collect(),
+            });
+            let anchors = match body {
+                Some(body) => Ok(Arc::new(Anchors::new(
+                    extract::html(&body).anchors.iter().map(String::as_str),
+                ))),
+                None => Err(ANCHORS_UNREAD),
+            };
+            return (Some(anchors), seen);
+        }
+        if wants.any() {
+            return (None, Some(expect::read(response, wants, deadline).await));
+        }
+        if keep {
+            // A connection that is not kept closes with its response: no need for the body.
+            let grace = tokio::time::Instant::now() + BODY_GRACE;
+            read_prefix(response, grace.min(deadline)).await;
+        }
+        (None, None)
     }
 
     /// The request for `url` with the user's headers, and the chain's cookies in the one
@@ -724,6 +859,7 @@ impl Checker {
     /// the cookie rules say.
     fn request(
         &self,
+        pool: &Pool,
         method: reqwest::Method,
         url: &Url,
         same_host: bool,
@@ -731,11 +867,14 @@ impl Checker {
         mut cookies: Option<String>,
     ) -> RequestBuilder {
         let s = &self.settings;
-        let mut request = self.pool.client(keep).request(method, url.clone());
-        for (name, value) in &s.headers {
-            if !same_host && is_sensitive(name) {
-                continue;
-            }
+        let mut request = pool.client(keep).request(method, url.clone());
+        // The host tables' headers go to the hosts they match only, and take the place of a
+        // command-line header of the same name.
+        let scoped = s.hosts.headers(url);
+        let given = (s.headers.iter())
+            .filter(|(name, _)| same_host || !is_sensitive(name))
+            .filter(|(name, _)| !scoped.iter().any(|(n, _)| n == name));
+        for (name, value) in scoped.iter().copied().chain(given) {
             let merged = (name == COOKIE)
                 .then(|| cookies.take())
                 .flatten()
@@ -747,6 +886,35 @@ impl Checker {
         }
         request
     }
+}
+
+/// With `-X head,get`: the HEAD chain ended in an answer that GET may contradict (405 and 501
+/// say the method is refused; any status not `accept`ed may be HEAD's alone). A chain that
+/// ended without an answer (a timeout, a redirect loop) is not tried again.
+fn refused(end: &Result<u16, CheckError>, accept: &crate::model::StatusSet) -> bool {
+    matches!(end, Ok(status) if matches!(status, 405 | 501) || !accept.contains(*status))
+}
+
+/// The failure of an answer that is up otherwise, when it fails an expectation of the URL's.
+fn expected(
+    scoped: &Scoped<'_>,
+    f: &Followed,
+    elapsed: Duration,
+    certificate: Option<&Certificate>,
+) -> Option<CheckError> {
+    let (Ok(status), false) = (f.end.as_ref(), scoped.expects.is_empty()) else {
+        return None;
+    };
+    let answered = expect::Answered {
+        status: *status,
+        seen: f.seen.as_ref(),
+        elapsed,
+        certificate,
+        https: f.last.scheme() == "https",
+        now: SystemTime::now(),
+    };
+    let failed = expect::judge(&scoped.expects, &answered);
+    (!failed.is_empty()).then(|| CheckError::new(ErrorKind::Expectation, failed.join("; ")))
 }
 
 /// Only what the chain's cookie jar needs of an answer's headers, to go back with it.

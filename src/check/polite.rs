@@ -1,5 +1,6 @@
 //! Politeness towards a host: a gate that holds every check of a host:port back while the
-//! server has asked for a pause (`Retry-After`), and the backoff between retries otherwise.
+//! server has asked for a pause (`Retry-After`) and spaces its requests by a host table's
+//! `interval`, and the backoff between retries otherwise.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -19,18 +20,52 @@ pub(crate) struct HostGate {
     epoch: Instant,
     /// Milliseconds after `epoch` before which nothing is sent to the host.
     not_before_ms: AtomicU64,
+    /// The least time between the starts of two requests (a host table's `interval`).
+    interval: Duration,
+    /// When the next request may start, after `epoch`, in microseconds.
+    next_turn_us: AtomicU64,
 }
 
 impl Default for HostGate {
     fn default() -> Self {
-        HostGate {
-            epoch: Instant::now(),
-            not_before_ms: AtomicU64::new(0),
-        }
+        HostGate::spaced(Duration::ZERO)
     }
 }
 
 impl HostGate {
+    /// A gate that also keeps `interval` between the starts of two requests.
+    pub(crate) fn spaced(interval: Duration) -> HostGate {
+        HostGate {
+            epoch: Instant::now(),
+            not_before_ms: AtomicU64::new(0),
+            interval,
+            next_turn_us: AtomicU64::new(0),
+        }
+    }
+
+    /// Takes the next turn to send a request, and says how long from now it comes: each turn
+    /// is `interval` after the one before (zero when no interval is set).
+    pub(crate) fn turn(&self) -> Duration {
+        if self.interval.is_zero() {
+            return Duration::ZERO;
+        }
+        let step = self.interval.as_micros() as u64;
+        let now = self.epoch.elapsed().as_micros() as u64;
+        let mut next = self.next_turn_us.load(Ordering::Acquire);
+        loop {
+            let mine = next.max(now);
+            match self.next_turn_us.compare_exchange_weak(
+                next,
+                mine + step,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Duration::from_micros(mine - now),
+                Err(seen) => next = seen,
+            }
+        }
+    }
+
     /// Nothing goes to this host for `wait` from now (never shortens an earlier pause).
     pub(crate) fn pause_for(&self, wait: Duration) {
         let until = (self.epoch.elapsed() + wait).as_millis() as u64 + 1;
@@ -69,6 +104,18 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Durati
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn turns_are_an_interval_apart() {
+        let gate = HostGate::spaced(Duration::from_millis(100));
+        let waits: Vec<Duration> = (0..4).map(|_| gate.turn()).collect();
+        assert!(waits[0] < Duration::from_millis(5), "{waits:?}");
+        for pair in waits.windows(2) {
+            let gap = pair[1].saturating_sub(pair[0]);
+            assert!(gap > Duration::from_millis(95), "{waits:?}");
+        }
+        assert_eq!(HostGate::default().turn(), Duration::ZERO);
+    }
     use reqwest::header::HeaderValue;
 
     #[test]

@@ -212,6 +212,18 @@ pub(crate) struct Settings {
     /// `--canary` URLs (credentials redacted): none up stops the run before the list.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub canaries: Vec<String>,
+    /// The urlcheck.toml read, as named.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
+    /// How many `[[host]]` and `[[expect]]` tables it has (what changes verdicts).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub host_tables: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub expect_tables: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Receives results as they complete, then the finished run once. Streams write as results
@@ -444,6 +456,9 @@ pub(super) mod testing {
                     headers: Vec::new(),
                     cert_expiry_ms: None,
                     canaries: Vec::new(),
+                    config: None,
+                    host_tables: 0,
+                    expect_tables: 0,
                 },
             },
             summary,

@@ -138,6 +138,7 @@ impl RuleKind {
                 ErrorKind::File => "The local file or folder a link points to does not exist",
                 ErrorKind::Fragment => "The anchor a link's #fragment names does not exist",
                 ErrorKind::CertExpiry => "The URL's TLS certificate expires within --cert-expiry",
+                ErrorKind::Expectation => "The URL's answer fails an expectation of urlcheck.toml",
             },
             RuleKind::Empty => "The input holds no URL at all (--fail-on empty)",
         }

@@ -53,6 +53,8 @@ struct Pending {
 
 struct Host {
     in_flight: usize,
+    /// Checks in flight at most: `--per-host`, or a host table's `per-host`.
+    limit: usize,
     queue: VecDeque<(u64, Url)>,
     gate: Arc<HostGate>,
     /// In the dispatcher's `ready` list.
@@ -313,7 +315,7 @@ impl Dispatcher<'_> {
         let entry = self.hosts.get_mut(&host).expect("just looked up");
         entry.queue.push_back((index, target.url));
         self.queued += 1;
-        if !entry.listed && entry.in_flight < self.limits.per_host {
+        if !entry.listed && entry.in_flight < entry.limit {
             entry.listed = true;
             self.ready.push_back(host);
         }
@@ -374,10 +376,13 @@ impl Dispatcher<'_> {
             return key.clone();
         }
         let key: Arc<str> = Arc::from(self.key_buf.as_str());
+        let (limit, interval) = self.checker.host_limits(url);
         let host = Host {
             in_flight: 0,
+            // Never more than the run's slots (one, for the sequential baseline).
+            limit: limit.map_or(self.limits.per_host, |n| n.min(self.limits.concurrency)),
             queue: VecDeque::new(),
-            gate: Arc::new(HostGate::default()),
+            gate: Arc::new(HostGate::spaced(interval.unwrap_or_default())),
             listed: false,
             asked: false,
         };
@@ -404,7 +409,7 @@ impl Dispatcher<'_> {
             // response, so idle connections do not pile up with the number of hosts.
             let keep = host.asked || host.queue.len() >= host.in_flight;
             host.asked = true;
-            if host.in_flight < self.limits.per_host && !host.queue.is_empty() {
+            if host.in_flight < host.limit && !host.queue.is_empty() {
                 self.ready.push_back(key);
             } else {
                 host.listed = false;

@@ -1,5 +1,8 @@
 //! The validated settings the core reads: [`Config`] and the pool's [`Limits`]. The command
-//! line is turned into a `Config` on the clap side (`cli.rs`); nothing here knows of clap.
+//! line and urlcheck.toml are turned into a `Config` on the clap side (`cli/`); nothing here
+//! knows of clap or TOML. The file's `[[host]]` and `[[expect]]` tables are in `scope.rs`.
+
+mod scope;
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -15,6 +18,10 @@ use crate::input::Rules;
 use crate::model::{FailOn, Mode, StatusSet};
 use crate::report::Format;
 
+pub(crate) use scope::{
+    ExpectTable, Expectation, Expects, HostPattern, HostTable, Hosts, BODY_LIMIT,
+};
+
 /// GitHub Actions output.
 #[derive(Debug, Clone)]
 pub(crate) struct Github {
@@ -29,6 +36,8 @@ pub(crate) struct CheckSettings {
     pub timeout: Duration,
     /// One URL's budget over all its attempts, hops and waits, from its first request.
     pub max_time: Duration,
+    /// `--max-time` was given: a host table's longer `timeout` does not lengthen the budget.
+    pub max_time_set: bool,
     /// Deadline for the connection: the lookup, TCP and TLS.
     pub connect_timeout: Duration,
     /// Deadline for one name lookup, A and AAAA together, with either resolver; at most
@@ -65,6 +74,22 @@ pub(crate) struct CheckSettings {
     pub check_fragments: bool,
     /// `--cert-expiry`: an https URL whose certificate expires within this is down.
     pub cert_expiry: Option<Duration>,
+    /// urlcheck.toml's `[[host]]` tables: settings for the requests to some hosts.
+    pub hosts: Hosts,
+    /// urlcheck.toml's `[[expect]]` tables: what the answers of some URLs must hold.
+    pub expects: Expects,
+}
+
+impl CheckSettings {
+    /// The budget of a URL whose requests time out after `timeout`: `--max-time`, or when it
+    /// was not given, the default made long enough for a host table's longer `timeout`.
+    pub(crate) fn max_time_for(&self, timeout: Duration) -> Duration {
+        if self.max_time_set {
+            self.max_time
+        } else {
+            self.max_time.max(timeout)
+        }
+    }
 }
 
 /// Everything a run needs, validated.
@@ -72,6 +97,8 @@ pub(crate) struct CheckSettings {
 pub(crate) struct Config {
     /// Input arguments: files, `-`, or URLs.
     pub inputs: Vec<String>,
+    /// The urlcheck.toml read, as named.
+    pub file: Option<PathBuf>,
     /// How inputs are read and what their URLs become: `--exclude`, `--remap`,
     /// `--input-format`, `--root-dir`... (`input::Rules`).
     pub rules: Rules,

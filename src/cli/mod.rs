@@ -1,6 +1,11 @@
 //! The command line as clap sees it, the value parsers for durations, status sets, headers
 //! and `--resolve` overrides, and the one conversion into `Config`. Nothing here is read by
-//! the core: the `Config` is.
+//! the core: the `Config` is. urlcheck.toml is read and merged in `file.rs` (its tables in
+//! `tables.rs`), and `--print-config` is `print.rs`.
+
+mod file;
+mod print;
+mod tables;
 
 use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
@@ -23,6 +28,7 @@ use crate::history;
 use crate::input::{Exclude, Kind, Rules};
 use crate::model::{FailOn, Mode, Outcome, State, StatusSet};
 pub use crate::report::Format;
+pub use file::{parse_args, Failure, Loaded, DEFAULT_FILE};
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -271,6 +277,29 @@ pub struct Cli {
     /// Never show the progress bar (it is shown only when stderr is a terminal).
     #[arg(long)]
     pub no_progress: bool,
+
+    /// Read settings from this TOML file instead of ./urlcheck.toml: every long flag is a
+    /// key, [[host]] tables scope headers and limits to hosts, [[expect]] tables say what
+    /// answers must hold. The command line overrides the file.
+    #[arg(long, value_name = "PATH", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+
+    /// Do not read ./urlcheck.toml.
+    #[arg(long)]
+    pub no_config: bool,
+
+    /// Print the settings a run would use (urlcheck.toml and the command line, each value
+    /// with where it came from) as a urlcheck.toml, secrets masked, and exit.
+    #[arg(long)]
+    pub print_config: bool,
+
+    /// What urlcheck.toml said beside its flags: its host and expect tables.
+    #[arg(skip)]
+    pub file: Loaded,
+
+    /// With `--print-config`: the settings, as printed.
+    #[arg(skip)]
+    pub printed: Option<String>,
 }
 
 /// What urlcheck does besides checking.
@@ -411,11 +440,14 @@ impl Cli {
             Mode::Concurrent
         };
         let color = self.color.on_stdout();
-        let (method, get_fallback) = method(self.method, self.check_fragments)?;
+        let (method, get_fallback) = method(self.method, self.check_fragments, &self.file)?;
         let check = CheckSettings {
             timeout: self.timeout,
             // A longer --timeout is not cut short by a budget nobody asked for.
             max_time: self.max_time.unwrap_or(DEFAULT_MAX_TIME.max(self.timeout)),
+            max_time_set: self.max_time.is_some(),
+            hosts: self.file.hosts,
+            expects: self.file.expects,
             connect_timeout: self.connect_timeout.min(self.timeout),
             dns_timeout: self.dns_timeout.min(self.connect_timeout).min(self.timeout),
             retries: self.retries,
@@ -447,6 +479,7 @@ impl Cli {
         };
         Ok(Config {
             inputs: self.inputs,
+            file: self.file.path.clone(),
             rules,
             concurrency: self.concurrency as usize,
             per_host: self.per_host as usize,
@@ -474,7 +507,19 @@ impl Cli {
 /// The method of a URL's first request chain, and whether GET follows a refused HEAD
 /// (`-X head,get`). `--check-fragments` needs a body from every page: an accepted HEAD
 /// decides without one, so head,get is refused like head.
-fn method(method: Method, check_fragments: bool) -> Result<(reqwest::Method, bool)> {
+/// A host table's method is refused with it for the same reason.
+fn method(method: Method, check_fragments: bool, file: &Loaded) -> Result<(reqwest::Method, bool)> {
+    let head = (file.hosts.tables.iter()).find(|t| {
+        t.method
+            .as_ref()
+            .is_some_and(|m| m.0 != reqwest::Method::GET)
+    });
+    if let Some(t) = head.filter(|_| check_fragments) {
+        anyhow::bail!(
+            "{}: method: --check-fragments reads pages for their anchors: it needs get",
+            t.origin
+        );
+    }
     if check_fragments && method != Method::Get {
         anyhow::bail!(
             "--check-fragments reads pages for their anchors: it needs -X get, not {}",
@@ -483,11 +528,30 @@ fn method(method: Method, check_fragments: bool) -> Result<(reqwest::Method, boo
                 .map_or_else(String::new, |v| v.get_name().to_owned())
         );
     }
-    Ok(match method {
+    Ok(method_of(method))
+}
+
+/// The method of the first request chain, and whether GET follows a refused HEAD.
+fn method_of(method: Method) -> (reqwest::Method, bool) {
+    match method {
         Method::Get => (reqwest::Method::GET, false),
         Method::Head => (reqwest::Method::HEAD, false),
         Method::HeadGet => (reqwest::Method::HEAD, true),
-    })
+    }
+}
+
+/// What `Cli::into_config` checks of one value of the flag `--name` beyond its parser, so
+/// that urlcheck.toml's bad value is told with its line. Never shows a header's value.
+fn check_value(name: &str, value: &str) -> Result<(), String> {
+    let err = |e: anyhow::Error| format!("{e:#}");
+    match name {
+        "header" => parse_header(value).map(drop),
+        "exclude" => Regex::new(value).map(drop).map_err(|e| e.to_string()),
+        "remap" => remap(&[value.to_owned()]).map(drop).map_err(err),
+        "exclude-path" => exclude_paths(&[value.to_owned()]).map(drop).map_err(err),
+        "cacert" => roots(&[PathBuf::from(value)]).map(drop).map_err(err),
+        _ => Ok(()),
+    }
 }
 
 /// `--history` and `--history-keep`; `--fail-on new` needs the history it is told against.
