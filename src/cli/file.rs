@@ -131,10 +131,19 @@ fn merge(args: &[OsString], (flags, inputs): (Vec<String>, Vec<String>)) -> Vec<
 /// An error of the file's settings and the command line's together (a flag the file sets
 /// needs another), said as clap says it, with the file named.
 fn together(name: &str, e: &clap::Error) -> anyhow::Error {
+    let said = clap_says(e);
+    anyhow!("{name} with the command line: {said} (--no-config leaves the file out)")
+}
+
+/// What clap's error says, on one line, without the usage and the advice that follow it.
+fn clap_says(e: &clap::Error) -> String {
     let text = e.render().to_string();
-    let first = text.lines().next().unwrap_or_default();
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    anyhow!("{name} with the command line: {first} (--no-config leaves the file out)")
+    let said: Vec<&str> = (text.lines())
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let said = said.join(" ");
+    said.strip_prefix("error: ").unwrap_or(&said).to_owned()
 }
 
 /// The file being read.
@@ -204,10 +213,20 @@ impl File<'_> {
 
     /// A file that is no TOML, said with its line.
     pub(crate) fn syntax(&self, e: &toml::de::Error) -> anyhow::Error {
-        let at = e
-            .span()
-            .map_or_else(|| self.name.clone(), |s| self.at(s.start));
-        anyhow!("{at}: {}", e.message().trim_end())
+        let message = e.message().trim_end();
+        let Some(span) = e.span() else {
+            return anyhow!("{}: {message}", self.name);
+        };
+        let at = self.at(span.start);
+        let line = self.text.lines().nth(line_of(self.text, span.start) - 1);
+        let key = (line.and_then(|l| l.split_once('=')))
+            .map(|(key, _)| key.trim())
+            .filter(|key| !key.is_empty() && !key.contains(['[', '{', '"', '\'', ' ']))
+            .filter(|key| !message.contains(&format!("`{key}`")));
+        match key {
+            Some(key) => anyhow!("{at}: {key}: {message}"),
+            None => anyhow!("{at}: {message}"),
+        }
     }
 }
 
@@ -309,11 +328,7 @@ fn check(cmd: &clap::Command, arg: &Arg, name: &str, value: &str) -> Result<(), 
             return Err(match std::error::Error::source(&e) {
                 Some(why) => why.to_string(),
                 None if EXPANDED.contains(&name) => "not a valid value (not shown)".into(),
-                None => {
-                    let text = e.render().to_string();
-                    let first = text.lines().next().unwrap_or_default().to_owned();
-                    first.strip_prefix("error: ").unwrap_or(&first).to_owned()
-                }
+                None => clap_says(&e),
             })
         }
     }

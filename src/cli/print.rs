@@ -78,7 +78,7 @@ fn value(arg: &Arg, raw: &[String]) -> Value {
     }
 }
 
-/// A header's value, or a proxy's password, masked.
+/// A header's value, or a URL's password, masked.
 fn masked(key: &str, value: String) -> String {
     match key {
         "header" => match value.split_once(':') {
@@ -89,7 +89,11 @@ fn masked(key: &str, value: String) -> String {
             Ok(url) => crate::sanitize::redact(&url),
             Err(_) => MASK.into(),
         },
-        _ => value,
+        // A URL's password (a canary's, a --base-url's), as in every output.
+        _ => match url::Url::parse(&value) {
+            Ok(url) if url.password().is_some() => crate::sanitize::redact(&url),
+            _ => value,
+        },
     }
 }
 
