@@ -138,7 +138,7 @@ fn fails(expectation: &Expectation, a: &Answered<'_>) -> Option<String> {
             None => Some("the answer showed no readable certificate".into()),
             Some(c) => cert::expires_before(c, *within, a.now).map(|why| {
                 format!(
-                    "{why}, expected {} at least",
+                    "{why}, expected at least {}",
                     humantime::format_duration(*within)
                 )
             }),

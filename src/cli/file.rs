@@ -164,7 +164,8 @@ impl File<'_> {
     }
 
     /// The top-level keys as arguments, each checked alone, and the line of each argument id
-    /// they set. Keys whose flag the command line gives (or conflicts with) are left out.
+    /// they set. Keys whose flag the command line gives (or conflicts with) are checked, then
+    /// left out.
     fn arguments(&self, given: &ArgMatches) -> Result<(Arguments, BTreeMap<String, usize>)> {
         let keys: Keys = toml::from_str(self.text).map_err(|e| self.syntax(&e))?;
         let cmd = Cli::command();
@@ -186,18 +187,19 @@ impl File<'_> {
                     )
                 })?;
             let id = arg.get_id().as_str();
-            let overridden = std::iter::once(arg)
-                .chain(cmd.get_arg_conflicts_with(arg))
-                .any(|a| given.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine));
-            if overridden {
-                continue;
-            }
             let values = values(arg, value.get_ref())
                 .and_then(|v| expand_all(&name, v))
                 .map_err(|why| anyhow!("{at}: {}: {why}", key.get_ref()))?;
             for v in values.iter().filter(|_| arg.get_long().is_some()) {
                 check(&cmd, arg, &name, v)
                     .map_err(|why| anyhow!("{at}: {}: {why}", key.get_ref()))?;
+            }
+            // Checked whole even so: a file is good or it is not.
+            let overridden = std::iter::once(arg)
+                .chain(cmd.get_arg_conflicts_with(arg))
+                .any(|a| given.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine));
+            if overridden {
+                continue;
             }
             lines.insert(id.to_owned(), line_of(self.text, key.span().start));
             match arg.get_long() {
