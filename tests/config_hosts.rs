@@ -176,3 +176,128 @@ fn the_report_says_which_file_shaped_the_run() {
     let (_, doc) = check_in(dir.path(), &["--no-config", &ok.url("/")]);
     assert!(doc["settings"].get("config").is_none(), "{doc:#}");
 }
+
+#[test]
+fn a_tables_headers_never_follow_a_drop_to_plain_http() {
+    let plain = Scripted::start("127.0.0.1:0", |_| response("200 OK", &[])).unwrap();
+    let to = plain.url("/landing");
+    let tls = TlsServer::start(Cert::SelfSigned, move |_| {
+        response("302 Found", &[("Location", to.as_str())])
+    });
+    // No port in the pattern: both servers match it.
+    let dir = folder(
+        "[[host]]\nmatch = \"127.0.0.1\"\ninsecure = true\nheaders = { X-Secret = \"s3cr3t\" }\n",
+    );
+    let url = tls.url("/start");
+    let (out, doc) = check_in(dir.path(), &[&url]);
+    out.assert_code(0);
+    assert_eq!(outcome(result(&doc, &url)), "up", "{out}");
+    let landed = plain.head_for("/landing");
+    assert_eq!(landed.header("x-secret"), None, "{landed:?}");
+    // Listed directly, the plain host is a host the table matches like any other.
+    let direct = plain.url("/direct");
+    let (out, _) = check_in(dir.path(), &[&direct]);
+    out.assert_code(0);
+    assert_eq!(plain.head_for("/direct").header("x-secret"), Some("s3cr3t"));
+}
+
+#[test]
+fn each_tls_setting_comes_from_the_first_table_that_sets_it() {
+    let tls = TlsServer::start(Cert::SelfSigned, |_| response("200 OK", &[]));
+    let unrelated = TlsServer::start(Cert::PrivateCa, |_| response("200 OK", &[]));
+    let url = tls.url("/");
+    // The first table gives a CA (of no use here), the second `insecure`: both apply.
+    let dir = folder(&format!(
+        "[[host]]\nmatch = \"127.0.0.1:{}\"\ncacert = \"other-ca.pem\"\n\n\
+         [[host]]\nmatch = \"127.0.0.1\"\ninsecure = true\n",
+        port_of(&url)
+    ));
+    std::fs::write(dir.path().join("other-ca.pem"), unrelated.ca_pem()).unwrap();
+    let (out, doc) = check_in(dir.path(), &[&url]);
+    out.assert_code(0);
+    assert_eq!(outcome(result(&doc, &url)), "up", "{out}");
+}
+
+#[test]
+fn a_body_expectation_reads_a_large_page_under_check_fragments_too() {
+    // 9 MiB of HTML: more than --check-fragments reads for anchors, so its anchors are not
+    // read; its first MiB still serves the expectation.
+    let mut body = b"<p>operational</p>".to_vec();
+    body.resize(9 * 1024 * 1024, b' ');
+    let mut page = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    page.extend_from_slice(&body);
+    let big = Scripted::start("127.0.0.1:0", move |_| page.clone()).unwrap();
+    let url = big.url("/big");
+    let dir = folder("[[expect]]\nmatch = \"/big$\"\nbody-contains = \"operational\"\n");
+    for extra in [&[][..], &["--check-fragments"][..]] {
+        let (out, doc) = check_in(dir.path(), &[extra, &[url.as_str()]].concat());
+        assert_eq!(outcome(result(&doc, &url)), "up", "{extra:?}: {out}");
+    }
+}
+
+#[test]
+fn the_command_line_and_the_file_settle_their_flags_together() {
+    let ok = Scripted::start("127.0.0.1:0", |_| response("200 OK", &[])).unwrap();
+    let url = ok.url("/");
+    // --fail-after needs --history, which the file gives.
+    let dir = folder("history = \"links.db\"\n");
+    let out = run(urlcheck()
+        .current_dir(dir.path())
+        .args(["--fail-after", "2", &url]));
+    out.assert_code(0);
+    assert!(dir.path().join("links.db").is_file(), "{out}");
+    // A file switch that a command-line flag conflicts with gives way, whichever declares it.
+    for (file, flag) in [
+        ("verbose = true", "-q"),
+        ("quiet = true", "-v"),
+        ("compare = true", "--sequential"),
+    ] {
+        let dir = folder(file);
+        let out = run(urlcheck()
+            .current_dir(dir.path())
+            .args(["--no-progress", flag, &url]));
+        out.assert_code(0);
+    }
+    // --no-github on the command line wins over the file's github, and --print-config says so.
+    let dir = folder("github = true\n");
+    let out = run(urlcheck()
+        .current_dir(dir.path())
+        .args(["--print-config", "--no-github"]));
+    out.assert_code(0);
+    let github = out
+        .stdout()
+        .lines()
+        .find(|l| l.starts_with("github ="))
+        .unwrap()
+        .to_owned();
+    assert!(!github.contains("urlcheck.toml"), "{github}");
+}
+
+#[test]
+fn secrets_stay_out_of_the_errors_too() {
+    // A proxy URL that is no proxy URL, given on the command line: its password is not shown.
+    let out = run(urlcheck().args([
+        "--proxy",
+        "socks5://bob:pr0xyPW@127.0.0.1:1",
+        "http://127.0.0.1:1/",
+    ]));
+    out.assert_code(2);
+    assert!(out.stderr.contains("--proxy"), "{out}");
+    assert!(!out.all_output().contains("pr0xyPW"), "{out}");
+    // A header whose expanded variable breaks it is refused without showing what it held.
+    let dir = folder("header = [\"Authorization Basic ${UC_CREDS}\"]\n");
+    let out = run(urlcheck()
+        .current_dir(dir.path())
+        .env("UC_CREDS", "alice:s3cr3tpw")
+        .arg("http://127.0.0.1:1/"));
+    out.assert_code(2);
+    assert!(out.stderr.contains("urlcheck.toml:1: header"), "{out}");
+    assert!(
+        !out.all_output().contains("s3cr3tpw") && !out.all_output().contains("alice"),
+        "{out}"
+    );
+}

@@ -34,11 +34,12 @@ impl Checker {
     async fn body_unbounded(&self, url: &Url, limit: usize) -> Result<Vec<u8>, String> {
         let first = url;
         let mut url = url.clone();
+        let mut chain = super::Chain::new(reqwest::Method::GET, Default::default());
         for _ in 0..=self.settings.max_redirects {
             // The user's secrets go to the host they were given for, as on any check.
             let same_host = super::same_authority(&url, first);
             let pool = self.pool(&url);
-            let request = self.request(pool, reqwest::Method::GET, &url, same_host, false, None);
+            let request = self.request(pool, &url, same_host, false, &chain);
             let mut response = request
                 .send()
                 .await
@@ -51,6 +52,7 @@ impl Checker {
                     .and_then(|l| l.to_str().ok())
                     .and_then(|l| url.join(l).ok())
                     .ok_or_else(|| format!("HTTP {status} without a usable Location"))?;
+                chain.downgraded |= url.scheme() == "https" && next.scheme() == "http";
                 url = next;
                 continue;
             }

@@ -5,9 +5,8 @@
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderMap;
-use reqwest::Response;
 
-use crate::config::{ExpectTable, Expectation, BODY_LIMIT};
+use crate::config::{ExpectTable, Expectation};
 use crate::model::{Certificate, StatusSet};
 use crate::sanitize::escape_for_terminal;
 
@@ -18,7 +17,7 @@ use super::cert;
 pub(super) struct Wants {
     /// Its headers, kept.
     pub headers: bool,
-    /// Its body's first [`BODY_LIMIT`] bytes.
+    /// Its body's first bytes (`config::BODY_LIMIT`).
     pub body: bool,
 }
 
@@ -40,32 +39,9 @@ impl Wants {
 #[derive(Debug, Default)]
 pub(super) struct Seen {
     pub headers: HeaderMap,
-    /// The body's first bytes, up to [`BODY_LIMIT`], as far as they came in time.
+    /// The body's first bytes, up to 1 MiB (`config::BODY_LIMIT`), as far as they came in
+    /// time; empty unless a body expectation wants it.
     pub body: Vec<u8>,
-}
-
-/// The headers and, when `wants.body`, the body's first [`BODY_LIMIT`] bytes (what arrives
-/// before `deadline`).
-pub(super) async fn read(
-    mut response: Response,
-    wants: Wants,
-    deadline: tokio::time::Instant,
-) -> Seen {
-    let headers = response.headers().clone();
-    let mut body = Vec::new();
-    if wants.body {
-        let _ = tokio::time::timeout_at(deadline, async {
-            while let Ok(Some(chunk)) = response.chunk().await {
-                let room = BODY_LIMIT - body.len();
-                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                if body.len() == BODY_LIMIT {
-                    break;
-                }
-            }
-        })
-        .await;
-    }
-    Seen { headers, body }
 }
 
 /// The statuses the tables accept, when one of them sets `status`: the first such wins.

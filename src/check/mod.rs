@@ -74,14 +74,16 @@ const LOOKUP_SLACK: Duration = Duration::from_millis(50);
 const BUDGET_SPENT: &str = "no response within the --max-time";
 
 /// Makes checks. Cheap to share: one connection pool serves every check (and one more each
-/// `[[host]]` table with TLS settings of its own).
+/// TLS setting that `[[host]]` tables give some hosts).
 pub(crate) struct Checker {
-    /// The run's pool first, then those of the host tables with TLS settings of their own.
-    pools: Vec<Pool>,
-    /// For each host table, the pool of its own TLS settings, if it has them.
-    pool_of: Vec<Option<usize>>,
+    /// The run's pool first, then one for each TLS setting a host may get from the tables.
+    pools: Vec<(TlsKey, Pool)>,
     settings: Arc<CheckSettings>,
 }
+
+/// The TLS settings of a host: the first matching table's `insecure`, and the first matching
+/// table with a `cacert` (its index); `(None, None)` is the run's own.
+type TlsKey = (Option<bool>, Option<usize>);
 
 /// What one successful request answered.
 struct Answer {
@@ -181,6 +183,8 @@ struct Chain {
     method: reqwest::Method,
     jar: Jar,
     wants: Wants,
+    /// A redirect went from https to plain http: the host tables' headers stay behind.
+    downgraded: bool,
 }
 
 impl Chain {
@@ -189,6 +193,7 @@ impl Chain {
             method,
             jar: Jar::default(),
             wants,
+            downgraded: false,
         }
     }
 }
@@ -201,6 +206,28 @@ struct Scoped<'a> {
     max_time: Duration,
     expects: Vec<&'a ExpectTable>,
     wants: Wants,
+}
+
+/// What the answer that ended a chain showed, beyond its status.
+#[derive(Default)]
+struct Ending {
+    anchors: Option<Arc<Anchors>>,
+    certificate: Option<Vec<u8>>,
+    wall: Option<String>,
+    seen: Option<Seen>,
+}
+
+impl Ending {
+    /// What `answer` showed; a page whose anchors could not be read says so in `warnings`.
+    fn of(answer: Answer, warnings: &mut Vec<String>) -> Ending {
+        Ending {
+            anchors: (answer.anchors)
+                .and_then(|a| a.map_err(|why| warnings.push(why.to_owned())).ok()),
+            certificate: answer.certificate,
+            wall: answer.wall,
+            seen: answer.seen,
+        }
+    }
 }
 
 /// Where following a URL's redirects ended.
@@ -261,27 +288,47 @@ impl Checker {
             });
             Pool::new(build, per_host, idle, give_up)
         };
-        let mut pools = vec![pool(&roots, settings.insecure)?];
-        let mut pool_of = Vec::with_capacity(settings.hosts.tables.len());
-        for table in settings.hosts.tables.iter() {
-            pool_of.push(table.own_tls().then_some(pools.len()));
-            if table.own_tls() {
-                let roots = [&roots[..], &table.roots[..]].concat();
-                pools.push(pool(&roots, table.insecure.unwrap_or(settings.insecure))?);
+        // Every setting a host can get, made now: a few tables make a few pools.
+        let tables = &settings.hosts.tables;
+        let cacerts: Vec<Option<usize>> = std::iter::once(None)
+            .chain(
+                (0..tables.len())
+                    .filter(|&i| !tables[i].roots.is_empty())
+                    .map(Some),
+            )
+            .collect();
+        let mut pools: Vec<(TlsKey, Pool)> = Vec::new();
+        for cacert in cacerts {
+            let insecure = tables.iter().filter_map(|t| t.insecure);
+            for insecure in std::iter::once(None).chain(insecure.map(Some)) {
+                if pools.iter().any(|(key, _)| *key == (insecure, cacert)) {
+                    continue;
+                }
+                let extra = cacert.map_or(&[][..], |i| &tables[i].roots[..]);
+                let roots = [&roots[..], extra].concat();
+                let pool = pool(&roots, insecure.unwrap_or(settings.insecure))?;
+                pools.push(((insecure, cacert), pool));
             }
         }
-        Ok(Checker {
-            pools,
-            pool_of,
-            settings,
-        })
+        Ok(Checker { pools, settings })
     }
 
-    /// The pool of the requests to `url`'s host: a host table's, when it has TLS settings of
-    /// its own.
+    /// The pool of the requests to `url`'s host: the one of the TLS settings its host tables
+    /// give it, each setting from the first matching table that sets it.
     fn pool(&self, url: &Url) -> &Pool {
-        let own = (self.settings.hosts.matching(url).into_iter()).find_map(|i| self.pool_of[i]);
-        &self.pools[own.unwrap_or(0)]
+        let hosts = &self.settings.hosts;
+        let key = match hosts.tables.is_empty() {
+            true => (None, None),
+            false => {
+                let matching = hosts.matching(url);
+                let insecure = matching.iter().find_map(|&i| hosts.tables[i].insecure);
+                let cacert =
+                    (matching.iter().copied()).find(|&i| !hosts.tables[i].roots.is_empty());
+                (insecure, cacert)
+            }
+        };
+        let found = self.pools.iter().find(|(k, _)| *k == key);
+        &found.unwrap_or(&self.pools[0]).1
     }
 
     /// A host table's `per-host` and `interval` for the URLs of `url`'s host:port.
@@ -323,7 +370,7 @@ impl Checker {
     /// How many times a request found no descriptor free so far: the dispatcher lowers the
     /// concurrency when this grows.
     pub(crate) fn descriptor_pressure(&self) -> u64 {
-        self.pools.iter().map(Pool::pressure).sum()
+        self.pools.iter().map(|(_, pool)| pool.pressure()).sum()
     }
 
     /// Checks one URL: follows redirects, retries transient failures, never panics and never
@@ -363,7 +410,8 @@ impl Checker {
         if reason.is_some() {
             outcome = Outcome::Blocked;
         }
-        let certificate = self.certificate(&mut f, &mut outcome, &mut error);
+        let now = SystemTime::now();
+        let certificate = (f.certificate.as_deref()).and_then(|der| cert::describe(der, now));
         // From its first request: a wait for the host's turn before it is not the URL's time.
         let elapsed = budget.began().unwrap_or(started).elapsed();
         if outcome == Outcome::Up {
@@ -372,6 +420,7 @@ impl Checker {
                 outcome = Outcome::Down;
             }
         }
+        self.cert_expiry(certificate.as_ref(), &mut f, &mut outcome, &mut error);
         Ok(Check {
             outcome,
             status: f.answer.map(|(status, _)| status),
@@ -435,18 +484,17 @@ impl Checker {
 
     /// What the final hop's certificate says, and with `--cert-expiry`, whether it makes an
     /// up URL down (a URL already failing is told in a warning).
-    fn certificate(
+    fn cert_expiry(
         &self,
+        certificate: Option<&Certificate>,
         f: &mut Followed,
         outcome: &mut Outcome,
         error: &mut Option<CheckError>,
-    ) -> Option<Certificate> {
-        let now = SystemTime::now();
-        let certificate = (f.certificate.as_deref()).and_then(|der| cert::describe(der, now));
-        let (Some(c), Some(within)) = (&certificate, self.settings.cert_expiry) else {
-            return certificate;
+    ) {
+        let (Some(c), Some(within)) = (certificate, self.settings.cert_expiry) else {
+            return;
         };
-        if let Some(why) = cert::expires_within(c, within, now) {
+        if let Some(why) = cert::expires_within(c, within, SystemTime::now()) {
             if *outcome == Outcome::Up {
                 let answered = f.answer.map_or(0, |(status, _)| status);
                 *outcome = Outcome::Down;
@@ -458,7 +506,6 @@ impl Checker {
                 f.warnings.push(why);
             }
         }
-        certificate
     }
 
     /// Requests `url` with `method` and follows its redirects to the end of the chain.
@@ -476,8 +523,7 @@ impl Checker {
         // Cookies belong to this chain alone. A consent wall redirects back to itself until its
         // cookie returns, so a loop is a URL requested again with the same cookies.
         let mut visited: HashSet<(Url, Option<String>)> = HashSet::new();
-        let mut retries = 0;
-        let (mut anchors, mut certificate, mut wall, mut seen) = (None, None, None, None);
+        let (mut retries, mut ending) = (0, Ending::default());
         let mut timings;
         let (end, answer) = loop {
             // The cookies this request goes with, before its answer sets more.
@@ -497,18 +543,18 @@ impl Checker {
             retries += fetched.attempts - 1;
             warnings.extend(fetched.note);
             timings = fetched.timings;
-            let answer = match fetched.answer {
+            let mut answer = match fetched.answer {
                 Ok(answer) => answer,
                 Err(e) => break (Err(e), None),
             };
             let status = answer.status.as_u16();
             let heard = Some((status, answer.ttfb));
-            let Some(location) = answer.location.filter(|_| answer.status.is_redirection()) else {
-                certificate = answer.certificate;
-                wall = answer.wall;
-                seen = answer.seen;
-                anchors = (answer.anchors)
-                    .and_then(|a| a.map_err(|why| warnings.push(why.to_owned())).ok());
+            let redirects_to = answer
+                .location
+                .take()
+                .filter(|_| answer.status.is_redirection());
+            let Some(location) = redirects_to else {
+                ending = Ending::of(answer, &mut warnings);
                 break (Ok(status), heard);
             };
             redirects.push(Hop {
@@ -522,6 +568,7 @@ impl Checker {
                 visited.contains(&(next.clone(), chain.jar.header(next)))
             }) {
                 Ok((next, warning)) => {
+                    chain.downgraded |= warning.is_some(); // its one warning: a drop to http
                     warnings.extend(warning);
                     current = next;
                 }
@@ -532,10 +579,10 @@ impl Checker {
             end,
             last: current,
             answer,
-            anchors,
-            certificate,
-            wall,
-            seen,
+            anchors: ending.anchors,
+            certificate: ending.certificate,
+            wall: ending.wall,
+            seen: ending.seen,
             timings,
             attempts: 1 + retries,
             redirects,
@@ -717,8 +764,7 @@ impl Checker {
             let deadline = tokio::time::Instant::from_std((sent + timeout).min(ends));
             // Asked for each time: a waiting request must not hold on to a pool that is being
             // let go to free descriptors.
-            let method = chain.method.clone();
-            let request = self.request(pool, method, url, same_host, keep, chain.jar.header(url));
+            let request = self.request(pool, url, same_host, keep, chain);
             // Bound first: a finished request future still holds its client.
             let sending = phases::send(tokio::time::timeout_at(deadline, request.send())).await;
             match sending {
@@ -824,33 +870,37 @@ impl Checker {
         keep: bool,
         deadline: tokio::time::Instant,
     ) -> (Option<Result<Arc<Anchors>, &'static str>>, Option<Seen>) {
+        let headers = wants.any().then(|| response.headers().clone());
         if self.settings.check_fragments && is_html_page(&response) {
-            let headers = wants.any().then(|| response.headers().clone());
-            let body = read_body(response, ANCHOR_BODY, deadline).await;
-            let seen = headers.map(|headers| Seen {
-                headers,
-                body: (body.as_deref().unwrap_or_default().iter())
-                    .take(BODY_LIMIT)
-                    .copied()
-                    .collect(),
-            });
-            let anchors = match body {
-                Some(body) => Ok(Arc::new(Anchors::new(
+            let (body, whole) = read_body(response, ANCHOR_BODY, deadline).await;
+            let anchors = match whole {
+                true => Ok(Arc::new(Anchors::new(
                     extract::html(&body).anchors.iter().map(String::as_str),
                 ))),
-                None => Err(ANCHORS_UNREAD),
+                false => Err(ANCHORS_UNREAD),
             };
+            // What came of the body serves the expectations, whole or not.
+            let seen = headers.map(|headers| Seen {
+                headers,
+                body: body[..body.len().min(BODY_LIMIT)].to_vec(),
+            });
             return (Some(anchors), seen);
         }
-        if wants.any() {
-            return (None, Some(expect::read(response, wants, deadline).await));
+        if wants.body {
+            let (body, _) = read_body(response, BODY_LIMIT, deadline).await;
+            let headers = headers.unwrap_or_default();
+            return (None, Some(Seen { headers, body }));
         }
+        let seen = headers.map(|headers| Seen {
+            headers,
+            body: Vec::new(),
+        });
         if keep {
             // A connection that is not kept closes with its response: no need for the body.
             let grace = tokio::time::Instant::now() + BODY_GRACE;
             read_prefix(response, grace.min(deadline)).await;
         }
-        (None, None)
+        (None, seen)
     }
 
     /// The request for `url` with the user's headers, and the chain's cookies in the one
@@ -860,17 +910,20 @@ impl Checker {
     fn request(
         &self,
         pool: &Pool,
-        method: reqwest::Method,
         url: &Url,
         same_host: bool,
         keep: bool,
-        mut cookies: Option<String>,
+        chain: &Chain,
     ) -> RequestBuilder {
         let s = &self.settings;
-        let mut request = pool.client(keep).request(method, url.clone());
-        // The host tables' headers go to the hosts they match only, and take the place of a
-        // command-line header of the same name.
-        let scoped = s.hosts.headers(url);
+        let mut cookies = chain.jar.header(url);
+        let mut request = pool.client(keep).request(chain.method.clone(), url.clone());
+        // The host tables' headers go to the hosts they match only, never in the clear after
+        // a drop from https, and take the place of a command-line header of the same name.
+        let scoped = match chain.downgraded {
+            true => Vec::new(),
+            false => s.hosts.headers(url),
+        };
         let given = (s.headers.iter())
             .filter(|(name, _)| same_host || !is_sensitive(name))
             .filter(|(name, _)| !scoped.iter().any(|(n, _)| n == name));
@@ -1012,27 +1065,31 @@ fn is_html_page(response: &Response) -> bool {
             })
 }
 
-/// The body, up to `limit` bytes and until `deadline`; `None` unless it all arrived (a page
+/// The body, up to `limit` bytes and until `deadline`, and whether that was all of it (a page
 /// cut short would lack the anchors after the cut).
 async fn read_body(
     mut response: Response,
     limit: usize,
     deadline: tokio::time::Instant,
-) -> Option<Vec<u8>> {
+) -> (Vec<u8>, bool) {
     let mut body = Vec::new();
     let whole = tokio::time::timeout_at(deadline, async {
         loop {
             match response.chunk().await {
-                Ok(Some(chunk)) if body.len() + chunk.len() <= limit => {
-                    body.extend_from_slice(&chunk)
+                Ok(Some(chunk)) => {
+                    let room = limit - body.len();
+                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    if chunk.len() > room {
+                        return false;
+                    }
                 }
-                Ok(Some(_)) | Err(_) => return false,
+                Err(_) => return false,
                 Ok(None) => return true,
             }
         }
     })
     .await;
-    whole.unwrap_or(false).then_some(body)
+    (body, whole.unwrap_or(false))
 }
 
 async fn read_prefix(mut response: Response, deadline: tokio::time::Instant) {

@@ -56,12 +56,25 @@ where
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let given = Cli::command()
-        .try_get_matches_from(&args)
-        .map_err(Failure::Clap)?;
+    // A flag that needs another (--fail-after needs --history) may find it in the file: the
+    // merged parse judges that. Any other fault of the command line is clap's to tell.
+    let strict = Cli::command().try_get_matches_from(&args);
+    let given = match strict {
+        Err(e) if e.kind() != clap::error::ErrorKind::MissingRequiredArgument => {
+            return Err(Failure::Clap(e))
+        }
+        Err(_) => Cli::command()
+            .ignore_errors(true)
+            .try_get_matches_from(&args)
+            .map_err(Failure::Clap)?,
+        Ok(ref given) => given.clone(),
+    };
     let path = match locate(&given) {
         Ok(Some(path)) if given.subcommand().is_none() => path,
-        Ok(_) => return from_matches(&given, Loaded::default()).map_err(Failure::Clap),
+        Ok(_) => {
+            let given = strict.map_err(Failure::Clap)?;
+            return from_matches(&given, Loaded::default()).map_err(Failure::Clap);
+        }
         Err(e) => return Err(Failure::File(e)),
     };
     let text = std::fs::read_to_string(&path)
@@ -169,6 +182,7 @@ impl File<'_> {
     fn arguments(&self, given: &ArgMatches) -> Result<(Arguments, BTreeMap<String, usize>)> {
         let keys: Keys = toml::from_str(self.text).map_err(|e| self.syntax(&e))?;
         let cmd = Cli::command();
+        let taken = taken(&cmd, given);
         let (mut flags, mut inputs, mut lines) = (Vec::new(), Vec::new(), BTreeMap::new());
         for (key, value) in &keys {
             let name = key.get_ref().replace('_', "-");
@@ -187,17 +201,23 @@ impl File<'_> {
                     )
                 })?;
             let id = arg.get_id().as_str();
-            let values = values(arg, value.get_ref())
-                .and_then(|v| expand_all(&name, v))
-                .map_err(|why| anyhow!("{at}: {}: {why}", key.get_ref()))?;
-            for v in values.iter().filter(|_| arg.get_long().is_some()) {
-                check(&cmd, arg, &name, v)
-                    .map_err(|why| anyhow!("{at}: {}: {why}", key.get_ref()))?;
+            let fail = |why: String| anyhow!("{at}: {}: {why}", key.get_ref());
+            let raw = values(arg, value.get_ref()).map_err(fail)?;
+            let values = expand_all(&name, raw.clone()).map_err(fail)?;
+            for (v, raw) in values.iter().zip(&raw).filter(|_| arg.get_long().is_some()) {
+                check(&cmd, arg, &name, v).map_err(|why| match v == raw {
+                    true => fail(why),
+                    // What it says may hold what a variable held.
+                    false => {
+                        fail("not a valid value once its ${VAR}s are expanded (not shown)".into())
+                    }
+                })?;
             }
             // Checked whole even so: a file is good or it is not.
+            let conflicts = cmd.get_arg_conflicts_with(arg);
             let overridden = std::iter::once(arg)
-                .chain(cmd.get_arg_conflicts_with(arg))
-                .any(|a| given.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine));
+                .chain(conflicts)
+                .any(|a| taken.contains(a.get_id().as_str()));
             if overridden {
                 continue;
             }
@@ -231,6 +251,34 @@ impl File<'_> {
         }
     }
 }
+
+/// The argument ids the command line settles: those it gives, those they conflict with (either
+/// way round), and the other of a pair that overrides each other.
+fn taken(cmd: &clap::Command, given: &ArgMatches) -> std::collections::HashSet<String> {
+    let mut taken = std::collections::HashSet::new();
+    let on_line = (cmd.get_arguments())
+        .filter(|a| given.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine));
+    for arg in on_line {
+        taken.insert(arg.get_id().to_string());
+        taken.extend(
+            cmd.get_arg_conflicts_with(arg)
+                .iter()
+                .map(|a| a.get_id().to_string()),
+        );
+        for (one, other) in PAIRS {
+            if arg.get_id() == one {
+                taken.insert(other.to_owned());
+            }
+            if arg.get_id() == other {
+                taken.insert(one.to_owned());
+            }
+        }
+    }
+    taken
+}
+
+/// Flags that override each other (clap has no getter for `overrides_with`).
+const PAIRS: [(&str, &str); 1] = [("github", "no_github")];
 
 /// The line (from 1) of byte `at` of `text`.
 pub(crate) fn line_of(text: &str, at: usize) -> usize {

@@ -149,8 +149,9 @@ pub struct Cli {
     /// Send every request through this HTTP proxy (http://[user:password@]host:port, or
     /// https:// for a TLS proxy) instead of HTTP_PROXY, HTTPS_PROXY and ALL_PROXY, which are
     /// honoured otherwise; NO_PROXY still names the hosts that go direct.
-    #[arg(long, value_name = "URL", value_parser = parse_proxy, conflicts_with = "no_proxy")]
-    pub proxy: Option<Url>,
+    // Checked in `Cli::into_config`, not by clap, whose errors would print the password back.
+    #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
+    pub proxy: Option<String>,
 
     /// Connect directly, ignoring HTTP_PROXY, HTTPS_PROXY and ALL_PROXY.
     #[arg(long)]
@@ -247,9 +248,9 @@ pub struct Cli {
     /// Check this URL first (repeatable), with the run's settings: when no canary is up, the
     /// network is down, not the list, and the run stops before its first request (exit 3,
     /// report files and --history left as they were). Canaries are not results.
-    #[arg(long = "canary", value_name = "URL", value_parser = parse_base_url,
-          conflicts_with = "dump")]
-    pub canaries: Vec<Url>,
+    // Checked in `Cli::into_config`, as --proxy is: a canary may hold a password.
+    #[arg(long = "canary", value_name = "URL", conflicts_with = "dump")]
+    pub canaries: Vec<String>,
 
     /// GitHub Actions annotations (on stderr) and a step summary in $GITHUB_STEP_SUMMARY.
     /// On by default when GITHUB_ACTIONS=true.
@@ -461,7 +462,9 @@ impl Cli {
             insecure: self.insecure,
             resolve: self.resolve,
             dns_server: self.dns_server,
-            proxy: self.proxy,
+            proxy: (self.proxy.as_deref())
+                .map(|p| parse_proxy(p).map_err(|e| anyhow::anyhow!("invalid --proxy: {e}")))
+                .transpose()?,
             no_proxy: self.no_proxy,
             check_fragments: self.check_fragments,
             cert_expiry: self.cert_expiry,
@@ -494,7 +497,9 @@ impl Cli {
                 ..self.fail_on
             },
             history: history(self.history, self.history_keep, self.fail_on)?,
-            canaries: self.canaries,
+            canaries: (self.canaries.iter())
+                .map(|c| parse_base_url(c).map_err(|e| anyhow::anyhow!("invalid --canary: {e}")))
+                .collect::<Result<_>>()?,
             github: github(self.github, self.no_github),
             quiet: self.quiet,
             verbose: self.verbose,
@@ -550,6 +555,8 @@ fn check_value(name: &str, value: &str) -> Result<(), String> {
         "remap" => remap(&[value.to_owned()]).map(drop).map_err(err),
         "exclude-path" => exclude_paths(&[value.to_owned()]).map(drop).map_err(err),
         "cacert" => roots(&[PathBuf::from(value)]).map(drop).map_err(err),
+        "proxy" => parse_proxy(value).map(drop),
+        "canary" => parse_base_url(value).map(drop),
         _ => Ok(()),
     }
 }
@@ -650,7 +657,7 @@ pub fn parse_proxy(s: &str) -> Result<Url, String> {
 pub fn parse_base_url(s: &str) -> Result<Url, String> {
     let url = Url::parse(s).map_err(|e| format!("not a URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("expected an http(s) URL, got {s:?}"));
+        return Err(format!("expected an http(s) URL, not {}:", url.scheme()));
     }
     Ok(url)
 }

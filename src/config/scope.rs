@@ -40,11 +40,6 @@ pub(crate) struct HostTable {
 }
 
 impl HostTable {
-    /// The table has a TLS configuration of its own, and so a client of its own.
-    pub(crate) fn own_tls(&self) -> bool {
-        self.insecure.is_some() || !self.roots.is_empty()
-    }
-
     fn matches(&self, url: &Url) -> bool {
         self.matcher.matches(url)
     }
