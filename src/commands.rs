@@ -1,4 +1,4 @@
-//! The subcommands: `urlcheck history`, `--print-config`, and what urlcheck says about itself, generated from
+//! The subcommands: `urlcheck history`, `urlcheck merge`, `--print-config`, and what urlcheck says about itself, generated from
 //! the clap definition so it can never disagree with the flags: shell completions (`urlcheck
 //! completions SHELL`) and the man page (`urlcheck man`), both on stdout for the user to
 //! install where their system looks.
@@ -12,25 +12,29 @@ use clap_complete::Shell;
 use crate::cli::{Cli, Command};
 use crate::exit::ExitCode;
 use crate::history;
+use crate::merge;
 
 /// What runs instead of a check, when something does: a subcommand, or `--print-config`.
-pub(crate) fn instead(cli: &mut Cli) -> Option<Result<ExitCode>> {
-    if let Some(command) = cli.command.take() {
-        return Some(run(Some(command), Vec::new()));
-    }
-    cli.printed.take().map(|text| run(None, text.into_bytes()))
+pub(crate) async fn instead(cli: &mut Cli) -> Option<Result<ExitCode>> {
+    let text = match cli.command.take() {
+        Some(Command::Merge(args)) => {
+            let merge = args.into_merge();
+            return Some(async { merge::run(merge?).await }.await);
+        }
+        Some(Command::History(args)) => {
+            return Some(history::show(&args.into_query(), &mut std::io::stdout().lock()))
+        }
+        Some(Command::Completions { shell }) => Ok(completions(shell)),
+        Some(Command::Man) => man(),
+        None => Ok(cli.printed.take()?.into_bytes()),
+    };
+    Some(text.and_then(|text| write(&text)))
 }
 
-/// Runs the subcommand, or writes `text`, to stdout. A closed pipe (`| head`) ends quietly.
-fn run(command: Option<Command>, text: Vec<u8>) -> Result<ExitCode> {
+/// Writes `text` to stdout. A closed pipe (`| head`) ends quietly.
+fn write(text: &[u8]) -> Result<ExitCode> {
     let out = &mut std::io::stdout().lock();
-    let text = match command {
-        Some(Command::History(args)) => return history::show(&args.into_query(), out),
-        Some(Command::Completions { shell }) => completions(shell),
-        Some(Command::Man) => man()?,
-        None => text,
-    };
-    match out.write_all(&text).and_then(|()| out.flush()) {
+    match out.write_all(text).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             Err(e).context("cannot write to stdout")
         }

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod history;
 pub mod input;
 pub mod model;
+pub mod shard;
 
 mod canary;
 mod check;
@@ -19,6 +20,7 @@ mod config;
 mod dedup;
 mod dump;
 mod fdlimit;
+mod merge;
 mod pass;
 mod report;
 mod run;
@@ -46,22 +48,18 @@ pub use crate::cli::Cli;
 /// Runs urlcheck as the command line asks and returns the exit code. Errors are for
 /// "could not run at all" (exit 2); a dead link is a result, not an error.
 pub async fn run(mut cli: Cli) -> Result<ExitCode> {
-    if let Some(done) = commands::instead(&mut cli) {
+    if let Some(done) = commands::instead(&mut cli).await {
         return done;
     }
     // Listening starts before anything is made that a signal must clean up. A second signal
     // exits at once, skipping destructors: the report files' temporary files go first.
     let temps: Arc<Mutex<Vec<PathBuf>>> = Arc::default();
-    let signals = Signals::install({
-        let temps = temps.clone();
-        move || {
-            for temp in temps.lock().map(|t| t.clone()).unwrap_or_default() {
-                let _ = std::fs::remove_file(temp);
-            }
-        }
-    });
+    let signals = Signals::install(file::remover(temps.clone()));
     let mut config = cli.into_config()?;
     config.fit_descriptors();
+    let checker = Arc::new(Checker::for_config(&config)?);
+    // With --shard, the inputs are read once first, for the plan of the fleet.
+    pass::plan(&mut config, &checker).await?;
     let inputs = Inputs::open(&config.inputs, config.rules.clone())?;
     // An unusable database stops the run before its first request; one is not created (or
     // migrated) for a run that cannot start.
@@ -78,7 +76,6 @@ pub async fn run(mut cli: Cli) -> Result<ExitCode> {
     if let Ok(mut list) = temps.lock() {
         list.extend(files.iter().map(|f| f.temp_path().to_owned()));
     }
-    let checker = Arc::new(Checker::for_config(&config)?);
     // Before the input thread (it may fetch documents); `files` and `history` drop unwritten.
     if let Some(code) = canary::guard(&config.canaries, &checker, &signals.token).await? {
         return Ok(code.combine(signals.exit_code()));

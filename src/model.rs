@@ -12,12 +12,12 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::sanitize::{escape_for_terminal, redact_url};
 
 /// What a check concluded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     /// An accepted status after redirects.
@@ -58,7 +58,7 @@ impl Outcome {
 }
 
 /// Why there was no usable HTTP answer; stable names for machines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum ErrorKind {
     Dns,
@@ -108,7 +108,7 @@ impl ErrorKind {
 }
 
 /// A machine-readable kind and a human message (escaped, credentials redacted).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct CheckError {
     pub kind: ErrorKind,
     pub message: String,
@@ -173,7 +173,7 @@ impl Hasher for NoHash {
 }
 
 /// One redirect: the URL that answered, its 3xx status, and where that request's time went.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Hop {
     pub url: String,
     pub status: u16,
@@ -184,21 +184,21 @@ pub(crate) struct Hop {
 /// did not happen is `None`: no lookup for an IP address, no handshake over plain http, none
 /// of the three over a connection kept from an earlier request (`reused`). The phases that
 /// happened add up to at most `total`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Timings {
-    #[serde(rename = "dns_ms", serialize_with = "ser_opt_ms")]
+    #[serde(rename = "dns_ms", serialize_with = "ser_opt_ms", deserialize_with = "de_opt_ms")]
     pub dns: Option<Duration>,
     /// The TCP connect, after the lookup.
-    #[serde(rename = "connect_ms", serialize_with = "ser_opt_ms")]
+    #[serde(rename = "connect_ms", serialize_with = "ser_opt_ms", deserialize_with = "de_opt_ms")]
     pub connect: Option<Duration>,
-    #[serde(rename = "tls_ms", serialize_with = "ser_opt_ms")]
+    #[serde(rename = "tls_ms", serialize_with = "ser_opt_ms", deserialize_with = "de_opt_ms")]
     pub tls: Option<Duration>,
     /// From the connection being ready (the request's start, over a kept one) to the
     /// response headers; `None` when none came.
-    #[serde(rename = "ttfb_ms", serialize_with = "ser_opt_ms")]
+    #[serde(rename = "ttfb_ms", serialize_with = "ser_opt_ms", deserialize_with = "de_opt_ms")]
     pub ttfb: Option<Duration>,
     /// The whole request, its body's reading included.
-    #[serde(rename = "total_ms", serialize_with = "ser_ms")]
+    #[serde(rename = "total_ms", serialize_with = "ser_ms", deserialize_with = "de_ms")]
     pub total: Duration,
     /// The request did not open the connection it went over: one kept from an earlier
     /// request, or one another request was opening.
@@ -230,7 +230,7 @@ impl Timings {
 }
 
 /// The HTTP method of a request chain, as results name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Method {
     Head,
@@ -247,17 +247,17 @@ impl Method {
 }
 
 /// The result of checking one URL.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Check {
     pub outcome: Outcome,
     /// The final HTTP status, when there was one.
     pub status: Option<u16>,
     pub error: Option<CheckError>,
     /// All attempts, hops and waits.
-    #[serde(rename = "elapsed_ms", serialize_with = "ser_ms")]
+    #[serde(rename = "elapsed_ms", serialize_with = "ser_ms", deserialize_with = "de_ms")]
     pub elapsed: Duration,
     /// Time to the response headers of the final attempt.
-    #[serde(rename = "ttfb_ms", serialize_with = "ser_opt_ms")]
+    #[serde(rename = "ttfb_ms", serialize_with = "ser_opt_ms", deserialize_with = "de_opt_ms")]
     pub ttfb: Option<Duration>,
     /// Tries: 1, plus one for every retry on any hop of the redirect chain (following a
     /// redirect is not a retry); 0 for a line that was never fetched.
@@ -270,7 +270,7 @@ pub(crate) struct Check {
     /// The last URL requested (redacted), when it differs from the one checked.
     pub final_url: Option<String>,
     /// Things worth knowing that do not change the outcome (an https -> http redirect).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     /// Why a `blocked` answer says nothing about the page.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -311,9 +311,9 @@ impl Check {
 }
 
 /// The leaf certificate an https server showed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Certificate {
-    #[serde(serialize_with = "ser_time")]
+    #[serde(serialize_with = "ser_time", deserialize_with = "de_time")]
     pub not_after: SystemTime,
     /// Whole days from the check to `not_after`; negative once it has expired.
     pub days_left: i64,
@@ -335,6 +335,36 @@ fn ser_opt_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok,
     match d {
         Some(d) => s.serialize_f64(millis(*d)),
         None => s.serialize_none(),
+    }
+}
+
+// Read back (`urlcheck merge`): what the serializers above wrote.
+
+fn de_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_rfc3339(&text).map_err(serde::de::Error::custom)
+}
+
+fn de_opt_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SystemTime>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        Some(text) => humantime::parse_rfc3339(&text)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+        None => Ok(None),
+    }
+}
+
+fn de_ms<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let ms = f64::deserialize(d)?;
+    Duration::try_from_secs_f64(ms / 1000.0).map_err(serde::de::Error::custom)
+}
+
+fn de_opt_ms<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    match Option::<f64>::deserialize(d)? {
+        Some(ms) => Duration::try_from_secs_f64(ms / 1000.0)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+        None => Ok(None),
     }
 }
 
@@ -366,7 +396,7 @@ impl Mode {
 
 /// Where a URL came from: a file (or `<stdin>`, `<args>`), a 1-based line number and, for a
 /// link in a document, the 1-based column (in characters) where the link's URL starts.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Source {
     pub file: Arc<str>,
     pub line: u64,
@@ -406,7 +436,7 @@ impl fmt::Display for Source {
 }
 
 /// One reported URL: the check and every input line that listed it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct UrlResult {
     /// The URL as shown: credentials redacted.
     pub url: String,
@@ -414,7 +444,7 @@ pub(crate) struct UrlResult {
     #[serde(flatten)]
     pub check: Check,
     /// A repeat of a URL already reported: not fetched again, outcome and status copied.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub duplicate: bool,
     /// What the run history (`--history`) says of the URL, when the run keeps one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -422,7 +452,7 @@ pub(crate) struct UrlResult {
 }
 
 /// A URL's state against its earlier checks in the run history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
     /// Never checked before.
@@ -463,16 +493,16 @@ impl State {
 }
 
 /// What the run history says of a URL checked in this run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct History {
     pub state: State,
     /// Failing checks in a row, this one included (0 when it is up).
     pub consecutive_failures: u32,
     /// When the run that began the current failing streak started.
-    #[serde(serialize_with = "ser_opt_time")]
+    #[serde(serialize_with = "ser_opt_time", deserialize_with = "de_opt_time")]
     pub failing_since: Option<SystemTime>,
     /// When the last run that found it up started (this one, when it is up).
-    #[serde(serialize_with = "ser_opt_time")]
+    #[serde(serialize_with = "ser_opt_time", deserialize_with = "de_opt_time")]
     pub last_up: Option<SystemTime>,
 }
 

@@ -17,11 +17,14 @@ use crate::config::Config;
 use crate::dedup::{Collection, Keep};
 use crate::exit::ExitCode;
 use crate::history::{Recorder, RunRecord};
-use crate::input::{Batch, Inputs};
+use crate::input::{self, Batch, Inputs};
+use crate::shard::{Plan, Sharding};
+use crate::summary::Summary;
 use crate::model::{FailOn, Mode, Order, Outcome, UrlResult};
 use crate::report::file::{self, ReportFile};
 use crate::report::{
-    self, progress_bar, Format, Github, Options, Reporter, Run, RunInfo, Settings, Stdout,
+    self, progress_bar, Format, Github, Options, Reporter, Run, RunInfo, Settings, ShardInfo,
+    Stdout,
 };
 use crate::run::{self, Sink};
 
@@ -80,19 +83,31 @@ pub(crate) async fn single(setup: Setup) -> Result<ExitCode> {
 /// Writes the run into its history, once its results and report files are out: a run that
 /// cannot be recorded (a full disk, a second signal) has lost nothing else, and says what
 /// was not recorded (exit 2).
-async fn record(mut recorder: Recorder, run: &Run, config: &Config) -> ExitCode {
+async fn record(recorder: Recorder, run: &Run, config: &Config) -> ExitCode {
+    let keep = config.history.as_ref().and_then(|h| h.keep);
+    let fragments = config.check.check_fragments;
+    record_run(recorder, run, (config.fail_on, fragments), keep).await
+}
+
+/// Writes `run` into the history of `recorder`, with what decided its failures (`--fail-on`,
+/// `--check-fragments`), forgetting runs older than `keep`.
+pub(crate) async fn record_run(
+    mut recorder: Recorder,
+    run: &Run,
+    (fail_on, check_fragments): (FailOn, bool),
+    keep: Option<std::time::Duration>,
+) -> ExitCode {
     let record = RunRecord {
         finished: run.info.finished_at,
         settings: serde_json::json!({
             "settings": run.info.settings,
-            "fail_on": config.fail_on.to_string(),
-            "check_fragments": config.check.check_fragments,
+            "fail_on": fail_on.to_string(),
+            "check_fragments": check_fragments,
         })
         .to_string(),
         counts: Outcome::ALL.map(|o| run.summary.count(o)),
         interrupted: run.summary.interrupted,
     };
-    let keep = config.history.as_ref().and_then(|h| h.keep);
     let (recorder, done) = tokio::task::spawn_blocking(move || {
         let done = recorder.commit(&record, keep);
         (recorder, done)
@@ -112,6 +127,56 @@ async fn record(mut recorder: Recorder, run: &Run, config: &Config) -> ExitCode 
             ExitCode::Usage
         }
     }
+}
+
+/// `--shard`: surveys the inputs (read once, as the run will read them) and makes the plan that
+/// every shard of the fleet makes alike; from then on the inputs give this shard's items only.
+pub(crate) async fn plan(config: &mut Config, checker: &Arc<Checker>) -> Result<()> {
+    let Some(shard) = config.shard_of else {
+        return Ok(());
+    };
+    let fetch = Some(checker.fetcher());
+    let survey = input::survey(&config.inputs, config.rules.clone(), fetch).await?;
+    let hosts = survey.hosts.iter().map(|(h, n)| (h.as_str(), *n));
+    let sharding = Arc::new(Sharding {
+        shard,
+        plan: Plan::new(hosts, shard.count, config.per_host),
+        fingerprint: survey.fingerprint,
+    });
+    config.rules.shard = Some(sharding.clone());
+    config.shard = Some(sharding);
+    Ok(())
+}
+
+/// `urlcheck merge`: results read back from shards' reports, each told its history and judged,
+/// to every reporter in order as a run would hand them over; the summary counted from them.
+pub(crate) fn replay(
+    results: Vec<UrlResult>,
+    reporters: &mut [Box<dyn Reporter + '_>],
+    history: Option<&mut Recorder>,
+    fail_on: FailOn,
+) -> io::Result<(Summary, Vec<UrlResult>)> {
+    let mut fan = FanOut {
+        reporters,
+        progress: None,
+        collection: Collection::new(Keep::All),
+        history,
+        fail_on,
+        failed: 0,
+    };
+    let mut summary = Summary::default();
+    for (index, result) in results.into_iter().enumerate() {
+        summary.record(&result);
+        let order = Order {
+            index: index as u64,
+            key: None,
+        };
+        fan.result(order, result)?;
+    }
+    fan.flush()?;
+    summary.failed = fan.failed;
+    summary.history = fan.history.as_ref().map(|h| h.tally());
+    Ok((summary, fan.collection.into_ordered()))
 }
 
 /// The input of a pass: batches from the input thread, and how many lines to expect.
@@ -164,6 +229,12 @@ impl Pass<'_> {
             started_at,
             finished_at: SystemTime::now(),
             settings: settings(config, mode),
+            shard: config.shard.as_ref().map(|s| ShardInfo {
+                index: s.shard.index,
+                count: s.shard.count,
+                fingerprint: format!("{:016x}", s.fingerprint),
+            }),
+            merged: None,
         };
         Ok(Run {
             info,

@@ -27,6 +27,7 @@ use crate::config::{CheckSettings, Config, Github, HistorySettings};
 use crate::history;
 use crate::input::{Exclude, Kind, Rules};
 use crate::model::{FailOn, Mode, Outcome, State, StatusSet};
+use crate::shard::{self, Shard};
 pub use crate::report::Format;
 pub use file::{parse_args, Failure, Loaded, DEFAULT_FILE};
 
@@ -289,6 +290,20 @@ pub struct Cli {
     #[arg(long)]
     pub no_config: bool,
 
+    /// Check only shard K of N (K from 1): every machine of a CI matrix reads the same
+    /// inputs and checks its share, every URL of a host on one shard (a host with more than
+    /// its share split over several, its --per-host divided); `auto` takes K/N from
+    /// CI_NODE_INDEX and CI_NODE_TOTAL, or JOB_COMPLETION_INDEX with --shards. `urlcheck merge`
+    /// joins the shards' JSON reports.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard,
+          conflicts_with_all = ["compare", "dump", "history"])]
+    pub shard: Option<ShardArg>,
+
+    /// With --shard auto and JOB_COMPLETION_INDEX (a Kubernetes Indexed Job): how many shards.
+    #[arg(long, value_name = "N", requires = "shard",
+          value_parser = clap::value_parser!(u32).range(1..=shard::MAX_SHARDS as i64))]
+    pub shards: Option<u32>,
+
     /// Print the settings a run would use (urlcheck.toml and the command line, each value
     /// with where it came from) as a urlcheck.toml, secrets masked, and exit.
     #[arg(long)]
@@ -317,6 +332,72 @@ pub enum Command {
     },
     /// Print the man page, urlcheck(1), e.g. `urlcheck man > /usr/local/share/man/man1/urlcheck.1`.
     Man,
+    /// Merge the JSON reports of a --shard K/N fleet into one run: any format, report files,
+    /// --history and the exit code one run would have had.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' JSON reports (--report json=PATH of each --shard run).
+    #[arg(value_name = "REPORT", required = true)]
+    pub reports: Vec<PathBuf>,
+
+    /// What goes to stdout.
+    #[arg(short = 'f', long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Also write a report file, replaced atomically (repeatable), e.g. --report json=all.json
+    #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report)]
+    pub reports_out: Vec<(Format, PathBuf)>,
+
+    /// Which outcomes make the exit code 1, as for a run (new needs --history).
+    #[arg(long, value_name = "OUTCOMES", default_value = "down,error,invalid", value_parser = parse_outcomes)]
+    pub fail_on: FailOn,
+
+    /// Record the merged run in this SQLite database, as --history records a run.
+    #[arg(long, value_name = "DB")]
+    pub history: Option<PathBuf>,
+
+    /// Merge the shards that are there when some are missing (said on stderr), instead of
+    /// exit 2.
+    #[arg(long)]
+    pub allow_partial: bool,
+
+    /// Human format on stdout: each failure once and one summary line.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// When to use colour: auto = stdout is a terminal and NO_COLOR is unset.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// GitHub Actions annotations and step summary (on by default when GITHUB_ACTIONS=true).
+    #[arg(long, overrides_with = "no_github")]
+    pub github: bool,
+
+    /// Turn GitHub Actions output off.
+    #[arg(long, overrides_with = "github")]
+    pub no_github: bool,
+}
+
+impl MergeArgs {
+    pub(crate) fn into_merge(self) -> Result<crate::merge::Merge> {
+        if self.fail_on.new && self.history.is_none() {
+            anyhow::bail!("--fail-on new needs --history DB: what broke is told against it");
+        }
+        Ok(crate::merge::Merge {
+            reports: self.reports,
+            format: self.format,
+            files: self.reports_out,
+            fail_on: self.fail_on,
+            history: self.history,
+            allow_partial: self.allow_partial,
+            quiet: self.quiet,
+            color: self.color.on_stdout(),
+            github: github(self.github, self.no_github),
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -479,10 +560,14 @@ impl Cli {
             exclude_paths: exclude_paths(&self.exclude_path)?,
             dump: self.dump,
             check_fragments: self.check_fragments,
+            shard: None,
         };
         Ok(Config {
             inputs: self.inputs,
             file: self.file.path.clone(),
+            shard_of: self.shard.map(|s| s.resolve(self.shards)).transpose()?,
+            // Made once the inputs are surveyed (`lib::run`).
+            shard: None,
             rules,
             concurrency: self.concurrency as usize,
             per_host: self.per_host as usize,
@@ -640,6 +725,48 @@ fn exclude_paths(given: &[String]) -> Result<Option<GlobSet>> {
         set.add(Glob::new(pattern).with_context(|| format!("invalid --exclude-path {pattern:?}"))?);
     }
     Ok(Some(set.build()?))
+}
+
+/// `--shard`: `K/N`, or `auto` (from the environment of a CI job).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardArg {
+    Given(Shard),
+    Auto,
+}
+
+pub fn parse_shard(s: &str) -> Result<ShardArg, String> {
+    match s.trim() {
+        "auto" => Ok(ShardArg::Auto),
+        other => other.parse().map(ShardArg::Given),
+    }
+}
+
+impl ShardArg {
+    /// The shard: as given, or from GitLab's `parallel:` (CI_NODE_INDEX and CI_NODE_TOTAL,
+    /// from 1), or a Kubernetes Indexed Job's JOB_COMPLETION_INDEX (from 0) and `--shards`.
+    fn resolve(self, shards: Option<u32>) -> Result<Shard> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let shard = match (self, var("CI_NODE_INDEX"), var("CI_NODE_TOTAL")) {
+            (ShardArg::Given(shard), ..) => return Ok(shard),
+            (ShardArg::Auto, Some(k), Some(n)) => format!("{k}/{n}"),
+            _ => match (var("JOB_COMPLETION_INDEX"), shards) {
+                (Some(i), Some(n)) => match i.trim().parse::<u32>() {
+                    Ok(i) => format!("{}/{n}", i.saturating_add(1)),
+                    Err(_) => anyhow::bail!("--shard auto: JOB_COMPLETION_INDEX is {i:?}, not a number"),
+                },
+                (Some(_), None) => anyhow::bail!(
+                    "--shard auto with JOB_COMPLETION_INDEX needs --shards N (the Job's completions)"
+                ),
+                (None, _) => anyhow::bail!(
+                    "--shard auto found neither CI_NODE_INDEX and CI_NODE_TOTAL (GitLab parallel:) \
+                     nor JOB_COMPLETION_INDEX (a Kubernetes Indexed Job): give --shard K/N"
+                ),
+            },
+        };
+        shard
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--shard auto: {e}"))
+    }
 }
 
 /// `--proxy`: an http or https URL (reqwest is built without SOCKS).

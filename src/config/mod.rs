@@ -17,6 +17,7 @@ use crate::fdlimit;
 use crate::input::Rules;
 use crate::model::{FailOn, Mode, StatusSet};
 use crate::report::Format;
+use crate::shard::{Shard, Sharding};
 
 pub(crate) use scope::{
     ExpectTable, Expectation, Expects, HostPattern, HostTable, Hosts, BODY_LIMIT,
@@ -99,6 +100,10 @@ pub(crate) struct Config {
     pub inputs: Vec<String>,
     /// The urlcheck.toml read, as named.
     pub file: Option<PathBuf>,
+    /// `--shard K/N`: which shard this run is, before the inputs are surveyed.
+    pub shard_of: Option<Shard>,
+    /// `--shard`, once the inputs were surveyed: the plan, and what this run checks of it.
+    pub shard: Option<Arc<Sharding>>,
     /// How inputs are read and what their URLs become: `--exclude`, `--remap`,
     /// `--input-format`, `--root-dir`... (`input::Rules`).
     pub rules: Rules,
@@ -160,6 +165,7 @@ impl Config {
             Mode::Concurrent | Mode::Compare => Limits {
                 concurrency: self.concurrency,
                 per_host: self.per_host,
+                split: self.shard.clone(),
             },
         }
     }
@@ -174,17 +180,20 @@ pub(crate) struct HistorySettings {
 }
 
 /// The pool's limits.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Limits {
     /// Checks in flight at most.
     pub concurrency: usize,
     /// Checks in flight per host:port at most.
     pub per_host: usize,
+    /// `--shard`: a host split over several shards has its share of `per_host` on each.
+    pub split: Option<Arc<Sharding>>,
 }
 
 impl Limits {
     pub(crate) const SEQUENTIAL: Limits = Limits {
         concurrency: 1,
         per_host: 1,
+        split: None,
     };
 }

@@ -26,8 +26,10 @@ mod doc;
 mod list;
 mod local;
 mod read;
+mod survey;
 
 pub use list::{parse_all, parse_line};
+pub(crate) use survey::survey;
 
 /// Items are handed over in batches of up to this many: one wake-up of the scheduler per
 /// batch instead of one per line. A batch is also sent whenever reading on might block
@@ -168,6 +170,8 @@ pub(crate) struct Rules {
     pub dump: bool,
     /// `--check-fragments`: an http(s) URL keeps its `#fragment`, to be checked in the page.
     pub check_fragments: bool,
+    /// `--shard`: only this shard's items go on to the run.
+    pub shard: Option<Arc<crate::shard::Sharding>>,
 }
 
 /// URL patterns that skip what they match, and where each was given: the reason a skipped
@@ -246,6 +250,8 @@ pub(crate) struct Batcher {
     tx: mpsc::Sender<Batch>,
     batch: Batch,
     rules: Arc<Rules>,
+    /// Reused for the host:port of each URL, with `--shard`.
+    key: String,
 }
 
 impl Batcher {
@@ -254,6 +260,7 @@ impl Batcher {
             tx,
             batch: Vec::with_capacity(BATCH),
             rules,
+            key: String::new(),
         }
     }
 
@@ -264,6 +271,11 @@ impl Batcher {
             local @ Item::Local { .. } => self.rules.exclude_local(local),
             item => item,
         };
+        if let Some(sharding) = &self.rules.shard {
+            if !survey::owned(sharding, &item, &mut self.key) {
+                return true;
+            }
+        }
         self.batch.push(item);
         self.batch.len() < BATCH || self.send()
     }

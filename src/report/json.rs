@@ -44,6 +44,10 @@ pub(super) struct Document<'a> {
     mode: &'static str,
     interrupted: bool,
     settings: &'a Settings,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<&'a super::ShardInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    merged: Option<&'a super::Merged>,
     summary: SummaryJson,
     #[serde(skip_serializing_if = "Option::is_none")]
     results: Option<&'a [UrlResult]>,
@@ -58,6 +62,8 @@ impl<'a> Document<'a> {
             mode: info.mode.as_str(),
             interrupted: summary.interrupted,
             settings: &info.settings,
+            shard: info.shard.as_ref(),
+            merged: info.merged.as_ref(),
             summary: SummaryJson::new(summary),
             results,
         }

@@ -187,11 +187,36 @@ pub(crate) struct RunInfo {
     pub started_at: SystemTime,
     pub finished_at: SystemTime,
     pub settings: Settings,
+    /// `--shard`: which shard of how many, and the fingerprint of the inputs.
+    pub shard: Option<ShardInfo>,
+    /// `urlcheck merge`: the shards this run was merged from.
+    pub merged: Option<Merged>,
+}
+
+/// A shard's place in its fleet, as its JSON report records it (and `merge` reads it back).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub(crate) struct ShardInfo {
+    pub index: u32,
+    pub count: u32,
+    /// The inputs every shard surveyed, as 16 hex digits: shards of other lists differ.
+    pub fingerprint: String,
+}
+
+/// What a merged run was made of.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Merged {
+    pub count: u32,
+    pub fingerprint: String,
+    /// The shards merged (all of them, unless `--allow-partial` merged fewer).
+    pub shards: Vec<u32>,
+    /// The shards that were not there (`--allow-partial`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<u32>,
 }
 
 /// The settings a report records, so a reader knows what "down" meant. Header values are
 /// never recorded, only their names.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub(crate) struct Settings {
     pub concurrency: usize,
     pub per_host: usize,
@@ -207,18 +232,18 @@ pub(crate) struct Settings {
     pub insecure: bool,
     pub headers: Vec<String>,
     /// `--cert-expiry`, which makes an https URL whose certificate expires within it down.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cert_expiry_ms: Option<u128>,
     /// `--canary` URLs (credentials redacted): none up stops the run before the list.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub canaries: Vec<String>,
     /// The urlcheck.toml read, as named.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<String>,
     /// How many `[[host]]` and `[[expect]]` tables it has (what changes verdicts).
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub host_tables: usize,
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub expect_tables: usize,
 }
 
@@ -460,6 +485,8 @@ pub(super) mod testing {
                     host_tables: 0,
                     expect_tables: 0,
                 },
+                shard: None,
+                merged: None,
             },
             summary,
             results,

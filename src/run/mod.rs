@@ -100,6 +100,8 @@ pub(crate) async fn execute(
     cancel: &CancellationToken,
 ) -> io::Result<Summary> {
     let started = Instant::now();
+    // Enough queued targets to keep every host busy, few enough to be small.
+    let max_queued = (limits.concurrency * 4).max(1024);
     let mut d = Dispatcher {
         checker,
         limits,
@@ -117,8 +119,6 @@ pub(crate) async fn execute(
         summary: Summary::default(),
         sink,
     };
-    // Enough queued targets to keep every host busy, few enough to be small.
-    let max_queued = (limits.concurrency * 4).max(1024);
     let mut input = Input {
         rx: items,
         batch: Vec::new().into_iter(),
@@ -377,10 +377,13 @@ impl Dispatcher<'_> {
         }
         let key: Arc<str> = Arc::from(self.key_buf.as_str());
         let (limit, interval) = self.checker.host_limits(url);
+        // Never more than the run's slots (one, for the sequential baseline); a host split
+        // over several shards gets its share of them here.
+        let limit = limit.map_or(self.limits.per_host, |n| n.min(self.limits.concurrency));
+        let limit = (self.limits.split.as_ref()).map_or(limit, |s| s.plan.per_host(&key, limit));
         let host = Host {
             in_flight: 0,
-            // Never more than the run's slots (one, for the sequential baseline).
-            limit: limit.map_or(self.limits.per_host, |n| n.min(self.limits.concurrency)),
+            limit,
             queue: VecDeque::new(),
             gate: Arc::new(HostGate::spaced(interval.unwrap_or_default())),
             listed: false,
@@ -495,10 +498,7 @@ fn ended((outcome, status, error): Ending) -> Check {
 
 /// `host:port`, the unit of politeness.
 fn write_host_key(url: &Url, out: &mut String) {
-    use std::fmt::Write as _;
-    let host = url.host_str().unwrap_or_default();
-    let port = url.port_or_known_default().unwrap_or(0);
-    let _ = write!(out, "{host}:{port}");
+    crate::shard::write_key(url, out);
 }
 
 #[cfg(test)]
