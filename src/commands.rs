@@ -1,7 +1,7 @@
-//! The subcommands: `urlcheck history`, `urlcheck merge`, `--print-config`, and what urlcheck says about itself, generated from
-//! the clap definition so it can never disagree with the flags: shell completions (`urlcheck
-//! completions SHELL`) and the man page (`urlcheck man`), both on stdout for the user to
-//! install where their system looks.
+//! What runs instead of a check: `urlcheck history`, `urlcheck merge`, `--print-config`, and
+//! what urlcheck says about itself, generated from the clap definition so it can never
+//! disagree with the flags: shell completions (`urlcheck completions SHELL`) and the man page
+//! (`urlcheck man`), both on stdout for the user to install where their system looks.
 
 use std::io::Write;
 
@@ -22,7 +22,10 @@ pub(crate) async fn instead(cli: &mut Cli) -> Option<Result<ExitCode>> {
             return Some(async { merge::run(merge?).await }.await);
         }
         Some(Command::History(args)) => {
-            return Some(history::show(&args.into_query(), &mut std::io::stdout().lock()))
+            return Some(history::show(
+                &args.into_query(),
+                &mut std::io::stdout().lock(),
+            ))
         }
         Some(Command::Completions { shell }) => Ok(completions(shell)),
         Some(Command::Man) => man(),

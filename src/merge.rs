@@ -13,27 +13,13 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Github;
+use crate::config::Merge;
 use crate::exit::ExitCode;
 use crate::history::Recorder;
-use crate::model::{FailOn, Mode, UrlResult};
+use crate::model::{Mode, UrlResult};
 use crate::pass;
 use crate::report::file;
-use crate::report::{self, Format, Merged, Options, Run, RunInfo, Settings, ShardInfo, Stdout};
-
-/// What `urlcheck merge` was asked, clap's part done.
-#[derive(Debug)]
-pub(crate) struct Merge {
-    pub reports: Vec<PathBuf>,
-    pub format: Format,
-    pub files: Vec<(Format, PathBuf)>,
-    pub fail_on: FailOn,
-    pub history: Option<PathBuf>,
-    pub allow_partial: bool,
-    pub quiet: bool,
-    pub color: bool,
-    pub github: Option<Github>,
-}
+use crate::report::{self, Merged, Options, Run, RunInfo, Settings, ShardInfo, Stdout};
 
 /// A shard's JSON report, as much of it as a merge needs.
 #[derive(Debug, Deserialize)]
@@ -60,8 +46,16 @@ pub(crate) async fn run(m: Merge) -> Result<ExitCode> {
         .collect::<Result<_>>()?;
     let merged = fleet(&docs, m.allow_partial)?;
     // An unusable database or report folder stops the merge before anything is written.
-    let started_at = docs.iter().map(|(_, d)| d.started_at).min().expect("one report");
-    let finished_at = docs.iter().map(|(_, d)| d.finished_at).max().expect("one report");
+    let started_at = docs
+        .iter()
+        .map(|(_, d)| d.started_at)
+        .min()
+        .expect("one report");
+    let finished_at = docs
+        .iter()
+        .map(|(_, d)| d.finished_at)
+        .max()
+        .expect("one report");
     let mut history = (m.history.as_deref())
         .map(|path| Recorder::open(path, started_at))
         .transpose()?;
@@ -96,7 +90,9 @@ pub(crate) async fn run(m: Merge) -> Result<ExitCode> {
     }
     let (mut summary, results) =
         pass::replay(results, &mut reporters, history.as_mut(), m.fail_on)?;
-    summary.wall = finished_at.duration_since(started_at).unwrap_or(Duration::ZERO);
+    summary.wall = finished_at
+        .duration_since(started_at)
+        .unwrap_or(Duration::ZERO);
     summary.interrupted = interrupted;
     let info = RunInfo {
         mode: Mode::Concurrent,
@@ -116,7 +112,9 @@ pub(crate) async fn run(m: Merge) -> Result<ExitCode> {
     file::commit_all(files)?;
     let code = run.summary.exit_code(m.fail_on);
     Ok(match history {
-        Some(recorder) => code.combine(pass::record_run(recorder, &run, (m.fail_on, false), None).await),
+        Some(recorder) => {
+            code.combine(pass::record_run(recorder, &run, (m.fail_on, false), None).await)
+        }
         None => code,
     })
 }
@@ -162,15 +160,25 @@ fn fleet(docs: &[(PathBuf, ShardDoc)], allow_partial: bool) -> Result<Merged> {
         let said: Vec<String> = (fleets.iter())
             .map(|((count, fingerprint), paths)| {
                 let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-                format!("{count} shards of inputs {fingerprint}: {}", names.join(", "))
+                format!(
+                    "{count} shards of inputs {fingerprint}: {}",
+                    names.join(", ")
+                )
             })
             .collect();
-        bail!("the reports are of different runs or lists ({})", said.join("; "));
+        bail!(
+            "the reports are of different runs or lists ({})",
+            said.join("; ")
+        );
     }
     let ((count, fingerprint), _) = fleets.into_iter().next().expect("one report at least");
     let missing: Vec<u32> = (1..=count).filter(|i| !by_index.contains_key(i)).collect();
     if !missing.is_empty() {
-        let list = missing.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+        let list = missing
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
         if !allow_partial {
             bail!("shards missing of {count}: {list} (--allow-partial merges what is there)");
         }

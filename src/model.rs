@@ -186,19 +186,39 @@ pub(crate) struct Hop {
 /// happened add up to at most `total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Timings {
-    #[serde(rename = "dns_ms", serialize_with = "ser_opt_ms", deserialize_with = "de_opt_ms")]
+    #[serde(
+        rename = "dns_ms",
+        serialize_with = "ser_opt_ms",
+        deserialize_with = "de_opt_ms"
+    )]
     pub dns: Option<Duration>,
     /// The TCP connect, after the lookup.
-    #[serde(rename = "connect_ms", serialize_with = "ser_opt_ms", deserialize_with = "de_opt_ms")]
+    #[serde(
+        rename = "connect_ms",
+        serialize_with = "ser_opt_ms",
+        deserialize_with = "de_opt_ms"
+    )]
     pub connect: Option<Duration>,
-    #[serde(rename = "tls_ms", serialize_with = "ser_opt_ms", deserialize_with = "de_opt_ms")]
+    #[serde(
+        rename = "tls_ms",
+        serialize_with = "ser_opt_ms",
+        deserialize_with = "de_opt_ms"
+    )]
     pub tls: Option<Duration>,
     /// From the connection being ready (the request's start, over a kept one) to the
     /// response headers; `None` when none came.
-    #[serde(rename = "ttfb_ms", serialize_with = "ser_opt_ms", deserialize_with = "de_opt_ms")]
+    #[serde(
+        rename = "ttfb_ms",
+        serialize_with = "ser_opt_ms",
+        deserialize_with = "de_opt_ms"
+    )]
     pub ttfb: Option<Duration>,
     /// The whole request, its body's reading included.
-    #[serde(rename = "total_ms", serialize_with = "ser_ms", deserialize_with = "de_ms")]
+    #[serde(
+        rename = "total_ms",
+        serialize_with = "ser_ms",
+        deserialize_with = "de_ms"
+    )]
     pub total: Duration,
     /// The request did not open the connection it went over: one kept from an earlier
     /// request, or one another request was opening.
@@ -254,10 +274,18 @@ pub(crate) struct Check {
     pub status: Option<u16>,
     pub error: Option<CheckError>,
     /// All attempts, hops and waits.
-    #[serde(rename = "elapsed_ms", serialize_with = "ser_ms", deserialize_with = "de_ms")]
+    #[serde(
+        rename = "elapsed_ms",
+        serialize_with = "ser_ms",
+        deserialize_with = "de_ms"
+    )]
     pub elapsed: Duration,
     /// Time to the response headers of the final attempt.
-    #[serde(rename = "ttfb_ms", serialize_with = "ser_opt_ms", deserialize_with = "de_opt_ms")]
+    #[serde(
+        rename = "ttfb_ms",
+        serialize_with = "ser_opt_ms",
+        deserialize_with = "de_opt_ms"
+    )]
     pub ttfb: Option<Duration>,
     /// Tries: 1, plus one for every retry on any hop of the redirect chain (following a
     /// redirect is not a retry); 0 for a line that was never fetched.

@@ -18,8 +18,6 @@ use crate::dedup::{Collection, Keep};
 use crate::exit::ExitCode;
 use crate::history::{Recorder, RunRecord};
 use crate::input::{self, Batch, Inputs};
-use crate::shard::{Plan, Sharding};
-use crate::summary::Summary;
 use crate::model::{FailOn, Mode, Order, Outcome, UrlResult};
 use crate::report::file::{self, ReportFile};
 use crate::report::{
@@ -27,6 +25,8 @@ use crate::report::{
     Stdout,
 };
 use crate::run::{self, Sink};
+use crate::shard::{Plan, Sharding};
+use crate::summary::Summary;
 
 /// Batches of items waiting between the input thread and the scheduler.
 pub(crate) const INPUT_BUFFER: usize = 8;

@@ -233,8 +233,9 @@ mod tests {
         // 80 URLs over 4 shards: a share is 20, so a:80 (50) is split in 3.
         assert_eq!(plan.pieces("a:80"), 3);
         assert_eq!(plan.per_host("a:80", 8), 2);
-        let shards: std::collections::HashSet<u32> =
-            (0..300).map(|i| plan.shard_of("a:80", &format!("http://a/{i}"))).collect();
+        let shards: std::collections::HashSet<u32> = (0..300)
+            .map(|i| plan.shard_of("a:80", &format!("http://a/{i}")))
+            .collect();
         assert_eq!(shards.len(), 3, "{shards:?}");
         for host in ["b:80", "c:80", "d:80"] {
             assert_eq!(plan.pieces(host), 1);
@@ -243,12 +244,17 @@ mod tests {
         }
         assert_eq!(plan.loads().iter().sum::<u64>(), 51 + 30);
         // A split never makes more pieces than --per-host allows.
-        assert_eq!(Plan::new([("a:80", 1000), ("b:80", 1)], 8, 2).pieces("a:80"), 2);
+        assert_eq!(
+            Plan::new([("a:80", 1000), ("b:80", 1)], 8, 2).pieces("a:80"),
+            2
+        );
     }
 
     #[test]
     fn the_plan_does_not_depend_on_the_order_of_the_counts() {
-        let counts: Vec<(String, u64)> = (0..500).map(|i| (format!("h{i}:443"), 1 + i % 37)).collect();
+        let counts: Vec<(String, u64)> = (0..500)
+            .map(|i| (format!("h{i}:443"), 1 + i % 37))
+            .collect();
         let forward = Plan::new(counts.iter().map(|(h, n)| (h.as_str(), *n)), 7, 8);
         let backward = Plan::new(counts.iter().rev().map(|(h, n)| (h.as_str(), *n)), 7, 8);
         for (host, _) in &counts {

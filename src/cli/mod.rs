@@ -27,8 +27,8 @@ use crate::config::{CheckSettings, Config, Github, HistorySettings};
 use crate::history;
 use crate::input::{Exclude, Kind, Rules};
 use crate::model::{FailOn, Mode, Outcome, State, StatusSet};
-use crate::shard::{self, Shard};
 pub use crate::report::Format;
+use crate::shard::{self, Shard};
 pub use file::{parse_args, Failure, Loaded, DEFAULT_FILE};
 
 const AFTER_HELP: &str = "\
@@ -382,11 +382,11 @@ pub struct MergeArgs {
 }
 
 impl MergeArgs {
-    pub(crate) fn into_merge(self) -> Result<crate::merge::Merge> {
+    pub(crate) fn into_merge(self) -> Result<crate::config::Merge> {
         if self.fail_on.new && self.history.is_none() {
             anyhow::bail!("--fail-on new needs --history DB: what broke is told against it");
         }
-        Ok(crate::merge::Merge {
+        Ok(crate::config::Merge {
             reports: self.reports,
             format: self.format,
             files: self.reports_out,

@@ -171,6 +171,20 @@ impl Config {
     }
 }
 
+/// What `urlcheck merge` was asked, clap's part done.
+#[derive(Debug)]
+pub(crate) struct Merge {
+    pub reports: Vec<PathBuf>,
+    pub format: Format,
+    pub files: Vec<(Format, PathBuf)>,
+    pub fail_on: FailOn,
+    pub history: Option<PathBuf>,
+    pub allow_partial: bool,
+    pub quiet: bool,
+    pub color: bool,
+    pub github: Option<Github>,
+}
+
 /// Where the run history is kept, and for how long.
 #[derive(Debug, Clone)]
 pub(crate) struct HistorySettings {

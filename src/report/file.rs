@@ -104,7 +104,9 @@ pub(crate) fn prepare_all(reports: &[(Format, PathBuf)]) -> Result<Vec<ReportFil
 }
 
 /// What a second signal runs before it exits: the temporary files of `temps` deleted.
-pub(crate) fn remover(temps: std::sync::Arc<std::sync::Mutex<Vec<PathBuf>>>) -> impl FnOnce() + Send {
+pub(crate) fn remover(
+    temps: std::sync::Arc<std::sync::Mutex<Vec<PathBuf>>>,
+) -> impl FnOnce() + Send {
     move || {
         for temp in temps.lock().map(|t| t.clone()).unwrap_or_default() {
             let _ = std::fs::remove_file(temp);
