@@ -187,7 +187,7 @@ fn report(
                 format!("{host} ({pieces}, {limit}) {}", group(n))
             })
             .collect();
-        println!(
+        let line = format!(
             "{:>5} {:>11} {:>7.4} {:>11} {:>11} {:>7.4}  {}",
             shard + 1,
             group(routed.urls[s]),
@@ -197,13 +197,15 @@ fn report(
             plain[s] as f64 / mean,
             here.join(", ")
         );
+        println!("{}", line.trim_end());
     }
     let split_hosts: std::collections::BTreeSet<usize> =
         routed.pieces.keys().map(|&(_, r)| r).collect();
     let heaviest = counts.iter().max().copied().unwrap_or(0);
     println!(
-        "split: {} hosts into {} pieces; the heaviest host has {} URLs ({:.2}x the mean)",
+        "split: {} host{} into {} pieces; the heaviest host has {} URLs ({:.2}x the mean)",
         split_hosts.len(),
+        if split_hosts.len() == 1 { "" } else { "s" },
         routed.pieces.len(),
         group(heaviest),
         heaviest as f64 / mean
