@@ -10,14 +10,17 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// README.md, every page under docs/, and the recipes under examples/.
+/// README.md, every page under docs/, and the recipes under examples/ (the Kubernetes
+/// manifests of examples/k8s/ too).
 fn pages() -> Vec<PathBuf> {
     let mut pages = vec![root().join("README.md")];
-    for dir in ["docs", "examples"] {
+    for dir in ["docs", "examples", "examples/k8s"] {
         for entry in std::fs::read_dir(root().join(dir)).unwrap() {
             let path = entry.unwrap().path();
             let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-            if matches!(ext, "md" | "yml") || path.file_name().is_some_and(|n| n == "crontab") {
+            if matches!(ext, "md" | "yml" | "yaml")
+                || path.file_name().is_some_and(|n| n == "crontab")
+            {
                 pages.push(path);
             }
         }
