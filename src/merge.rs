@@ -65,6 +65,18 @@ pub(crate) async fn run(m: Merge) -> Result<ExitCode> {
     let mut results: Vec<UrlResult> = docs.into_iter().flat_map(|(_, d)| d.results).collect();
     // In the order of the inputs, as one run lists them: by where each was first listed.
     results.sort_by(|a, b| first_source(a).cmp(&first_source(b)));
+    if let Some(twice) = results
+        .windows(2)
+        .find(|w| first_source(&w[0]) == first_source(&w[1]))
+    {
+        bail!(
+            "{} at {}:{} is in two shards' reports: the shards were not run with the same \
+             settings (the same --per-host, --exclude, --remap...)",
+            twice[0].url,
+            first_source(&twice[0]).0,
+            first_source(&twice[0]).1
+        );
+    }
     let options = Options {
         quiet: m.quiet,
         verbose: false,
@@ -110,7 +122,11 @@ pub(crate) async fn run(m: Merge) -> Result<ExitCode> {
     reporters.iter_mut().try_for_each(|r| r.finish(&run))?;
     drop(reporters);
     file::commit_all(files)?;
-    let code = run.summary.exit_code(m.fail_on);
+    let mut code = run.summary.exit_code(m.fail_on);
+    if interrupted {
+        // A shard stopped early: what it did not check is not known to be up.
+        code = code.combine(ExitCode::Interrupted);
+    }
     Ok(match history {
         Some(recorder) => {
             code.combine(pass::record_run(recorder, &run, (m.fail_on, false), None).await)

@@ -138,10 +138,21 @@ pub(crate) async fn plan(config: &mut Config, checker: &Arc<Checker>) -> Result<
     let fetch = Some(checker.fetcher());
     let survey = input::survey(&config.inputs, config.rules.clone(), fetch).await?;
     let hosts = survey.hosts.iter().map(|(h, n)| (h.as_str(), *n));
+    // A host table's `per-host` caps how many pieces its host is split into, as --per-host
+    // caps every host's.
+    let limit = |key: &str| {
+        let url = url::Url::parse(&format!("http://{key}/")).ok();
+        let table = url.and_then(|u| checker.host_limits(&u).0);
+        table.unwrap_or(config.per_host)
+    };
+    let plan = Plan::with_limits(hosts, shard.count, limit);
+    // Shards of other --per-host settings make other plans: they are other fleets.
+    let settings = crate::shard::hash(&format!("per-host {}", config.per_host));
     let sharding = Arc::new(Sharding {
         shard,
-        plan: Plan::new(hosts, shard.count, config.per_host),
-        fingerprint: survey.fingerprint,
+        plan,
+        fingerprint: survey.fingerprint ^ settings,
+        items: survey.items,
     });
     config.rules.shard = Some(sharding.clone());
     config.shard = Some(sharding);
@@ -218,6 +229,7 @@ impl Pass<'_> {
         let limits = config.limits(mode);
         let mut summary = run::execute(feed.items, checker, limits, &mut fan, self.cancel).await?;
         summary.failed = fan.failed;
+        summary.surveyed = config.shard.as_ref().map_or(0, |s| s.items);
         // The pass runs only once a canary (if any was given) was up.
         summary.canary_up = !config.canaries.is_empty();
         summary.history = fan.history.as_ref().map(|h| h.tally());
@@ -248,6 +260,14 @@ impl Pass<'_> {
 /// silently otherwise (exit 0), which a CI step may want to fail (`--fail-on ...,empty`).
 pub(crate) fn note_if_empty(run: &Run, config: &Config) {
     if run.summary.total() > 0 || run.summary.interrupted {
+        return;
+    }
+    if run.summary.surveyed > 0 {
+        let _ = writeln!(
+            io::stderr(),
+            "urlcheck: this shard has none of the inputs' {} items: the other shards check them",
+            run.summary.surveyed
+        );
         return;
     }
     let what = if config.fail_on.fails_empty() {

@@ -85,14 +85,24 @@ impl Plan {
         count: u32,
         per_host: usize,
     ) -> Plan {
+        Plan::with_limits(counts, count, |_| per_host)
+    }
+
+    /// As [`Plan::new`], with each host's own per-host limit (a urlcheck.toml `[[host]]`
+    /// table's `per-host`): a host is split into at most that many pieces.
+    pub fn with_limits<'a>(
+        counts: impl IntoIterator<Item = (&'a str, u64)>,
+        count: u32,
+        per_host: impl Fn(&str) -> usize,
+    ) -> Plan {
         let count = count.clamp(1, MAX_SHARDS);
         let counts: Vec<(&str, u64)> = counts.into_iter().collect();
         let total: u64 = counts.iter().map(|(_, n)| n).sum();
         let share = total.div_ceil(u64::from(count)).max(1);
-        let max_pieces = (per_host.max(1) as u64).min(u64::from(count));
         // (weight, tie-break, host, pieces): heaviest first, then by the host's hash.
         let mut units: Vec<(u64, u64, &str, u64)> = Vec::new();
         for &(host, n) in &counts {
+            let max_pieces = (per_host(host).max(1) as u64).min(u64::from(count));
             let pieces = n.div_ceil(share).clamp(1, max_pieces);
             for _ in 0..pieces {
                 units.push((n.div_ceil(pieces), hash(host), host, pieces));
@@ -175,6 +185,8 @@ pub struct Sharding {
     pub shard: Shard,
     pub plan: Plan,
     pub fingerprint: u64,
+    /// The items of the inputs (lines and links), all shards' together.
+    pub items: u64,
 }
 
 impl Sharding {

@@ -33,6 +33,9 @@ pub(crate) struct Summary {
     unreachable: u64,
     /// A `--canary` was up before the run: the network is known to work, whatever failed.
     pub(crate) canary_up: bool,
+    /// `--shard`: the items of the whole fleet's inputs; a shard with none of them is not an
+    /// empty run when the inputs have some.
+    pub(crate) surveyed: u64,
 }
 
 /// How many of a run's URLs (not lines: a repeat is one URL) the history found in each
@@ -62,6 +65,7 @@ impl Default for Summary {
             fetched: 0,
             unreachable: 0,
             canary_up: false,
+            surveyed: 0,
         }
     }
 }
@@ -135,7 +139,7 @@ impl Summary {
     /// The run found no URL at all and `fail_on` says `empty`: a failure with no failed URL,
     /// which every report that gives a verdict must say.
     pub(crate) fn failed_empty(&self, fail_on: FailOn) -> bool {
-        self.total() == 0 && !self.interrupted && fail_on.fails_empty()
+        self.total() == 0 && self.surveyed == 0 && !self.interrupted && fail_on.fails_empty()
     }
 
     /// 0 when no result failed the run (by default: none is down, error or invalid), else 1;

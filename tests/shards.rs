@@ -89,7 +89,8 @@ fn run_shards(dir: &Path, list: &Path) -> Vec<PathBuf> {
     let mut children: Vec<_> = (1..=SHARDS)
         .map(|k| {
             let mut cmd = urlcheck_std();
-            cmd.args(FLAGS)
+            cmd.current_dir(dir)
+                .args(FLAGS)
                 .args(["--no-progress", "-q", "--shard", &format!("{k}/{SHARDS}")])
                 .arg("--report")
                 .arg(format!("json={}", reports[k - 1].display()))
@@ -303,5 +304,77 @@ fn shard_auto_reads_the_ci_systems_variables() {
         .args(["--shard", "1/2", "-"])
         .write_stdin(server.url(0, "/ok")));
     assert_refused(&out, &["stdin"]);
+    server.shutdown();
+}
+
+#[test]
+fn a_host_tables_per_host_holds_across_the_fleet() {
+    let server = Server::start(6);
+    let dir = TempDir::new().unwrap();
+    let list = write_list(dir.path(), "urls.txt", list(&server));
+    // Every host at one request at a time, by a table: the heavy host is then not split (its
+    // pieces could not share one slot), and the fleet keeps to one.
+    std::fs::write(
+        dir.path().join("urlcheck.toml"),
+        "[[host]]\nmatch = \"127.0.0.*\"\nper-host = 1\n",
+    )
+    .unwrap();
+    server.stats().reset();
+    run_shards(dir.path(), &list);
+    let most = server.stats().max_in_flight_per_host();
+    assert_eq!(
+        most, 1,
+        "the fleet had {most} requests in flight to one host"
+    );
+    server.shutdown();
+}
+
+#[test]
+fn merge_refuses_shards_of_other_settings_and_an_interrupted_shard_is_130() {
+    let server = Server::start(3);
+    let dir = TempDir::new().unwrap();
+    let urls: Vec<String> = (0..9)
+        .map(|i| server.url(i % 3, &format!("/ok?i={i}")))
+        .collect();
+    let list = write_list(dir.path(), "urls.txt", urls.join("\n"));
+    let shard = |k: u32, extra: &[&str]| {
+        let report = dir.path().join(format!("s{k}-{}.json", extra.join("")));
+        let out = run(urlcheck()
+            .args(["-q", "--shard", &format!("{k}/2"), "--report"])
+            .arg(format!("json={}", report.display()))
+            .args(extra)
+            .arg(&list));
+        out.assert_code(0);
+        report
+    };
+    let (one, two) = (shard(1, &[]), shard(2, &[]));
+    for other in [
+        shard(2, &["--per-host", "1"]),
+        shard(2, &["--exclude", "i=4"]),
+    ] {
+        let out = run(urlcheck().arg("merge").arg(&one).arg(&other));
+        assert_refused(&out, &["different"]);
+    }
+    // A shard that was stopped early: the merge is not a pass.
+    let mut doc = read_json(&two);
+    doc["interrupted"] = true.into();
+    std::fs::write(&two, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let out = run(urlcheck().arg("merge").arg(&one).arg(&two));
+    out.assert_code(130);
+    server.shutdown();
+}
+
+#[test]
+fn a_shard_without_urls_is_no_empty_run() {
+    let server = Server::start(1);
+    let dir = TempDir::new().unwrap();
+    let list = write_list(dir.path(), "urls.txt", server.url(0, "/ok"));
+    for k in 1..=3 {
+        let out = run(urlcheck()
+            .args(["-q", "--fail-on", "down,error,invalid,empty", "--shard"])
+            .arg(format!("{k}/3"))
+            .arg(&list));
+        out.assert_code(0);
+    }
     server.shutdown();
 }

@@ -16,9 +16,22 @@ use crate::shard::{item_hash, write_key, Sharding};
 pub(crate) struct Survey {
     /// URLs to request per host:port (`example.com:443`), repeats included.
     pub hosts: HashMap<String, u64>,
-    /// The items, each with where it was listed, summed: the same whatever order a folder
-    /// walk found the files in.
+    /// The items, each with where it was listed and what it became, summed: the same
+    /// whatever order a folder walk found the files in.
     pub fingerprint: u64,
+    /// The items (input lines and links), notes aside.
+    pub items: u64,
+}
+
+/// What an item became, as a number for the fingerprint.
+fn kind(item: &Item) -> u64 {
+    match item {
+        Item::Target(_) => 0,
+        Item::Skipped { .. } => 0x51,
+        Item::Invalid { .. } => 0x52,
+        Item::Local { .. } => 0x53,
+        Item::Note(_) => 0x54,
+    }
 }
 
 /// Reads every item of `given` as a run would (the same `rules`), counting.
@@ -36,8 +49,10 @@ pub(crate) async fn survey(given: &[String], rules: Rules, fetch: Option<Fetch>)
             let Some((text, source)) = identity(item) else {
                 continue;
             };
-            let line = item_hash(text, &source.file, source.line);
+            // What the rules made of it counts too: a URL one shard skips is not another's.
+            let line = item_hash(text, &source.file, source.line) ^ kind(item);
             survey.fingerprint = survey.fingerprint.wrapping_add(line);
+            survey.items += 1;
             if let Item::Target(t) = item {
                 key.clear();
                 write_key(&t.url, &mut key);

@@ -381,6 +381,9 @@ impl Dispatcher<'_> {
         // over several shards gets its share of them here.
         let limit = limit.map_or(self.limits.per_host, |n| n.min(self.limits.concurrency));
         let limit = (self.limits.split.as_ref()).map_or(limit, |s| s.plan.per_host(&key, limit));
+        // And its share of the host's pace: the pieces' turns together keep the interval.
+        let pieces = (self.limits.split.as_ref()).map_or(1, |s| s.plan.pieces(&key));
+        let interval = interval.map(|i| i * pieces as u32);
         let host = Host {
             in_flight: 0,
             limit,
