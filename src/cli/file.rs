@@ -18,8 +18,8 @@ use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, CommandFactory, FromArgMatches};
 use toml::{Spanned, Value};
 
+use super::source::{expand, line_of, scalar, File, Loaded};
 use super::{tables, Cli};
-use crate::config::{Expects, Hosts};
 
 /// The file read from the current folder when there is one.
 pub const DEFAULT_FILE: &str = "urlcheck.toml";
@@ -29,17 +29,6 @@ const EXPANDED: [&str; 2] = ["header", "proxy"];
 
 /// Flags that are about the file itself, or no setting at all.
 const NOT_KEYS: [&str; 5] = ["config", "no-config", "print-config", "help", "version"];
-
-/// What was read from urlcheck.toml, for `Cli::into_config` and `--print-config`.
-#[derive(Debug, Clone, Default)]
-pub struct Loaded {
-    /// The file as it was named (`urlcheck.toml`, or the `--config` path).
-    pub path: Option<PathBuf>,
-    pub(crate) hosts: Hosts,
-    pub(crate) expects: Expects,
-    /// The line of each argument id whose value came from the file.
-    pub(crate) lines: BTreeMap<String, usize>,
-}
 
 /// Why the command line could not be parsed: clap's own error (it prints usage and exits
 /// with 2, or 0 for `--help`), or one in urlcheck.toml.
@@ -159,23 +148,12 @@ fn clap_says(e: &clap::Error) -> String {
     said.strip_prefix("error: ").unwrap_or(&said).to_owned()
 }
 
-/// The file being read.
-pub(crate) struct File<'a> {
-    pub name: String,
-    pub text: &'a str,
-}
-
 type Keys = BTreeMap<Spanned<String>, Spanned<Value>>;
 
 /// Arguments made from the file's top-level keys: the flags, and the inputs.
 type Arguments = (Vec<String>, Vec<String>);
 
 impl File<'_> {
-    /// `path:line`, of the byte at `at`.
-    pub(crate) fn at(&self, at: usize) -> String {
-        format!("{}:{}", self.name, line_of(self.text, at))
-    }
-
     /// The top-level keys as arguments, each checked alone, and the line of each argument id
     /// they set. Keys whose flag the command line gives (or conflicts with) are checked, then
     /// left out.
@@ -232,24 +210,6 @@ impl File<'_> {
         }
         Ok(((flags, inputs), lines))
     }
-
-    /// A file that is no TOML, said with its line.
-    pub(crate) fn syntax(&self, e: &toml::de::Error) -> anyhow::Error {
-        let message = e.message().trim_end();
-        let Some(span) = e.span() else {
-            return anyhow!("{}: {message}", self.name);
-        };
-        let at = self.at(span.start);
-        let line = self.text.lines().nth(line_of(self.text, span.start) - 1);
-        let key = (line.and_then(|l| l.split_once('=')))
-            .map(|(key, _)| key.trim())
-            .filter(|key| !key.is_empty() && !key.contains(['[', '{', '"', '\'', ' ']))
-            .filter(|key| !message.contains(&format!("`{key}`")));
-        match key {
-            Some(key) => anyhow!("{at}: {key}: {message}"),
-            None => anyhow!("{at}: {message}"),
-        }
-    }
 }
 
 /// The argument ids the command line settles: those it gives, those they conflict with (either
@@ -280,14 +240,6 @@ fn taken(cmd: &clap::Command, given: &ArgMatches) -> std::collections::HashSet<S
 /// Flags that override each other (clap has no getter for `overrides_with`).
 const PAIRS: [(&str, &str); 1] = [("github", "no_github")];
 
-/// The line (from 1) of byte `at` of `text`.
-pub(crate) fn line_of(text: &str, at: usize) -> usize {
-    1 + text.as_bytes()[..at.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-}
-
 /// The argument values a key's TOML value stands for: a switch's `true` is one (the flag
 /// alone), `false` none; a repeatable flag takes an array (or one value); a comma list may be
 /// written as an array.
@@ -309,58 +261,11 @@ fn values(arg: &Arg, value: &Value) -> Result<Vec<String>, String> {
     }
 }
 
-/// A string or a number as the command line would have it.
-pub(crate) fn scalar(value: &Value) -> Result<String, String> {
-    match value {
-        Value::String(s) => Ok(s.clone()),
-        Value::Integer(n) => Ok(n.to_string()),
-        Value::Float(x) => Ok(x.to_string()),
-        other => Err(format!(
-            "expected a string or a number, not {}",
-            other.type_str()
-        )),
-    }
-}
-
 fn expand_all(name: &str, values: Vec<String>) -> Result<Vec<String>, String> {
     if !EXPANDED.contains(&name) {
         return Ok(values);
     }
     values.iter().map(|v| expand(v)).collect()
-}
-
-/// `${VAR}` replaced by the environment's VAR, `$$` by `$`; an unset VAR is an error that
-/// names it (and nothing of the value).
-pub(crate) fn expand(text: &str) -> Result<String, String> {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find('$') {
-        out.push_str(&rest[..i]);
-        rest = &rest[i..];
-        if let Some(after) = rest.strip_prefix("$$") {
-            out.push('$');
-            rest = after;
-        } else if let Some(open) = rest.strip_prefix("${") {
-            let end = open.find('}').ok_or("a ${ without its closing }")?;
-            let var = &open[..end];
-            let valid = !var.is_empty()
-                && !var.starts_with(|c: char| c.is_ascii_digit())
-                && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !valid {
-                return Err(format!("${{{var}}}: not a variable name"));
-            }
-            match std::env::var(var) {
-                Ok(value) => out.push_str(&value),
-                Err(_) => return Err(format!("${{{var}}} is not set in the environment")),
-            }
-            rest = &open[end + 1..];
-        } else {
-            out.push('$');
-            rest = &rest[1..];
-        }
-    }
-    out.push_str(rest);
-    Ok(out)
 }
 
 /// Parses one value of `arg` as the command line would, and what `Cli::into_config` checks

@@ -5,6 +5,7 @@
 
 mod file;
 mod print;
+mod source;
 mod tables;
 
 use std::io::IsTerminal;
@@ -29,7 +30,8 @@ use crate::input::{Exclude, Kind, Rules};
 use crate::model::{FailOn, Mode, Outcome, State, StatusSet};
 pub use crate::report::Format;
 use crate::shard::{self, Shard};
-pub use file::{parse_args, Failure, Loaded, DEFAULT_FILE};
+pub use file::{parse_args, Failure, DEFAULT_FILE};
+pub use source::Loaded;
 
 const AFTER_HELP: &str = "\
 Exit codes:

@@ -8,7 +8,7 @@ use clap::parser::ValueSource;
 use clap::{Arg, ArgMatches, CommandFactory};
 use toml::Value;
 
-use super::file::Loaded;
+use super::source::Loaded;
 use super::Cli;
 use crate::config::{ExpectTable, Expectation, HostTable};
 

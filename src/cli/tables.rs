@@ -10,7 +10,7 @@ use regex::Regex;
 use serde::Deserialize;
 use toml::{Spanned, Value};
 
-use super::file::{expand, scalar, File};
+use super::source::{expand, scalar, File};
 use super::{parse_accept, parse_age, parse_duration, parse_header, Method};
 use crate::config::{ExpectTable, Expectation, Expects, HostPattern, HostTable, Hosts};
 
