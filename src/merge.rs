@@ -65,41 +65,8 @@ pub(crate) async fn run(m: Merge) -> Result<ExitCode> {
     let mut results: Vec<UrlResult> = docs.into_iter().flat_map(|(_, d)| d.results).collect();
     // In the order of the inputs, as one run lists them: by where each was first listed.
     results.sort_by(|a, b| first_source(a).cmp(&first_source(b)));
-    if let Some(twice) = results
-        .windows(2)
-        .find(|w| first_source(&w[0]) == first_source(&w[1]))
-    {
-        bail!(
-            "{} at {}:{} is in two shards' reports: the shards were not run with the same \
-             settings (the same --per-host, --exclude, --remap...)",
-            twice[0].url,
-            first_source(&twice[0]).0,
-            first_source(&twice[0]).1
-        );
-    }
-    let options = Options {
-        quiet: m.quiet,
-        verbose: false,
-        color: m.color,
-        fail_on: m.fail_on,
-        history: history.is_some(),
-        certificates: settings.cert_expiry_ms.is_some(),
-        method: settings.method == "HEAD,GET",
-    };
-    let stdout = Stdout::new(CancellationToken::new());
-    let mut reporters = vec![report::make(m.format, stdout, options)];
-    for f in &files {
-        let options = Options {
-            quiet: false,
-            color: false,
-            ..options
-        };
-        reporters.push(report::make(f.format, f.writer()?, options));
-    }
-    if let Some(gh) = &m.github {
-        let github = report::Github::new(io::stderr(), gh.step_summary.clone(), m.fail_on);
-        reporters.push(Box::new(github));
-    }
+    refuse_repeats(&results)?;
+    let mut reporters = reporters(&m, &files, &settings, history.is_some())?;
     let (mut summary, results) =
         pass::replay(results, &mut reporters, history.as_mut(), m.fail_on)?;
     summary.wall = finished_at
@@ -133,6 +100,54 @@ pub(crate) async fn run(m: Merge) -> Result<ExitCode> {
         }
         None => code,
     })
+}
+
+/// A line in two shards' results: the shards made different plans of the same inputs.
+fn refuse_repeats(results: &[UrlResult]) -> Result<()> {
+    let Some(twice) = (results.windows(2)).find(|w| first_source(&w[0]) == first_source(&w[1]))
+    else {
+        return Ok(());
+    };
+    let (file, line, _) = first_source(&twice[0]);
+    bail!(
+        "{} at {file}:{line} is in two shards' reports: the shards were not run with the same \
+         settings (the same --per-host, --exclude, --remap...)",
+        twice[0].url
+    )
+}
+
+/// The reporter on stdout, one for each report file, and GitHub's, told what the shards ran
+/// with (`settings`).
+fn reporters<'a>(
+    m: &Merge,
+    files: &'a [file::ReportFile],
+    settings: &Settings,
+    history: bool,
+) -> Result<Vec<Box<dyn report::Reporter + 'a>>> {
+    let options = Options {
+        quiet: m.quiet,
+        verbose: false,
+        color: m.color,
+        fail_on: m.fail_on,
+        history,
+        certificates: settings.cert_expiry_ms.is_some(),
+        method: settings.method == "HEAD,GET",
+    };
+    let stdout = Stdout::new(CancellationToken::new());
+    let mut reporters = vec![report::make(m.format, stdout, options)];
+    for f in files {
+        let options = Options {
+            quiet: false,
+            color: false,
+            ..options
+        };
+        reporters.push(report::make(f.format, f.writer()?, options));
+    }
+    if let Some(gh) = &m.github {
+        let github = report::Github::new(io::stderr(), gh.step_summary.clone(), m.fail_on);
+        reporters.push(Box::new(github));
+    }
+    Ok(reporters)
 }
 
 /// A shard's report; the error names the file.
