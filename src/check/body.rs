@@ -38,7 +38,8 @@ impl Checker {
         for _ in 0..=self.settings.max_redirects {
             // The user's secrets go to the host they were given for, as on any check.
             let same_host = super::same_authority(&url, first);
-            let pool = self.pool(&url);
+            chain.host = self.settings.hosts.scope(&url);
+            let pool = self.pool(&chain.host);
             let request = self.request(pool, &url, same_host, false, &chain);
             let mut response = request
                 .send()

@@ -32,7 +32,7 @@ use reqwest::{RequestBuilder, Response, StatusCode};
 use rustls::pki_types::CertificateDer;
 use url::Url;
 
-use crate::config::{CheckSettings, Config, ExpectTable, BODY_LIMIT};
+use crate::config::{CheckSettings, Config, ExpectTable, HostScope, BODY_LIMIT};
 use crate::extract;
 use crate::model::{
     Anchors, Certificate, Check, CheckError, ErrorKind, Hop, Method, Outcome, Timings,
@@ -179,21 +179,25 @@ impl Budget {
 
 /// What one request chain carries from hop to hop: its method, its cookies, and what the
 /// URL's expectations want of the answer that ends it.
-struct Chain {
+struct Chain<'a> {
     method: reqwest::Method,
     jar: Jar,
     wants: Wants,
     /// A redirect went from https to plain http: the host tables' headers stay behind.
     downgraded: bool,
+    /// What the host tables say for the host of the hop being requested: looked up once a
+    /// hop, for all its attempts.
+    host: HostScope<'a>,
 }
 
-impl Chain {
-    fn new(method: reqwest::Method, wants: Wants) -> Chain {
+impl Chain<'_> {
+    fn new<'a>(method: reqwest::Method, wants: Wants) -> Chain<'a> {
         Chain {
             method,
             jar: Jar::default(),
             wants,
             downgraded: false,
+            host: HostScope::default(),
         }
     }
 }
@@ -313,51 +317,36 @@ impl Checker {
         Ok(Checker { pools, settings })
     }
 
-    /// The pool of the requests to `url`'s host: the one of the TLS settings its host tables
-    /// give it, each setting from the first matching table that sets it.
-    fn pool(&self, url: &Url) -> &Pool {
-        let hosts = &self.settings.hosts;
-        let key = match hosts.tables.is_empty() {
-            true => (None, None),
-            false => {
-                let matching = hosts.matching(url);
-                let insecure = matching.iter().find_map(|&i| hosts.tables[i].insecure);
-                let cacert =
-                    (matching.iter().copied()).find(|&i| !hosts.tables[i].roots.is_empty());
-                (insecure, cacert)
-            }
-        };
+    /// The pool of the requests to a host: the one of the TLS settings its tables give it.
+    fn pool(&self, host: &HostScope<'_>) -> &Pool {
+        let key = (host.insecure, host.cacert);
         let found = self.pools.iter().find(|(k, _)| *k == key);
         &found.unwrap_or(&self.pools[0]).1
     }
 
     /// A host table's `per-host` and `interval` for the URLs of `url`'s host:port.
     pub(crate) fn host_limits(&self, url: &Url) -> (Option<usize>, Option<Duration>) {
-        let hosts = &self.settings.hosts;
-        (
-            hosts.first(url, |t| t.per_host),
-            hosts.first(url, |t| t.interval),
-        )
+        let host = self.settings.hosts.scope(url);
+        (host.per_host, host.interval)
     }
 
     /// What the settings, the host tables and the expectations say for `url`.
     fn scoped(&self, url: &Url) -> Scoped<'_> {
         let s = &self.settings;
-        let hosts = &s.hosts;
+        let host = s.hosts.scope(url);
         let expects = s.expects.matching(url.as_str());
         let wants = Wants::of(&expects);
-        let (mut method, mut get_fallback) = hosts
-            .first(url, |t| t.method.clone())
-            .unwrap_or_else(|| (s.method.clone(), s.get_fallback));
+        let (mut method, mut get_fallback) =
+            (host.method.cloned()).unwrap_or_else(|| (s.method.clone(), s.get_fallback));
         // A body to read needs GET.
         if wants.body && method == reqwest::Method::HEAD {
             (method, get_fallback) = (reqwest::Method::GET, false);
         }
-        let timeout = hosts.first(url, |t| t.timeout).unwrap_or(s.timeout);
+        let timeout = host.timeout.unwrap_or(s.timeout);
         Scoped {
             // An expected status replaces the statuses accepted.
             accept: (expect::status(&expects))
-                .or_else(|| hosts.first(url, |t| t.accept.as_ref()))
+                .or(host.accept)
                 .unwrap_or(&s.accept),
             method,
             get_fallback,
@@ -509,13 +498,13 @@ impl Checker {
     }
 
     /// Requests `url` with `method` and follows its redirects to the end of the chain.
-    async fn follow(
-        &self,
+    async fn follow<'s>(
+        &'s self,
         url: &Url,
         gate: &HostGate,
         keep: bool,
         budget: &Budget,
-        mut chain: Chain,
+        mut chain: Chain<'s>,
     ) -> Result<Followed, LocalFault> {
         let mut current = url.clone();
         let mut redirects = Vec::new();
@@ -526,9 +515,9 @@ impl Checker {
         let (mut retries, mut ending) = (0, Ending::default());
         let mut timings;
         let (end, answer) = loop {
-            // The cookies this request goes with, before its answer sets more.
-            let sent = chain.jar.header(&current);
-            // Credentials and the host's politeness gate belong to the host the user named.
+            let sent = chain.jar.header(&current); // its cookies, before its answer sets more
+            chain.host = self.settings.hosts.scope(&current); // its tables, for every attempt
+                                                              // Credentials and the host's politeness gate belong to the host the user named.
             let same_host = same_authority(&current, url);
             let fetched = self
                 .fetch(
@@ -639,7 +628,7 @@ impl Checker {
         gate: Option<&HostGate>,
         keep: bool,
         budget: &Budget,
-        chain: &mut Chain,
+        chain: &mut Chain<'_>,
     ) -> Result<Fetched, LocalFault> {
         let mut attempts = 0;
         let mut previous = None;
@@ -747,11 +736,11 @@ impl Checker {
         same_host: bool,
         keep: bool,
         budget: &Budget,
-        chain: &mut Chain,
+        chain: &mut Chain<'_>,
     ) -> Result<Tried, LocalFault> {
         let s = &self.settings;
-        let timeout = s.hosts.first(url, |t| t.timeout).unwrap_or(s.timeout);
-        let pool = self.pool(url);
+        let timeout = chain.host.timeout.unwrap_or(s.timeout);
+        let pool = self.pool(&chain.host);
         let mut tries = 0;
         let (sent, deadline, late, (sending, dialed)) = loop {
             let sent = Instant::now();
@@ -913,16 +902,16 @@ impl Checker {
         url: &Url,
         same_host: bool,
         keep: bool,
-        chain: &Chain,
+        chain: &Chain<'_>,
     ) -> RequestBuilder {
         let s = &self.settings;
         let mut cookies = chain.jar.header(url);
         let mut request = pool.client(keep).request(chain.method.clone(), url.clone());
         // The host tables' headers go to the hosts they match only, never in the clear after
         // a drop from https, and take the place of a command-line header of the same name.
-        let scoped = match chain.downgraded {
-            true => Vec::new(),
-            false => s.hosts.headers(url),
+        let scoped: &[&(HeaderName, HeaderValue)] = match chain.downgraded {
+            true => &[],
+            false => &chain.host.headers,
         };
         let given = (s.headers.iter())
             .filter(|(name, _)| same_host || !is_sensitive(name))

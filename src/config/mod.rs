@@ -20,7 +20,7 @@ use crate::report::Format;
 use crate::shard::{Shard, Sharding};
 
 pub(crate) use scope::{
-    ExpectTable, Expectation, Expects, HostPattern, HostTable, Hosts, BODY_LIMIT,
+    ExpectTable, Expectation, Expects, HostPattern, HostScope, HostTable, Hosts, BODY_LIMIT,
 };
 
 /// GitHub Actions output.

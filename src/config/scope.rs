@@ -110,43 +110,45 @@ pub(crate) struct Hosts {
 }
 
 impl Hosts {
-    /// The indices of the tables that match `url`'s host, in file order.
-    pub(crate) fn matching(&self, url: &Url) -> Vec<usize> {
-        if self.tables.is_empty() {
-            return Vec::new();
-        }
-        (self.tables.iter().enumerate())
+    /// What the tables say for the requests to `url`'s host, read in one pass over them.
+    pub(crate) fn scope(&self, url: &Url) -> HostScope<'_> {
+        let mut scope = HostScope::default();
+        for (i, t) in self
+            .tables
+            .iter()
+            .enumerate()
             .filter(|(_, t)| t.matches(url))
-            .map(|(i, _)| i)
-            .collect()
-    }
-
-    /// The first value that a table matching `url` sets.
-    pub(crate) fn first<'a, T>(
-        &'a self,
-        url: &Url,
-        get: impl Fn(&'a HostTable) -> Option<T>,
-    ) -> Option<T> {
-        if self.tables.is_empty() {
-            return None;
-        }
-        (self.tables.iter())
-            .filter(|t| t.matches(url))
-            .find_map(get)
-    }
-
-    /// The headers of every table matching `url`, merged by name (the first table's win).
-    pub(crate) fn headers(&self, url: &Url) -> Vec<&(HeaderName, HeaderValue)> {
-        let mut headers: Vec<&(HeaderName, HeaderValue)> = Vec::new();
-        for i in self.matching(url) {
-            for header in &self.tables[i].headers {
-                if !headers.iter().any(|(name, _)| *name == header.0) {
-                    headers.push(header);
+        {
+            for header in &t.headers {
+                if !scope.headers.iter().any(|(name, _)| *name == header.0) {
+                    scope.headers.push(header);
                 }
             }
+            scope.per_host = scope.per_host.or(t.per_host);
+            scope.interval = scope.interval.or(t.interval);
+            scope.accept = scope.accept.or(t.accept.as_ref());
+            scope.timeout = scope.timeout.or(t.timeout);
+            scope.insecure = scope.insecure.or(t.insecure);
+            scope.cacert = scope.cacert.or((!t.roots.is_empty()).then_some(i));
+            scope.method = scope.method.or(t.method.as_ref());
         }
-        headers
+        scope
     }
+}
+
+/// The settings the `[[host]]` tables give one host: each from the first matching table that
+/// sets it, headers merged by name (the first table's win). Nothing set when no table matches.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HostScope<'a> {
+    pub headers: Vec<&'a (HeaderName, HeaderValue)>,
+    pub per_host: Option<usize>,
+    pub interval: Option<Duration>,
+    pub accept: Option<&'a StatusSet>,
+    pub timeout: Option<Duration>,
+    pub insecure: Option<bool>,
+    /// The table whose `cacert` the host's connections trust.
+    pub cacert: Option<usize>,
+    pub method: Option<&'a (reqwest::Method, bool)>,
 }
 
 /// One expectation of an `[[expect]]` table.
