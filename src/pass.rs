@@ -154,8 +154,7 @@ pub(crate) async fn plan(config: &mut Config, checker: &Arc<Checker>) -> Result<
         fingerprint: survey.fingerprint ^ settings,
         items: survey.items,
     });
-    config.rules.shard = Some(sharding.clone());
-    config.shard = Some(sharding);
+    config.rules.shard = Some(sharding);
     Ok(())
 }
 
@@ -229,7 +228,7 @@ impl Pass<'_> {
         let limits = config.limits(mode);
         let mut summary = run::execute(feed.items, checker, limits, &mut fan, self.cancel).await?;
         summary.failed = fan.failed;
-        summary.surveyed = config.shard.as_ref().map_or(0, |s| s.items);
+        summary.surveyed = config.rules.shard.as_ref().map_or(0, |s| s.items);
         // The pass runs only once a canary (if any was given) was up.
         summary.canary_up = !config.canaries.is_empty();
         summary.history = fan.history.as_ref().map(|h| h.tally());
@@ -241,7 +240,7 @@ impl Pass<'_> {
             started_at,
             finished_at: SystemTime::now(),
             settings: settings(config, mode),
-            shard: config.shard.as_ref().map(|s| ShardInfo {
+            shard: config.rules.shard.as_ref().map(|s| ShardInfo {
                 index: s.shard.index,
                 count: s.shard.count,
                 fingerprint: format!("{:016x}", s.fingerprint),

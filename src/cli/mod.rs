@@ -568,8 +568,6 @@ impl Cli {
             inputs: self.inputs,
             file: self.file.path.clone(),
             shard_of: self.shard.map(|s| s.resolve(self.shards)).transpose()?,
-            // Made once the inputs are surveyed (`lib::run`).
-            shard: None,
             rules,
             concurrency: self.concurrency as usize,
             per_host: self.per_host as usize,

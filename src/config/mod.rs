@@ -100,10 +100,9 @@ pub(crate) struct Config {
     pub inputs: Vec<String>,
     /// The urlcheck.toml read, as named.
     pub file: Option<PathBuf>,
-    /// `--shard K/N`: which shard this run is, before the inputs are surveyed.
+    /// `--shard K/N`: which shard this run is; once the inputs are surveyed, the plan is
+    /// `rules.shard` (the input thread keeps only the shard's items by it).
     pub shard_of: Option<Shard>,
-    /// `--shard`, once the inputs were surveyed: the plan, and what this run checks of it.
-    pub shard: Option<Arc<Sharding>>,
     /// How inputs are read and what their URLs become: `--exclude`, `--remap`,
     /// `--input-format`, `--root-dir`... (`input::Rules`).
     pub rules: Rules,
@@ -165,7 +164,7 @@ impl Config {
             Mode::Concurrent | Mode::Compare => Limits {
                 concurrency: self.concurrency,
                 per_host: self.per_host,
-                split: self.shard.clone(),
+                split: self.rules.shard.clone(),
             },
         }
     }
