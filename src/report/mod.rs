@@ -19,6 +19,7 @@ pub(crate) mod compare;
 mod csv;
 pub(crate) mod file;
 mod github;
+mod html;
 mod human;
 mod json;
 mod junit;
@@ -43,10 +44,11 @@ pub enum Format {
     Csv,
     Prometheus,
     Sarif,
+    Html,
 }
 
 impl Format {
-    pub const ALL: [Format; 8] = [
+    pub const ALL: [Format; 9] = [
         Format::Human,
         Format::Json,
         Format::Jsonl,
@@ -55,6 +57,7 @@ impl Format {
         Format::Csv,
         Format::Prometheus,
         Format::Sarif,
+        Format::Html,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,12 +70,16 @@ impl Format {
             Format::Csv => "csv",
             Format::Prometheus => "prometheus",
             Format::Sarif => "sarif",
+            Format::Html => "html",
         }
     }
 
     /// A document of every result, not only the failures: the run must keep them all.
     pub(crate) fn needs_every_result(self) -> bool {
-        matches!(self, Format::Json | Format::Junit | Format::Prometheus)
+        matches!(
+            self,
+            Format::Json | Format::Junit | Format::Prometheus | Format::Html
+        )
     }
 
     /// Ends with a list of the failures (per `--fail-on`): the run must keep those.
@@ -281,6 +288,7 @@ pub(crate) fn make<'w>(
         Format::Markdown => Box::new(Document::new(out, options, markdown::render)),
         Format::Prometheus => Box::new(Document::new(out, options, prometheus::render)),
         Format::Sarif => Box::new(Document::new(out, options, sarif::render)),
+        Format::Html => Box::new(Document::new(out, options, html::render)),
     }
 }
 
@@ -612,7 +620,7 @@ mod tests {
                 Format::Jsonl => r#""state":"new""#,
                 Format::Csv => "https://x/new,down,500,,,3,,1,0,,list.txt:3,false,new,1,",
                 Format::Prometheus => r#"urlcheck_history_urls{state="new"} 1"#,
-                Format::Human | Format::Junit | Format::Markdown => "newly broken",
+                Format::Human | Format::Junit | Format::Markdown | Format::Html => "newly broken",
             };
             let text = render(format, &run);
             assert!(

@@ -1,0 +1,12 @@
+//! `--format html`: pages people look at rather than read. One self-contained file each (the
+//! style, the one script and the charts inline; a Content-Security-Policy that lets nothing
+//! else in), readable with JavaScript off. [`run`] renders a run; [`history`] the run
+//! history's uptime page. Values from servers and inputs go through maud, which escapes
+//! them; chart labels through plotters' SVG backend, which does too.
+
+mod charts;
+mod page;
+mod run;
+mod stats;
+
+pub(super) use run::render;
