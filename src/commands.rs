@@ -9,10 +9,11 @@ use anyhow::{Context, Result};
 use clap::CommandFactory;
 use clap_complete::Shell;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, HistoryFormat};
 use crate::exit::ExitCode;
 use crate::history;
 use crate::merge;
+use crate::report;
 
 /// What runs instead of a check, when something does: a subcommand, or `--print-config`.
 pub(crate) async fn instead(cli: &mut Cli) -> Option<Result<ExitCode>> {
@@ -20,6 +21,11 @@ pub(crate) async fn instead(cli: &mut Cli) -> Option<Result<ExitCode>> {
         Some(Command::Merge(args)) => {
             let merge = args.into_merge();
             return Some(async { merge::run(merge?).await }.await);
+        }
+        Some(Command::History(args)) if args.format == HistoryFormat::Html => {
+            let q = args.into_query();
+            history::uptime(&q.db, q.since, q.url.as_deref(), &q.states)
+                .map(|page| report::html::history_page(&page))
         }
         Some(Command::History(args)) => {
             return Some(history::show(

@@ -421,7 +421,8 @@ pub struct HistoryArgs {
     #[arg(long, value_enum, value_delimiter = ',', value_name = "STATES")]
     pub state: Vec<State>,
 
-    /// human (a table) or json.
+    /// human (a table), json, or html (a self-contained page: uptime, a strip of runs and the
+    /// latency of every URL).
     #[arg(short = 'f', long, value_enum, default_value_t = HistoryFormat::Human)]
     pub format: HistoryFormat,
 }
@@ -442,6 +443,7 @@ impl HistoryArgs {
 pub enum HistoryFormat {
     Human,
     Json,
+    Html,
 }
 
 /// The states are the model's; clap only learns their names.

@@ -9,10 +9,12 @@ mod schema;
 mod show;
 mod state;
 mod synth;
+mod uptime;
 
 pub(crate) use record::{Recorder, RunRecord};
 pub(crate) use show::{show, Query};
 pub use synth::{load_state, synthesize, Synthetic};
+pub(crate) use uptime::{uptime, RunCounts, Uptime, UrlSeries, NOT_CHECKED};
 
 use crate::model::Outcome;
 

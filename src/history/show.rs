@@ -33,7 +33,7 @@ pub(crate) struct Query {
 
 /// Checks, ups and latency of one URL over the window.
 #[derive(Debug, Clone, Copy, Default)]
-struct Stats {
+pub(super) struct Stats {
     checks: i64,
     ups: i64,
     elapsed_us: i64,
@@ -59,33 +59,33 @@ impl Stats {
 
 /// One URL as the table and the JSON list show it.
 #[derive(Debug, Serialize)]
-struct Row {
-    url: String,
-    state: State,
-    consecutive_failures: u32,
-    failing_since: Option<String>,
-    last_up: Option<String>,
-    last_failure: Option<String>,
-    first_seen: String,
-    last_seen: String,
-    checks: i64,
-    ups: i64,
-    uptime_percent: Option<f64>,
-    mean_ms: Option<f64>,
-    max_ms: Option<f64>,
+pub(crate) struct Row {
+    pub(crate) url: String,
+    pub(crate) state: State,
+    pub(crate) consecutive_failures: u32,
+    pub(crate) failing_since: Option<String>,
+    pub(crate) last_up: Option<String>,
+    pub(crate) last_failure: Option<String>,
+    pub(crate) first_seen: String,
+    pub(crate) last_seen: String,
+    pub(crate) checks: i64,
+    pub(crate) ups: i64,
+    pub(crate) uptime_percent: Option<f64>,
+    pub(crate) mean_ms: Option<f64>,
+    pub(crate) max_ms: Option<f64>,
     #[serde(skip)]
-    id: i64,
+    pub(crate) id: i64,
 }
 
 /// The window the numbers cover.
 #[derive(Debug, Serialize)]
-struct Window {
-    since: Option<String>,
-    runs: i64,
-    first_run: Option<String>,
-    last_run: Option<String>,
+pub(crate) struct Window {
+    pub(crate) since: Option<String>,
+    pub(crate) runs: i64,
+    pub(crate) first_run: Option<String>,
+    pub(crate) last_run: Option<String>,
     #[serde(skip)]
-    first_started: Option<i64>,
+    pub(crate) first_started: Option<i64>,
 }
 
 /// Answers `query` on `out`. A reader that goes away (`| head`) ends it quietly: what it
@@ -135,7 +135,7 @@ fn answer(query: &Query, out: &mut dyn Write) -> Result<()> {
     }
 }
 
-fn window(conn: &Connection, since: Option<i64>) -> Result<Window> {
+pub(super) fn window(conn: &Connection, since: Option<i64>) -> Result<Window> {
     let (runs, first, last): (i64, Option<i64>, Option<i64>) = conn.query_row(
         "SELECT count(*), min(started), max(started) FROM runs WHERE started >= ?1",
         [since.unwrap_or(i64::MIN)],
@@ -152,7 +152,7 @@ fn window(conn: &Connection, since: Option<i64>) -> Result<Window> {
 
 /// Per URL id, what the runs since `since` found: whole days from the roll-ups, the first
 /// (partial) day from its runs' results.
-fn window_stats(conn: &Connection, since: Option<i64>) -> Result<HashMap<i64, Stats>> {
+pub(super) fn window_stats(conn: &Connection, since: Option<i64>) -> Result<HashMap<i64, Stats>> {
     let first_whole_day = since.map_or(i64::MIN, |s| s.div_euclid(86_400) + 1);
     let mut stats: HashMap<i64, Stats> = HashMap::new();
     let mut add = |sql: &str, args: &[i64]| -> Result<()> {
@@ -222,7 +222,7 @@ fn row(r: &rusqlite::Row<'_>, stats: &HashMap<i64, Stats>) -> rusqlite::Result<R
 
 /// Every URL (checked in the window, when there is one), failing first, longest streak
 /// first, then flapping, then by URL.
-fn rows(
+pub(super) fn rows(
     conn: &Connection,
     stats: &HashMap<i64, Stats>,
     windowed: bool,
@@ -457,7 +457,7 @@ fn days(conn: &Connection, id: i64, since: Option<i64>) -> Result<Vec<Day>> {
     Ok(days)
 }
 
-fn stamp(secs: i64) -> String {
+pub(super) fn stamp(secs: i64) -> String {
     humantime::format_rfc3339_seconds(time(secs)).to_string()
 }
 

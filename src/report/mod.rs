@@ -19,7 +19,7 @@ pub(crate) mod compare;
 mod csv;
 pub(crate) mod file;
 mod github;
-mod html;
+pub(crate) mod html;
 mod human;
 mod json;
 mod junit;

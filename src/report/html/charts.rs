@@ -16,6 +16,7 @@ const MARK: RGBColor = RGBColor(0xc6, 0x28, 0x28);
 const BARS: RGBColor = RGBColor(0x3b, 0x6e, 0xa8);
 
 /// One series of stacked bars: its legend name and colour.
+#[derive(Clone, Copy)]
 pub(super) struct Series {
     pub name: &'static str,
     pub color: RGBColor,
@@ -211,16 +212,128 @@ pub(super) fn stacked_bars(
             });
             chart.draw_series(bars).map_err(failed)?;
         }
-        for (row, &k) in present.iter().enumerate() {
-            let y = 14 + 22 * row as i32;
-            let swatch = Rectangle::new([(4, y), (16, y + 12)], series[k].color.filled());
-            legend.draw(&swatch).map_err(failed)?;
-            legend
-                .draw(&Text::new(series[k].name, (22, y), font(&INK)))
-                .map_err(failed)?;
-        }
+        let shown: Vec<Series> = present.iter().map(|&k| series[k]).collect();
+        draw_legend(&legend, &shown)?;
         Ok(())
     })
+}
+
+/// A strip `size` wide of coloured segments, `(from, to, colour)` in pixels: a URL's runs.
+pub(super) fn strip(size: (u32, u32), segments: &[(u32, u32, RGBColor)]) -> Svg {
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
+        for &(a, b, color) in segments {
+            let rect = Rectangle::new([(a as i32, 0), (b as i32, size.1 as i32)], color.filled());
+            root.draw(&rect).map_err(failed)?;
+        }
+        root.present().map_err(failed)?;
+    }
+    Ok(out)
+}
+
+/// A line `size` wide through `values` (NaN breaks it), scaled from 0 to the largest.
+pub(super) fn sparkline(size: (u32, u32), values: &[f64]) -> Svg {
+    let top = values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
+        let (w, h) = (f64::from(size.0 - 2), f64::from(size.1 - 2));
+        let step = w / values.len().saturating_sub(1).max(1) as f64;
+        let mut line: Vec<(i32, i32)> = Vec::new();
+        let mut pieces = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            if v.is_finite() {
+                let y = if top > 0.0 { h - v / top * h } else { h };
+                line.push((
+                    (1.0 + i as f64 * step).round() as i32,
+                    (1.0 + y).round() as i32,
+                ));
+            } else if !line.is_empty() {
+                pieces.push(std::mem::take(&mut line));
+            }
+        }
+        pieces.push(line);
+        for piece in pieces.into_iter().filter(|p| !p.is_empty()) {
+            root.draw(&PathElement::new(piece, BARS.stroke_width(1)))
+                .map_err(failed)?;
+        }
+        root.present().map_err(failed)?;
+    }
+    Ok(out)
+}
+
+/// Stacked columns over time: per `(time, values)` a column of the series' values, with
+/// times (unix seconds) labelled as dates.
+pub(super) fn time_columns(columns: &[(i64, Vec<f64>)], series: &[Series], unit: &str) -> Svg {
+    let (Some(first), Some(last)) = (columns.first(), columns.last()) else {
+        return Err("no run in the window".to_string());
+    };
+    let width = ((last.0 - first.0) as f64 / columns.len().max(1) as f64).max(1.0);
+    let (x0, x1) = (first.0 as f64, last.0 as f64 + width);
+    let top = columns
+        .iter()
+        .map(|(_, v)| v.iter().sum::<f64>())
+        .fold(0.0, f64::max);
+    let ymax = if top > 0.0 { top * 1.15 } else { 1.0 };
+    svg((1100, 220), |root| {
+        let (plot, legend) = root.split_horizontally(1100 - 110);
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(48)
+            .build_cartesian_2d(x0..x1, 0.0..ymax)
+            .map_err(failed)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .max_light_lines(1)
+            .x_labels(8)
+            .y_labels(5)
+            .x_label_formatter(&|t| date(*t as i64))
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .y_desc(unit)
+            .label_style(font(&INK))
+            .draw()
+            .map_err(failed)?;
+        for (k, s) in series.iter().enumerate() {
+            let bars = columns.iter().filter_map(|(t, v)| {
+                let start: f64 = v[..k].iter().sum();
+                let x = *t as f64;
+                let y = v[k];
+                (y > 0.0)
+                    .then(|| Rectangle::new([(x, start), (x + width, start + y)], s.color.filled()))
+            });
+            chart.draw_series(bars).map_err(failed)?;
+        }
+        draw_legend(&legend, series)?;
+        Ok(())
+    })
+}
+
+/// `2026-11-30 14:05`, in UTC.
+fn date(t: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.max(0) as u64);
+    let text = humantime::format_rfc3339_seconds(t).to_string();
+    text[5..16].replace('T', " ")
+}
+
+fn draw_legend(
+    area: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+    series: &[Series],
+) -> Result<(), String> {
+    for (row, s) in series.iter().enumerate() {
+        let y = 14 + 22 * row as i32;
+        area.draw(&Rectangle::new([(4, y), (16, y + 12)], s.color.filled()))
+            .map_err(failed)?;
+        area.draw(&Text::new(s.name, (22, y), font(&INK)))
+            .map_err(failed)?;
+    }
+    Ok(())
 }
 
 /// `text` cut to `n` characters, with an ellipsis when cut.

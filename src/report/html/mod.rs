@@ -5,8 +5,10 @@
 //! them; chart labels through plotters' SVG backend, which does too.
 
 mod charts;
+mod history;
 mod page;
 mod run;
 mod stats;
 
+pub(crate) use history::render as history_page;
 pub(super) use run::render;

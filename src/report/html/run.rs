@@ -303,3 +303,159 @@ fn result_row(r: &UrlResult, history: bool) -> Markup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use html5gum::{Token, Tokenizer};
+
+    use super::*;
+    use crate::model::{CheckError, ErrorKind, Hop, Source, Timings};
+    use crate::report::testing::{self, options, source};
+
+    /// Values that would run a script if they reached the page unescaped.
+    const HOSTILE: [&str; 4] = [
+        "<script>document.title='pwned'</script>",
+        "\"onerror=\"document.title='pwned'",
+        "javascript:document.title='pwned'",
+        "'><img src=x onerror=document.title='pwned'>",
+    ];
+
+    /// A run whose every server- or input-supplied text is hostile.
+    pub(crate) fn hostile_run() -> Run {
+        let r = testing::result;
+        let mut results = Vec::new();
+        for (i, evil) in HOSTILE.iter().enumerate() {
+            let at = vec![Source::line(Arc::from(format!("{evil}.md")), i as u64 + 1)];
+            results.push(r(
+                evil,
+                Outcome::Invalid,
+                None,
+                Some(ErrorKind::Input),
+                at.clone(),
+            ));
+            let mut down = r(
+                &format!("https://h{i}.test/{evil}"),
+                Outcome::Down,
+                Some(404),
+                None,
+                at.clone(),
+            );
+            down.check.error = Some(CheckError::new(ErrorKind::Other, evil));
+            down.check.reason = Some(evil.to_string());
+            down.check.redirects.push(Hop {
+                url: format!("https://h{i}.test/?next={evil}"),
+                status: 302,
+                timings: Timings::reused(),
+            });
+            down.check.final_url = Some(evil.to_string());
+            results.push(down);
+        }
+        results.push(r(
+            "https://ok.test/",
+            Outcome::Up,
+            Some(200),
+            None,
+            vec![source("ok.md", 1, None)],
+        ));
+        testing::run(results)
+    }
+
+    /// Every element the page may hold: an injected one would be another (or an attribute).
+    const ELEMENTS: &[&str] = &[
+        "html",
+        "head",
+        "meta",
+        "title",
+        "style",
+        "body",
+        "header",
+        "h1",
+        "h2",
+        "h3",
+        "span",
+        "p",
+        "dl",
+        "dt",
+        "dd",
+        "time",
+        "ul",
+        "li",
+        "b",
+        "strong",
+        "section",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "a",
+        "ol",
+        "br",
+        "div",
+        "input",
+        "select",
+        "option",
+        "output",
+        "figure",
+        "figcaption",
+        "footer",
+        "script",
+        "svg",
+        "rect",
+        "line",
+        "polyline",
+        "text",
+        "circle",
+        "path",
+        "g",
+    ];
+
+    #[test]
+    fn server_and_input_values_are_escaped_and_nothing_can_run() {
+        let page = String::from_utf8(render(&hostile_run(), options())).unwrap();
+        let mut scripts = 0;
+        for token in Tokenizer::new(&page) {
+            let Ok(Token::StartTag(tag)) = token else {
+                continue;
+            };
+            let name = String::from_utf8_lossy(&tag.name).to_string();
+            assert!(ELEMENTS.contains(&name.as_str()), "<{name}> in the page");
+            scripts += usize::from(name == "script");
+            for (key, value) in &tag.attributes {
+                let key = String::from_utf8_lossy(key).to_lowercase();
+                let value = String::from_utf8_lossy(value).to_lowercase();
+                assert!(!key.starts_with("on"), "<{name} {key}={value}>");
+                assert!(
+                    !value.trim_start().starts_with("javascript:"),
+                    "<{name} {key}={value}>"
+                );
+            }
+        }
+        assert_eq!(scripts, 1, "only urlcheck's own script");
+        // Every hostile value is on the page, as text.
+        assert!(
+            page.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;.md:1"),
+            "{page}"
+        );
+        assert!(page.contains("&quot;onerror=&quot;document.title='pwned'"));
+        assert!(page.contains(">javascript:document.title='pwned'<"));
+    }
+
+    #[test]
+    fn failures_come_grouped_before_every_result() {
+        let page = String::from_utf8(render(&hostile_run(), options())).unwrap();
+        let failures = page.find("id=\"failures\"").unwrap();
+        let all = page.find("id=\"results\"").unwrap();
+        assert!(failures < all);
+        assert_eq!(page.matches("<tr class=\"failure").count(), 8);
+        assert_eq!(page.matches("<tr class=\"result\"").count(), 9);
+        assert!(
+            page.contains("down: blocked (4)") || page.contains("down: other (4)"),
+            "{page}"
+        );
+        assert!(page.contains("invalid: input (4)"), "{page}");
+    }
+}

@@ -1,0 +1,163 @@
+//! What the history's HTML page shows, read in one pass over the window's results: per URL,
+//! its row (state, streak, uptime), the outcome and latency of every run of the window, and
+//! its first failure in it; per run, its counts (blocked answers among them, which the
+//! history keeps per run, not per URL). Ordered as a person triages: newly broken first, then
+//! flapping, then the longest failing streaks, then the lowest uptime.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{bail, Result};
+use rusqlite::Connection;
+
+use super::schema;
+use super::show::{rows, stamp, window, window_stats, Row, Window};
+use super::state::unix;
+use crate::model::State;
+
+/// An outcome in [`UrlSeries::outcomes`]: the history's own codes (0 up, 1 down, 2 error),
+/// and this for a run that did not check the URL (not listed, skipped, blocked, invalid).
+pub(crate) const NOT_CHECKED: u8 = 3;
+
+/// The page's data.
+pub(crate) struct Uptime {
+    /// The database, as named.
+    pub db: String,
+    pub window: Window,
+    /// The window's runs, oldest first.
+    pub runs: Vec<RunCounts>,
+    pub urls: Vec<UrlSeries>,
+}
+
+/// One run's counts.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RunCounts {
+    pub id: i64,
+    pub started: i64,
+    pub down: u32,
+    pub error: u32,
+    pub blocked: u32,
+}
+
+/// One URL over the window.
+pub(crate) struct UrlSeries {
+    pub row: Row,
+    /// Per run of the window, in order: 0 up, 1 down, 2 error, or [`NOT_CHECKED`].
+    pub outcomes: Vec<u8>,
+    /// Per run: the check's time in milliseconds (NaN when not checked).
+    pub latency_ms: Vec<f32>,
+    /// When the first failing run of the window started.
+    pub first_failure: Option<String>,
+}
+
+/// Reads the page of `db` over runs since `since` (every run kept when `None`), for `url`
+/// alone when one is given.
+pub(crate) fn uptime(
+    db: &Path,
+    since: Option<Duration>,
+    url: Option<&str>,
+    states: &[State],
+) -> Result<Uptime> {
+    let conn = schema::open_read_only(db)?;
+    let since = since.map(|d| unix(SystemTime::now()).saturating_sub(d.as_secs() as i64));
+    let window = window(&conn, since)?;
+    let from = since.or(window.first_started);
+    let stats = window_stats(&conn, from)?;
+    let mut rows = rows(&conn, &stats, since.is_some(), states)?;
+    if let Some(url) = url {
+        rows.retain(|r| r.url == url);
+        if rows.is_empty() {
+            bail!("{url}: not in this history (`urlcheck history DB` lists the URLs it holds)");
+        }
+    }
+    let runs = runs(&conn, from)?;
+    let mut urls = series(&conn, rows, &runs, from)?;
+    urls.sort_by(|a, b| {
+        triage(a)
+            .partial_cmp(&triage(b))
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| a.row.url.cmp(&b.row.url))
+    });
+    Ok(Uptime {
+        db: db.display().to_string(),
+        window,
+        runs,
+        urls,
+    })
+}
+
+/// The order of the page: newly broken, flapping, failing (longest streak first), then by
+/// uptime, lowest first.
+fn triage(u: &UrlSeries) -> (u8, i64, f64) {
+    let r = &u.row;
+    let group = match r.state {
+        _ if r.consecutive_failures == 1 => 0,
+        State::Flapping => 1,
+        _ if r.consecutive_failures > 0 => 2,
+        _ => 3,
+    };
+    (
+        group,
+        -i64::from(r.consecutive_failures),
+        r.uptime_percent.unwrap_or(100.0),
+    )
+}
+
+fn runs(conn: &Connection, from: Option<i64>) -> Result<Vec<RunCounts>> {
+    let mut stmt = conn.prepare("SELECT id, started, down, error, blocked FROM runs WHERE started >= ?1 ORDER BY started, id")?;
+    let runs = stmt
+        .query_map([from.unwrap_or(i64::MIN)], |r| {
+            Ok(RunCounts {
+                id: r.get(0)?,
+                started: r.get(1)?,
+                down: r.get(2)?,
+                error: r.get(3)?,
+                blocked: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(runs)
+}
+
+/// Every result of the window, in one scan, into the series of the URLs in `rows`.
+fn series(
+    conn: &Connection,
+    rows: Vec<Row>,
+    runs: &[RunCounts],
+    from: Option<i64>,
+) -> Result<Vec<UrlSeries>> {
+    let n = runs.len();
+    let index: HashMap<i64, usize> = rows.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    let mut urls: Vec<UrlSeries> = rows
+        .into_iter()
+        .map(|row| UrlSeries {
+            row,
+            outcomes: vec![NOT_CHECKED; n],
+            latency_ms: vec![f32::NAN; n],
+            first_failure: None,
+        })
+        .collect();
+    let mut stmt = conn.prepare(
+        "SELECT runs.started, runs.id, r.url, r.outcome, r.elapsed_us FROM runs \
+         JOIN results r ON r.run = runs.id WHERE runs.started >= ?1 ORDER BY runs.started, runs.id",
+    )?;
+    let run_index: HashMap<i64, usize> = runs.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    let mut found = stmt.query([from.unwrap_or(i64::MIN)])?;
+    while let Some(r) = found.next()? {
+        let (Some(&run), Some(&u)) = (
+            run_index.get(&r.get::<_, i64>(1)?),
+            index.get(&r.get::<_, i64>(2)?),
+        ) else {
+            continue;
+        };
+        let outcome = r.get::<_, i64>(3)?.clamp(0, 2) as u8;
+        let s = &mut urls[u];
+        s.outcomes[run] = outcome;
+        s.latency_ms[run] = r.get::<_, i64>(4)? as f32 / 1000.0;
+        if outcome > 0 && s.first_failure.is_none() {
+            s.first_failure = Some(stamp(r.get(0)?));
+        }
+    }
+    Ok(urls)
+}

@@ -1,0 +1,266 @@
+//! The history's page (`urlcheck history DB --format html`): the window's runs as failures
+//! over time, then per URL its uptime, a strip of its runs (up, down, error, not checked),
+//! its latency over time, its streak and its first failure; the newly broken and flapping
+//! first. A strip or a line has at most [`COLUMNS`] columns, however many runs the window
+//! holds: a run's colour is folded into its column's, so the page grows with the URLs, not
+//! with the runs.
+
+use maud::{html, Markup, PreEscaped};
+
+use super::charts::{self, RGBColor, Series};
+use super::page::{page, url_cell};
+use crate::history::{Uptime, UrlSeries, NOT_CHECKED};
+use crate::report::history_note;
+
+/// Columns of a strip or a line.
+const COLUMNS: usize = 80;
+
+const UP: RGBColor = RGBColor(0x2e, 0x7d, 0x32);
+const SOME_FAILED: RGBColor = RGBColor(0xf9, 0xa8, 0x25);
+const DOWN: RGBColor = RGBColor(0xc6, 0x28, 0x28);
+const ERROR: RGBColor = RGBColor(0xe6, 0x51, 0x00);
+const NONE: RGBColor = RGBColor(0xdd, 0xdd, 0xdd);
+
+const FAILURES: [Series; 3] = [
+    Series {
+        name: "down",
+        color: DOWN,
+    },
+    Series {
+        name: "error",
+        color: ERROR,
+    },
+    Series {
+        name: "blocked",
+        color: RGBColor(0x15, 0x65, 0xc0),
+    },
+];
+
+/// The whole page.
+pub(crate) fn render(u: &Uptime) -> Vec<u8> {
+    let title = format!("urlcheck history: {}", u.db);
+    let body = html! {
+        (header(u))
+        section #overview {
+            h2 { "Failures per run" }
+            figure #runs-chart {
+                @match overview(u) {
+                    Ok(svg) => (PreEscaped(svg)),
+                    Err(why) => p.muted { (why) },
+                }
+                figcaption { "Down, error and blocked answers in each run of the window (runs folded into columns)" }
+            }
+        }
+        (table(u))
+    };
+    page(&title, body).into_bytes()
+}
+
+fn header(u: &Uptime) -> Markup {
+    let w = &u.window;
+    let (checks, ups) = u
+        .urls
+        .iter()
+        .fold((0, 0), |(c, k), s| (c + s.row.checks, k + s.row.ups));
+    let uptime = (checks > 0).then(|| format!("{:.2}%", 100.0 * ups as f64 / checks as f64));
+    let failing = u
+        .urls
+        .iter()
+        .filter(|s| s.row.consecutive_failures > 0)
+        .count();
+    let news = u
+        .urls
+        .iter()
+        .filter(|s| s.row.consecutive_failures == 1)
+        .count();
+    html! {
+        header {
+            h1 { "urlcheck history" }
+            p { (u.db) }
+            dl.facts {
+                dt { "runs" } dd { (w.runs) }
+                dt { "from" } dd { (w.first_run.as_deref().unwrap_or("-")) }
+                dt { "to" } dd { (w.last_run.as_deref().unwrap_or("-")) }
+                dt { "since" } dd { (w.since.as_deref().unwrap_or("every run kept")) }
+                dt { "URLs" } dd { (u.urls.len()) }
+                dt { "uptime" } dd { (uptime.unwrap_or_else(|| "-".to_string())) }
+                dt { "failing now" } dd { (failing) }
+                dt { "newly broken" } dd { (news) }
+            }
+        }
+    }
+}
+
+/// The window's runs, folded into at most a few hundred columns of summed failures.
+fn overview(u: &Uptime) -> charts::Svg {
+    let per = u.runs.len().div_ceil(240).max(1);
+    let columns: Vec<(i64, Vec<f64>)> = u
+        .runs
+        .chunks(per)
+        .map(|c| {
+            let sum = |f: fn(&crate::history::RunCounts) -> u32| {
+                c.iter().map(|r| f64::from(f(r))).sum::<f64>() / c.len() as f64
+            };
+            (
+                c[0].started,
+                vec![sum(|r| r.down), sum(|r| r.error), sum(|r| r.blocked)],
+            )
+        })
+        .collect();
+    charts::time_columns(&columns, &FAILURES, "URLs a run")
+}
+
+fn table(u: &Uptime) -> Markup {
+    html! {
+        section #urls {
+            h2 { "URLs (" (u.urls.len()) ")" }
+            p.muted {
+                "Newly broken first, then flapping, then the longest failing streaks, then the lowest uptime. "
+                "Strip: green up, red down, orange error, amber some runs failed, grey not checked."
+            }
+            div.tools hidden {
+                input type="search" placeholder="filter" aria-label="filter the URLs";
+                output {}
+            }
+            table #urls-table data-sortable {
+                thead { tr {
+                    th { "URL" } th { "state" } th.num { "uptime" } th { "runs" } th { "latency" }
+                    th.num { "mean (ms)" } th.num { "streak" } th { "failing since" } th { "first failure" }
+                    th.num { "checks" }
+                } }
+                tbody { @for s in &u.urls { (row(s)) } }
+            }
+        }
+    }
+}
+
+fn row(s: &UrlSeries) -> Markup {
+    let r = &s.row;
+    let note = history_note(&crate::model::History {
+        state: r.state,
+        consecutive_failures: r.consecutive_failures,
+        failing_since: None,
+        last_up: None,
+    });
+    let uptime = r
+        .uptime_percent
+        .map_or("-".to_string(), |u| format!("{u:.2}%"));
+    html! {
+        tr data-state=(r.state.as_str()) {
+            td.url { (url_cell(&r.url)) }
+            td { (note.unwrap_or_else(|| r.state.as_str().to_string())) }
+            td.num data-v=(r.uptime_percent.unwrap_or(-1.0)) { (uptime) }
+            td.strip { (svg_or_text(charts::strip((240, 14), &segments(&s.outcomes, 240)))) }
+            td.strip { (svg_or_text(charts::sparkline((160, 28), &latency_columns(&s.latency_ms)))) }
+            td.num data-v=(r.mean_ms.unwrap_or(-1.0)) { (r.mean_ms.map_or("-".to_string(), |m| format!("{m:.1}"))) }
+            td.num { (r.consecutive_failures) }
+            (stamp_cell(r.failing_since.as_deref()))
+            (stamp_cell(s.first_failure.as_deref()))
+            td.num { (r.checks) }
+        }
+    }
+}
+
+/// `2026-12-04 19:15`, sorting (and titled) by the full stamp.
+fn stamp_cell(stamp: Option<&str>) -> Markup {
+    match stamp {
+        Some(t) => {
+            let short = t.get(..16).unwrap_or(t).replace('T', " ");
+            html! { td.when data-v=(t) { time datetime=(t) title=(t) { (short) } } }
+        }
+        None => html! { td.when data-v="" { "-" } },
+    }
+}
+
+fn svg_or_text(svg: charts::Svg) -> Markup {
+    match svg {
+        Ok(svg) => PreEscaped(svg),
+        Err(why) => html! { span.muted { (why) } },
+    }
+}
+
+/// The runs folded into at most [`COLUMNS`] columns `width` pixels wide in all, neighbours of
+/// one colour merged: `(from, to, colour)`.
+fn segments(outcomes: &[u8], width: u32) -> Vec<(u32, u32, RGBColor)> {
+    let n = outcomes.len();
+    let columns = n.min(COLUMNS).max(1);
+    let mut out: Vec<(u32, u32, RGBColor)> = Vec::new();
+    for c in 0..columns {
+        let runs = &outcomes[c * n / columns..(c + 1) * n / columns];
+        let color = fold(runs);
+        let (a, b) = (
+            c as u32 * width / columns as u32,
+            (c as u32 + 1) * width / columns as u32,
+        );
+        match out.last_mut() {
+            Some(last) if last.2 == color => last.1 = b,
+            _ => out.push((a, b, color)),
+        }
+    }
+    out
+}
+
+/// A column's colour: up when every check in it was, down or error when every one failed,
+/// amber when some did; grey with no check.
+fn fold(runs: &[u8]) -> RGBColor {
+    let count = |o: u8| runs.iter().filter(|&&x| x == o).count();
+    let (up, down, error) = (count(0), count(1), count(2));
+    match (up, down + error) {
+        _ if count(NOT_CHECKED) == runs.len() => NONE,
+        (_, 0) => UP,
+        (0, _) if down >= error => DOWN,
+        (0, _) => ERROR,
+        _ => SOME_FAILED,
+    }
+}
+
+/// The mean latency of each column's checks (NaN for a column without one).
+fn latency_columns(latency: &[f32]) -> Vec<f64> {
+    let n = latency.len();
+    let columns = n.min(COLUMNS);
+    (0..columns)
+        .map(|c| {
+            let checked: Vec<f64> = latency[c * n / columns..(c + 1) * n / columns]
+                .iter()
+                .filter(|v| v.is_finite())
+                .map(|&v| f64::from(v))
+                .collect();
+            if checked.is_empty() {
+                f64::NAN
+            } else {
+                checked.iter().sum::<f64>() / checked.len() as f64
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_strip_folds_runs_into_columns_and_merges_neighbours() {
+        let mut runs = vec![0u8; 2000];
+        runs[1000] = 1;
+        let segs = segments(&runs, 240);
+        assert_eq!(segs.len(), 3, "{segs:?}");
+        assert_eq!((segs[0].0, segs[2].1), (0, 240));
+        assert!(segs[1].2 == SOME_FAILED);
+        assert!(segments(&[NOT_CHECKED, 1, 1, 2], 40)
+            .iter()
+            .map(|s| s.2)
+            .eq([NONE, DOWN, ERROR]));
+        assert!(segments(&[], 40).iter().all(|s| s.2 == NONE));
+    }
+
+    #[test]
+    fn latency_columns_skip_the_runs_that_did_not_check() {
+        let cols = latency_columns(&[1.0, 3.0, f32::NAN, f32::NAN]);
+        assert_eq!(cols.len(), 4);
+        assert_eq!(cols[0], 1.0);
+        assert!(cols[2].is_nan());
+        let many = latency_columns(&vec![2.0; 2000]);
+        assert_eq!(many.len(), COLUMNS);
+        assert!(many.iter().all(|&v| v == 2.0));
+    }
+}
