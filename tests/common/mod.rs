@@ -5,12 +5,14 @@
 //! Helpers that more than one test file uses live here once: [`json`] (fields of a result),
 //! [`check`] (one URL checked single-shot against a fault), [`scenario`] (the deterministic
 //! run of the report tests), [`validate`] (JSON Schema and JUnit XSD), [`parse`] (Markdown
-//! tables, Prometheus text) and [`github`] (workflow-command annotations).
+//! tables, Prometheus text), [`github`] (workflow-command annotations) and [`browser`]
+//! (headless Chromium on a local HTML file: console, requests, DOM, screenshots).
 //!
 //! Tests are plain `#[test]` functions: the fixture runs on a multi-threaded runtime held by
 //! [`Server`], while the binary runs as an ordinary child process on the test's own thread.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod check;
 #[path = "../../examples/fixture/mod.rs"]
 pub mod fixture;
