@@ -239,6 +239,21 @@ fn interrupted_reports(signal: libc::c_int, expected_code: i32) {
     );
     assert!(read("human").contains("interrupted"), "{}", read("human"));
 
+    let html = read("html");
+    assert!(
+        html.trim_end().ends_with("</html>"),
+        "the HTML report is complete"
+    );
+    assert!(
+        html.contains("<span class=\"verdict other\">interrupted</span>"),
+        "{html}"
+    );
+    assert_eq!(
+        html.matches("<tr class=\"result\"").count(),
+        oks.len(),
+        "{html}"
+    );
+
     let sarif: Value = serde_json::from_str(&read("sarif")).expect("the SARIF report is complete");
     assert_valid(&sarif_validator(), &sarif, "the interrupted SARIF report");
     let invocation = &sarif["runs"][0]["invocations"][0];

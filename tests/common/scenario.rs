@@ -9,7 +9,7 @@ use tempfile::TempDir;
 use super::{refused_port, run, urlcheck, write_list, Run, Server, FAST_5S};
 
 /// The report formats `--report` writes besides `human`.
-pub const FORMATS: [&str; 7] = [
+pub const FORMATS: [&str; 8] = [
     "json",
     "jsonl",
     "junit",
@@ -17,6 +17,7 @@ pub const FORMATS: [&str; 7] = [
     "csv",
     "prometheus",
     "sarif",
+    "html",
 ];
 
 /// File name of the report of `format` in a test's report folder.
@@ -30,6 +31,7 @@ pub fn report_name(format: &str) -> &'static str {
         "csv" => "report.csv",
         "prometheus" => "urlcheck.prom",
         "sarif" => "report.sarif",
+        "html" => "report.html",
         other => panic!("no such format {other}"),
     }
 }

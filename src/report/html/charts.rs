@@ -90,6 +90,7 @@ pub(super) fn latency_histogram(samples: &[f64], marks: &[(&str, f64)]) -> Svg {
             .disable_x_mesh()
             .max_light_lines(0)
             .y_labels((top as usize + 1).min(6))
+            .x_labels(6)
             .x_desc("latency (ms, log scale)")
             .y_desc("URLs")
             .x_label_formatter(&|v| short_ms(*v))
@@ -301,12 +302,14 @@ pub(super) fn time_columns(columns: &[(i64, Vec<f64>)], series: &[Series], unit:
             .draw()
             .map_err(failed)?;
         for (k, s) in series.iter().enumerate() {
-            let bars = columns.iter().filter_map(|(t, v)| {
+            // A column reaches the next one's start, so uneven runs leave no gaps.
+            let ends = columns.iter().skip(1).map(|(t, _)| *t as f64).chain([x1]);
+            let bars = columns.iter().zip(ends).filter_map(|((t, v), end)| {
                 let start: f64 = v[..k].iter().sum();
-                let x = *t as f64;
                 let y = v[k];
-                (y > 0.0)
-                    .then(|| Rectangle::new([(x, start), (x + width, start + y)], s.color.filled()))
+                (y > 0.0).then(|| {
+                    Rectangle::new([(*t as f64, start), (end, start + y)], s.color.filled())
+                })
             });
             chart.draw_series(bars).map_err(failed)?;
         }

@@ -126,7 +126,6 @@ fn table(u: &Uptime) -> Markup {
                 thead { tr {
                     th { "URL" } th { "state" } th.num { "uptime" } th { "runs" } th { "latency" }
                     th.num { "mean (ms)" } th.num { "streak" } th { "failing since" } th { "first failure" }
-                    th.num { "checks" }
                 } }
                 tbody { @for s in &u.urls { (row(s)) } }
             }
@@ -148,15 +147,14 @@ fn row(s: &UrlSeries) -> Markup {
     html! {
         tr data-state=(r.state.as_str()) {
             td.url { (url_cell(&r.url)) }
-            td { (note.unwrap_or_else(|| r.state.as_str().to_string())) }
-            td.num data-v=(r.uptime_percent.unwrap_or(-1.0)) { (uptime) }
-            td.strip { (svg_or_text(charts::strip((240, 14), &segments(&s.outcomes, 240)))) }
-            td.strip { (svg_or_text(charts::sparkline((160, 28), &latency_columns(&s.latency_ms)))) }
+            td.when { (note.unwrap_or_else(|| r.state.as_str().to_string())) }
+            td.num data-v=(r.uptime_percent.unwrap_or(-1.0)) title=(format!("{} of {} checks up", r.ups, r.checks)) { (uptime) }
+            td.strip { (svg_or_text(charts::strip((160, 14), &segments(&s.outcomes, 160)))) }
+            td.strip { (svg_or_text(charts::sparkline((120, 24), &latency_columns(&s.latency_ms)))) }
             td.num data-v=(r.mean_ms.unwrap_or(-1.0)) { (r.mean_ms.map_or("-".to_string(), |m| format!("{m:.1}"))) }
             td.num { (r.consecutive_failures) }
             (stamp_cell(r.failing_since.as_deref()))
             (stamp_cell(s.first_failure.as_deref()))
-            td.num { (r.checks) }
         }
     }
 }
@@ -183,7 +181,7 @@ fn svg_or_text(svg: charts::Svg) -> Markup {
 /// one colour merged: `(from, to, colour)`.
 fn segments(outcomes: &[u8], width: u32) -> Vec<(u32, u32, RGBColor)> {
     let n = outcomes.len();
-    let columns = n.min(COLUMNS).max(1);
+    let columns = n.clamp(1, COLUMNS);
     let mut out: Vec<(u32, u32, RGBColor)> = Vec::new();
     for c in 0..columns {
         let runs = &outcomes[c * n / columns..(c + 1) * n / columns];
