@@ -354,3 +354,49 @@ fn the_history_page_in_a_browser() {
         0
     );
 }
+
+/// The history page of one URL holds that URL alone; a URL the history does not hold is a
+/// clear error, exit 2, and no page.
+#[test]
+fn the_history_page_of_one_url_and_of_none() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("links.db");
+    let spec = urlcheck::history::Synthetic {
+        urls: 5,
+        runs: 30,
+        every: Duration::from_secs(900),
+        end: SystemTime::now(),
+        seed: 3,
+    };
+    urlcheck::history::synthesize(&db, &spec, |_| {}).unwrap();
+    let url = "https://host2.test/page/2";
+    let out = run(urlcheck()
+        .args(["history", "--format", "html"])
+        .arg(&db)
+        .arg(url));
+    out.assert_code(0);
+    let page = out.stdout();
+    assert_eq!(page.matches("<tr data-state=").count(), 1, "{page}");
+    assert!(page.contains(&format!(">{url}</a>")), "{page}");
+    let out = run(urlcheck()
+        .args(["history", "--format", "html"])
+        .arg(&db)
+        .arg("https://elsewhere.test/"));
+    out.assert_code(2);
+    assert!(out.stdout().is_empty());
+    assert!(
+        out.stderr
+            .contains("https://elsewhere.test/: not in this history"),
+        "{out}"
+    );
+    // --since keeps the window's runs: a day back holds all 30 (7.5 hours of them).
+    let out = run(urlcheck()
+        .args(["history", "--since", "1d", "--format", "html"])
+        .arg(&db));
+    out.assert_code(0);
+    assert!(
+        out.stdout().contains("<dt>runs</dt><dd>30</dd>"),
+        "{}",
+        out.stdout()
+    );
+}

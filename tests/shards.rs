@@ -165,9 +165,12 @@ fn four_shards_check_what_one_run_checks_and_merge_says_what_it_says() {
     }
 
     let junit = dir.path().join("all.xml");
+    let html = dir.path().join("all.html");
     let merged = run(urlcheck()
         .args(["merge", "--format", "json", "--report"])
         .arg(format!("junit={}", junit.display()))
+        .arg("--report")
+        .arg(format!("html={}", html.display()))
         .args(&reports));
     merged.assert_code(single.code.unwrap());
     let merged_doc = merged.json();
@@ -194,6 +197,14 @@ fn four_shards_check_what_one_run_checks_and_merge_says_what_it_says() {
         .filter(|n| n.has_tag_name("testcase"))
         .count();
     assert_eq!(cases, results(&single_doc).len(), "{xml}");
+    // The merged page: every result, and which shards it was merged from.
+    let page = std::fs::read_to_string(&html).unwrap();
+    let rows = page.matches("<tr class=\"result\"").count();
+    assert_eq!(rows, results(&single_doc).len());
+    assert!(
+        page.contains("<dt>merged</dt><dd>4 of 4 shards</dd>"),
+        "{page}"
+    );
     server.shutdown();
 }
 

@@ -43,19 +43,17 @@ fn verdict(run: &Run, options: Options) -> (&'static str, &'static str) {
     }
 }
 
+/// The exit code and what it means. A report does not know which signal stopped its run, so
+/// an interrupted one names both codes.
 fn exit_status(run: &Run, options: Options) -> String {
-    let code = if run.summary.interrupted {
-        ExitCode::Interrupted
-    } else {
-        run.summary.exit_code(options.fail_on)
-    };
-    let meaning = match code {
-        ExitCode::Success => "every checked URL passed",
-        ExitCode::Failures => "failures, as --fail-on counts them",
-        ExitCode::Interrupted => "interrupted: only the URLs that completed are counted",
-        _ => "",
-    };
-    format!("{} ({meaning})", code.code())
+    if run.summary.interrupted {
+        let (int, term) = (ExitCode::Interrupted.code(), ExitCode::Terminated.code());
+        return format!("{int} on Ctrl-C, {term} on SIGTERM (interrupted: only the URLs that completed are counted)");
+    }
+    match run.summary.exit_code(options.fail_on) {
+        ExitCode::Success => "0 (every checked URL passed)".to_string(),
+        code => format!("{} (failures, as --fail-on counts them)", code.code()),
+    }
 }
 
 fn header(run: &Run, options: Options, verdict: &str, class: &str) -> Markup {
