@@ -115,7 +115,7 @@ fn assert_svg_in_bounds(page: &Page<'_>, selector: &str) -> usize {
             document.querySelectorAll({selector:?}).forEach(svg => {{
                 const vb = svg.viewBox.baseVal, r = svg.getBoundingClientRect();
                 let outside = 0, shapes = 0, first = null;
-                svg.querySelectorAll("rect, polyline, line, text").forEach(e => {{
+                svg.querySelectorAll("rect, polyline, line, text, path, circle").forEach(e => {{
                     // On the page, so transforms (a rotated axis label) count; in viewBox units.
                     const c = e.getBoundingClientRect(), k = vb.width / r.width;
                     const b = {{x: (c.left - r.left) * k, y: (c.top - r.top) * k, width: c.width * k, height: c.height * k}};
@@ -256,6 +256,23 @@ fn the_run_page_in_a_browser() {
     page.eval("(() => { const s = document.querySelector('#results .tools select'); s.value = 'invalid'; s.dispatchEvent(new Event('change')); })()");
     let shown = page.eval("Array.from(document.querySelectorAll('#results-table tbody tr')).filter(r => !r.hidden).length");
     assert_eq!(shown, 3);
+    // Sorting and filtering threw nothing and fetched nothing.
+    assert_clean(&page, &file, "urlcheck: 35 URLs, failures");
+    // Text columns sort with their numbers as numbers: line 2 before line 10.
+    page.click("#results-table thead th:nth-child(6) button");
+    let listed: Vec<u64> = column(&page, "#results-table", 6)
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .unwrap()
+                .rsplit(':')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(listed.windows(2).all(|w| w[0] <= w[1]), "{listed:?}");
     drop(page);
 
     // Without JavaScript: the same rows in urlcheck's order, no controls, nothing run.

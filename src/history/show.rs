@@ -308,7 +308,7 @@ fn timeline(
     out: &mut dyn Write,
 ) -> Result<()> {
     let Some(row) = find(conn, url, stats)? else {
-        bail!("{url}: not in this history (`urlcheck history DB` lists the URLs it holds)");
+        bail!("{}", not_held(url));
     };
     let changes = changes(conn, row.id, since)?;
     let days = days(conn, row.id, since)?;
@@ -374,7 +374,11 @@ fn timeline(
 }
 
 /// The URL's row: as given, or as urlcheck reports it (parsed, credentials redacted).
-fn find(conn: &Connection, url: &str, stats: &HashMap<i64, Stats>) -> Result<Option<Row>> {
+pub(super) fn find(
+    conn: &Connection,
+    url: &str,
+    stats: &HashMap<i64, Stats>,
+) -> Result<Option<Row>> {
     let mut candidates = vec![url.to_owned()];
     if let Ok(parsed) = url::Url::parse(url) {
         candidates.push(redact_url(parsed.as_str()).into_owned());
@@ -455,6 +459,14 @@ fn days(conn: &Connection, id: i64, since: Option<i64>) -> Result<Vec<Day>> {
         })?
         .collect::<rusqlite::Result<Vec<Day>>>()?;
     Ok(days)
+}
+
+/// `URL: not in this history`, the URL's credentials redacted.
+pub(super) fn not_held(url: &str) -> String {
+    format!(
+        "{}: not in this history (`urlcheck history DB` lists the URLs it holds)",
+        redact_url(url)
+    )
 }
 
 pub(super) fn stamp(secs: i64) -> String {

@@ -8,11 +8,11 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, Result};
 use rusqlite::Connection;
 
 use super::schema;
-use super::show::{rows, stamp, window, window_stats, Row, Window};
+use super::show::{find, not_held, rows, stamp, window, window_stats, Row, Window};
 use super::state::unix;
 use crate::model::State;
 
@@ -64,13 +64,11 @@ pub(crate) fn uptime(
     let window = window(&conn, since)?;
     let from = since.or(window.first_started);
     let stats = window_stats(&conn, from)?;
-    let mut rows = rows(&conn, &stats, since.is_some(), states)?;
-    if let Some(url) = url {
-        rows.retain(|r| r.url == url);
-        if rows.is_empty() {
-            bail!("{url}: not in this history (`urlcheck history DB` lists the URLs it holds)");
-        }
-    }
+    // A URL asked for by name is shown whatever the window and the states say of it.
+    let rows = match url {
+        Some(url) => vec![find(&conn, url, &stats)?.ok_or_else(|| anyhow!("{}", not_held(url)))?],
+        None => rows(&conn, &stats, since.is_some(), states)?,
+    };
     let runs = runs(&conn, from)?;
     let mut urls = series(&conn, rows, &runs, from)?;
     urls.sort_by(|a, b| {

@@ -18,7 +18,8 @@
     var rows = Array.prototype.slice.call(body.rows);
     rows.sort(function (a, b) {
       var x = key(a, i, numeric), y = key(b, i, numeric);
-      var c = x < y ? -1 : x > y ? 1 : 0;
+      // Text compares with its numbers as numbers: list.txt:2 before list.txt:10.
+      var c = numeric ? (x < y ? -1 : x > y ? 1 : 0) : x.localeCompare(y, undefined, {numeric: true});
       return ascending ? c : -c;
     });
     rows.forEach(function (r) { body.appendChild(r); });

@@ -43,12 +43,15 @@ fn verdict(run: &Run, options: Options) -> (&'static str, &'static str) {
     }
 }
 
-/// The exit code and what it means. A report does not know which signal stopped its run, so
-/// an interrupted one names both codes.
+/// The exit code and what it means. A report does not know what stopped its run early, so
+/// an interrupted one names the codes it may have ended with.
 fn exit_status(run: &Run, options: Options) -> String {
     if run.summary.interrupted {
         let (int, term) = (ExitCode::Interrupted.code(), ExitCode::Terminated.code());
-        return format!("{int} on Ctrl-C, {term} on SIGTERM (interrupted: only the URLs that completed are counted)");
+        return format!(
+            "interrupted: {int} after Ctrl-C, {term} after SIGTERM, 0 when stdout's reader \
+             left; only the URLs that completed are counted"
+        );
     }
     match run.summary.exit_code(options.fail_on) {
         ExitCode::Success => "0 (every checked URL passed)".to_string(),
@@ -199,7 +202,7 @@ fn failures(run: &Run, options: Options) -> Markup {
 fn failure_row(r: &UrlResult) -> Markup {
     let note = r.history.as_ref().and_then(history_note);
     html! {
-        tr.failure class={"o-" (r.check.outcome.as_str())} data-outcome=(r.check.outcome.as_str()) {
+        tr class={"failure o-" (r.check.outcome.as_str())} data-outcome=(r.check.outcome.as_str()) {
             td.url {
                 (url_cell(&r.url))
                 @if !r.check.redirects.is_empty() {
