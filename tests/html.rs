@@ -64,18 +64,24 @@ fn run_page(dir: &Path, name: &str, urls: &[String], page: &str) -> PathBuf {
     dir.join(page)
 }
 
-/// A synthetic history (the benchmark's generator, through urlcheck's own recorder): 40 URLs
-/// checked every 15 minutes for a week.
-fn history_page(dir: &Path) -> PathBuf {
+/// `dir/links.db`: a synthetic history (the benchmark's generator, through urlcheck's own
+/// recorder) of `urls` URLs checked every 15 minutes for `runs` runs.
+fn synthetic(dir: &Path, urls: usize, runs: usize) -> PathBuf {
     let db = dir.join("links.db");
     let spec = urlcheck::history::Synthetic {
-        urls: 40,
-        runs: 672,
+        urls,
+        runs,
         every: Duration::from_secs(900),
         end: SystemTime::now(),
         seed: 15,
     };
     urlcheck::history::synthesize(&db, &spec, |_| {}).unwrap();
+    db
+}
+
+/// The history page of 40 URLs checked every 15 minutes for a week.
+fn history_page(dir: &Path) -> PathBuf {
+    synthetic(dir, 40, 672);
     let out = run(urlcheck()
         .current_dir(dir)
         .args(["history", "--format", "html", "links.db"]));
@@ -157,6 +163,24 @@ fn column(page: &Page<'_>, table: &str, n: usize) -> Vec<Value> {
         n - 1
     );
     page.eval(&js).as_array().cloned().unwrap_or_default()
+}
+
+/// `file` with its script off: clean, the script's marks absent (no sort buttons, the
+/// `data-js` flag unset), `table` there as plain rows.
+fn open_plain<'b>(browser: &'b Browser, file: &Path, title: &str, table: &str) -> Page<'b> {
+    let plain = browser.open(file, false);
+    assert_clean(&plain, file, title);
+    let js = plain.eval("document.documentElement.getAttribute('data-js')");
+    assert_eq!(js, Value::Null);
+    assert_eq!(
+        plain.eval("document.querySelectorAll('th button').length"),
+        0
+    );
+    let rows = plain.eval(&format!(
+        "document.querySelectorAll('{table} tbody tr').length"
+    ));
+    assert!(rows.as_u64().is_some_and(|n| n > 0), "{table}: {rows}");
+    plain
 }
 
 fn numbers(values: &[Value]) -> Vec<f64> {
@@ -276,19 +300,15 @@ fn the_run_page_in_a_browser() {
     drop(page);
 
     // Without JavaScript: the same rows in urlcheck's order, no controls, nothing run.
-    let plain = browser.open(&file, false);
-    assert_clean(&plain, &file, "urlcheck: 35 URLs, failures");
-    assert_eq!(
-        plain.eval("document.documentElement.getAttribute('data-js')"),
-        Value::Null
+    let plain = open_plain(
+        &browser,
+        &file,
+        "urlcheck: 35 URLs, failures",
+        "#results-table",
     );
     assert_eq!(
         plain.eval("document.querySelectorAll('#results-table tbody tr').length"),
         LINES
-    );
-    assert_eq!(
-        plain.eval("document.querySelectorAll('th button').length"),
-        0
     );
     assert_eq!(
         plain.eval("document.querySelector('#results .tools').hidden"),
@@ -360,15 +380,10 @@ fn the_history_page_in_a_browser() {
     assert!(uptime.windows(2).all(|w| w[0] <= w[1]), "{uptime:?}");
     drop(page);
 
-    let plain = browser.open(&file, false);
-    assert_clean(&plain, &file, "urlcheck history:");
+    let plain = open_plain(&browser, &file, "urlcheck history:", "#urls-table");
     assert_eq!(
         plain.eval("document.querySelectorAll('#urls-table tbody tr').length"),
         40
-    );
-    assert_eq!(
-        plain.eval("document.querySelectorAll('th button').length"),
-        0
     );
 }
 
@@ -377,15 +392,7 @@ fn the_history_page_in_a_browser() {
 #[test]
 fn the_history_page_of_one_url_and_of_none() {
     let dir = TempDir::new().unwrap();
-    let db = dir.path().join("links.db");
-    let spec = urlcheck::history::Synthetic {
-        urls: 5,
-        runs: 30,
-        every: Duration::from_secs(900),
-        end: SystemTime::now(),
-        seed: 3,
-    };
-    urlcheck::history::synthesize(&db, &spec, |_| {}).unwrap();
+    let db = synthetic(dir.path(), 5, 30);
     let url = "https://host2.test/page/2";
     let out = run(urlcheck()
         .args(["history", "--format", "html"])

@@ -70,7 +70,7 @@ pub(crate) fn uptime(
         None => rows(&conn, &stats, since.is_some(), states)?,
     };
     let runs = runs(&conn, from)?;
-    let mut urls = series(&conn, rows, &runs, from)?;
+    let mut urls = series(&conn, rows, &runs)?;
     urls.sort_by(|a, b| {
         triage(a)
             .partial_cmp(&triage(b))
@@ -119,12 +119,7 @@ fn runs(conn: &Connection, from: Option<i64>) -> Result<Vec<RunCounts>> {
 }
 
 /// Every result of the window, in one scan, into the series of the URLs in `rows`.
-fn series(
-    conn: &Connection,
-    rows: Vec<Row>,
-    runs: &[RunCounts],
-    from: Option<i64>,
-) -> Result<Vec<UrlSeries>> {
+fn series(conn: &Connection, rows: Vec<Row>, runs: &[RunCounts]) -> Result<Vec<UrlSeries>> {
     let n = runs.len();
     let index: HashMap<i64, usize> = rows.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
     let mut urls: Vec<UrlSeries> = rows
@@ -136,26 +131,32 @@ fn series(
             first_failure: None,
         })
         .collect();
-    let mut stmt = conn.prepare(
-        "SELECT runs.started, runs.id, r.url, r.outcome, r.elapsed_us FROM runs \
-         JOIN results r ON r.run = runs.id WHERE runs.started >= ?1 ORDER BY runs.started, runs.id",
-    )?;
+    // One range scan of the results' key (run, url) from the window's first run: no join, no
+    // sort. A run in that range but outside the window (an older start recorded later) is
+    // skipped.
     let run_index: HashMap<i64, usize> = runs.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
-    let mut found = stmt.query([from.unwrap_or(i64::MIN)])?;
+    let first = runs.iter().map(|r| r.id).min().unwrap_or(i64::MAX);
+    let mut stmt =
+        conn.prepare("SELECT run, url, outcome, elapsed_us FROM results WHERE run >= ?1")?;
+    let mut found = stmt.query([first])?;
+    let mut last: Option<(i64, Option<usize>)> = None;
     while let Some(r) = found.next()? {
-        let (Some(&run), Some(&u)) = (
-            run_index.get(&r.get::<_, i64>(1)?),
-            index.get(&r.get::<_, i64>(2)?),
-        ) else {
+        let id: i64 = r.get(0)?;
+        let run = match last {
+            Some((l, run)) if l == id => run,
+            _ => run_index.get(&id).copied(),
+        };
+        last = Some((id, run));
+        let (Some(run), Some(&u)) = (run, index.get(&r.get::<_, i64>(1)?)) else {
             continue;
         };
-        let outcome = r.get::<_, i64>(3)?.clamp(0, 2) as u8;
         let s = &mut urls[u];
-        s.outcomes[run] = outcome;
-        s.latency_ms[run] = r.get::<_, i64>(4)? as f32 / 1000.0;
-        if outcome > 0 && s.first_failure.is_none() {
-            s.first_failure = Some(stamp(r.get(0)?));
-        }
+        s.outcomes[run] = r.get::<_, i64>(2)?.clamp(0, 2) as u8;
+        s.latency_ms[run] = r.get::<_, i64>(3)? as f32 / 1000.0;
+    }
+    for s in &mut urls {
+        let failed = s.outcomes.iter().position(|&o| o == 1 || o == 2);
+        s.first_failure = failed.map(|i| stamp(runs[i].started));
     }
     Ok(urls)
 }
