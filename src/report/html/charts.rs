@@ -300,7 +300,7 @@ pub(super) fn time_columns(columns: &[(i64, Vec<f64>)], series: &[Series], unit:
         .map(|(_, v)| v.iter().sum::<f64>())
         .fold(0.0, f64::max);
     let ymax = if top > 0.0 { top * 1.15 } else { 1.0 };
-    svg((1100, 220), |root| {
+    svg((1100, 170), |root| {
         let (plot, legend) = root.split_horizontally(1100 - 110);
         let mut chart = ChartBuilder::on(&plot)
             .margin(10)

@@ -115,8 +115,8 @@ fn table(u: &Uptime) -> Markup {
         section #urls {
             h2 { "URLs (" (u.urls.len()) ")" }
             p.muted {
-                "Newly broken first, then flapping, then the longest failing streaks, then the lowest uptime. "
-                "Strip: green up, red down, orange error, amber some runs failed, grey not checked."
+                "Newly broken first, then flapping, the longest failing streaks, the lowest uptime. "
+                "Runs: green up, red down, orange error, amber some failed, grey not checked."
             }
             div.tools hidden {
                 input type="search" placeholder="filter" aria-label="filter the URLs";
