@@ -31,14 +31,23 @@ fn svg(
     size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<SVGBackend, plotters::coord::Shift>) -> Result<(), String>,
 ) -> Svg {
-    let mut out = String::new();
-    {
-        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
-        root.fill(&WHITE).map_err(failed)?;
-        draw(&root)?;
-        root.present().map_err(failed)?;
-    }
-    Ok(out)
+    guarded(|| {
+        let mut out = String::new();
+        {
+            let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
+            root.fill(&WHITE).map_err(failed)?;
+            draw(&root)?;
+            root.present().map_err(failed)?;
+        }
+        Ok(out)
+    })
+}
+
+/// `draw`, with a panic inside plotters (its axis code has overflowed on edge cases) turned
+/// into a chart that is missing: a report of checked URLs must never be lost to a picture.
+fn guarded(draw: impl FnOnce() -> Svg) -> Svg {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(draw))
+        .unwrap_or_else(|_| Err("the chart could not be drawn (plotters panicked)".to_string()))
 }
 
 /// Log-spaced bins over `lo..hi` (milliseconds), `n` of them, and how many samples fall in
@@ -254,6 +263,10 @@ pub(super) fn strip(size: (u32, u32), segments: &[(u32, u32, RGBColor)]) -> Svg 
 
 /// A line `size` wide through `values` (NaN breaks it), scaled from 0 to the largest.
 pub(super) fn sparkline(size: (u32, u32), values: &[f64]) -> Svg {
+    guarded(|| sparkline_unguarded(size, values))
+}
+
+fn sparkline_unguarded(size: (u32, u32), values: &[f64]) -> Svg {
     let top = values
         .iter()
         .copied()
@@ -371,6 +384,15 @@ pub(super) fn clip(text: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panic_while_drawing_is_a_missing_chart() {
+        let svg = guarded(|| panic!("inside plotters"));
+        assert_eq!(
+            svg,
+            Err("the chart could not be drawn (plotters panicked)".to_string())
+        );
+    }
 
     #[test]
     fn bins_cover_every_sample_once() {
