@@ -479,6 +479,19 @@ pub(crate) struct UrlResult {
     pub history: Option<History>,
 }
 
+impl UrlResult {
+    /// A request was made for it and it has a latency: not a repeat, not a local link, not
+    /// an invalid, skipped or blocked line.
+    pub(crate) fn fetched(&self) -> bool {
+        !self.duplicate
+            && self.check.attempts > 0
+            && matches!(
+                self.check.outcome,
+                Outcome::Up | Outcome::Down | Outcome::Error
+            )
+    }
+}
+
 /// A URL's state against its earlier checks in the run history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -79,13 +79,7 @@ impl Summary {
             *self.errors.entry(e.kind).or_default() += lines;
         }
         // Only requests have a latency: not repeats, and not local links (never fetched).
-        if !r.duplicate
-            && r.check.attempts > 0
-            && matches!(
-                r.check.outcome,
-                Outcome::Up | Outcome::Down | Outcome::Error
-            )
-        {
+        if r.fetched() {
             let micros = (r.check.elapsed.as_micros() as u64).clamp(1, MAX_MICROS);
             self.latency.saturating_record(micros);
             self.fetched += 1;

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Result};
@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::state::{state_from_code, time, unix};
 use super::{fingerprint, outcome_from_code, schema};
 use crate::exit::ExitCode;
-use crate::model::State;
+use crate::model::{History, State};
 use crate::sanitize::redact_url;
 
 /// What `urlcheck history` was asked.
@@ -77,6 +77,19 @@ pub(crate) struct Row {
     pub(crate) id: i64,
 }
 
+impl Row {
+    /// What the history says of the URL, as a run's result carries it (for its words and
+    /// whether it is news).
+    pub(crate) fn history(&self) -> History {
+        History {
+            state: self.state,
+            consecutive_failures: self.consecutive_failures,
+            failing_since: None,
+            last_up: None,
+        }
+    }
+}
+
 /// The window the numbers cover.
 #[derive(Debug, Serialize)]
 pub(crate) struct Window {
@@ -107,16 +120,43 @@ fn closed_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-fn answer(query: &Query, out: &mut dyn Write) -> Result<()> {
-    let conn = schema::open_read_only(&query.db)?;
-    let since = query
-        .since
-        .map(|d| unix(SystemTime::now()).saturating_sub(d.as_secs() as i64));
+/// A history opened read-only, with the window a query asked for and what each URL did in it:
+/// what the table, the JSON and the HTML page all start from.
+pub(super) struct Opened {
+    pub conn: Connection,
+    /// `--since`, as a time.
+    pub since: Option<i64>,
+    pub window: Window,
+    /// Where the window's numbers begin: `--since`, or the oldest run kept.
+    pub from: Option<i64>,
+    pub stats: HashMap<i64, Stats>,
+}
+
+pub(super) fn open(db: &Path, since: Option<Duration>) -> Result<Opened> {
+    let conn = schema::open_read_only(db)?;
+    let since = since.map(|d| unix(SystemTime::now()).saturating_sub(d.as_secs() as i64));
     let window = window(&conn, since)?;
     // Without --since, the window begins with the oldest run kept: the part of its day that
     // `--history-keep` forgot is counted from the results that remain, not from the day's sums.
     let from = since.or(window.first_started);
     let stats = window_stats(&conn, from)?;
+    Ok(Opened {
+        conn,
+        since,
+        window,
+        from,
+        stats,
+    })
+}
+
+fn answer(query: &Query, out: &mut dyn Write) -> Result<()> {
+    let Opened {
+        conn,
+        since,
+        window,
+        from,
+        stats,
+    } = open(&query.db, query.since)?;
     match &query.url {
         Some(url) => timeline(&conn, url, from, &stats, &window, query.json, out),
         None => {
@@ -135,7 +175,7 @@ fn answer(query: &Query, out: &mut dyn Write) -> Result<()> {
     }
 }
 
-pub(super) fn window(conn: &Connection, since: Option<i64>) -> Result<Window> {
+fn window(conn: &Connection, since: Option<i64>) -> Result<Window> {
     let (runs, first, last): (i64, Option<i64>, Option<i64>) = conn.query_row(
         "SELECT count(*), min(started), max(started) FROM runs WHERE started >= ?1",
         [since.unwrap_or(i64::MIN)],
@@ -152,7 +192,7 @@ pub(super) fn window(conn: &Connection, since: Option<i64>) -> Result<Window> {
 
 /// Per URL id, what the runs since `since` found: whole days from the roll-ups, the first
 /// (partial) day from its runs' results.
-pub(super) fn window_stats(conn: &Connection, since: Option<i64>) -> Result<HashMap<i64, Stats>> {
+fn window_stats(conn: &Connection, since: Option<i64>) -> Result<HashMap<i64, Stats>> {
     let first_whole_day = since.map_or(i64::MIN, |s| s.div_euclid(86_400) + 1);
     let mut stats: HashMap<i64, Stats> = HashMap::new();
     let mut add = |sql: &str, args: &[i64]| -> Result<()> {

@@ -6,14 +6,12 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use anyhow::{anyhow, Result};
 use rusqlite::Connection;
 
-use super::schema;
-use super::show::{find, not_held, rows, stamp, window, window_stats, Row, Window};
-use super::state::unix;
+use super::show::{find, not_held, open, rows, stamp, Opened, Row, Window};
 use crate::model::State;
 
 /// An outcome in [`UrlSeries::outcomes`]: the history's own codes (0 up, 1 down, 2 error),
@@ -31,7 +29,7 @@ pub(crate) struct Uptime {
 }
 
 /// One run's counts.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct RunCounts {
     pub id: i64,
     pub started: i64,
@@ -47,8 +45,14 @@ pub(crate) struct UrlSeries {
     pub outcomes: Vec<u8>,
     /// Per run: the check's time in milliseconds (NaN when not checked).
     pub latency_ms: Vec<f32>,
-    /// When the first failing run of the window started.
-    pub first_failure: Option<String>,
+}
+
+impl Uptime {
+    /// When the first run of the window that found `s` failing started.
+    pub(crate) fn first_failure(&self, s: &UrlSeries) -> Option<String> {
+        let run = s.outcomes.iter().position(|&o| o == 1 || o == 2)?;
+        Some(stamp(self.runs[run].started))
+    }
 }
 
 /// Reads the page of `db` over runs since `since` (every run kept when `None`), for `url`
@@ -59,11 +63,13 @@ pub(crate) fn uptime(
     url: Option<&str>,
     states: &[State],
 ) -> Result<Uptime> {
-    let conn = schema::open_read_only(db)?;
-    let since = since.map(|d| unix(SystemTime::now()).saturating_sub(d.as_secs() as i64));
-    let window = window(&conn, since)?;
-    let from = since.or(window.first_started);
-    let stats = window_stats(&conn, from)?;
+    let Opened {
+        conn,
+        since,
+        window,
+        from,
+        stats,
+    } = open(db, since)?;
     // A URL asked for by name is shown whatever the window and the states say of it.
     let rows = match url {
         Some(url) => vec![find(&conn, url, &stats)?.ok_or_else(|| anyhow!("{}", not_held(url)))?],
@@ -72,9 +78,11 @@ pub(crate) fn uptime(
     let runs = runs(&conn, from)?;
     let mut urls = series(&conn, rows, &runs)?;
     urls.sort_by(|a, b| {
-        triage(a)
-            .partial_cmp(&triage(b))
-            .unwrap_or(std::cmp::Ordering::Equal)
+        let (ga, sa, ua) = triage(a);
+        let (gb, sb, ub) = triage(b);
+        (ga, sa)
+            .cmp(&(gb, sb))
+            .then(ua.total_cmp(&ub))
             .then_with(|| a.row.url.cmp(&b.row.url))
     });
     Ok(Uptime {
@@ -90,7 +98,7 @@ pub(crate) fn uptime(
 fn triage(u: &UrlSeries) -> (u8, i64, f64) {
     let r = &u.row;
     let group = match r.state {
-        _ if r.consecutive_failures == 1 => 0,
+        _ if r.history().is_news() => 0,
         State::Flapping => 1,
         _ if r.consecutive_failures > 0 => 2,
         _ => 3,
@@ -128,7 +136,6 @@ fn series(conn: &Connection, rows: Vec<Row>, runs: &[RunCounts]) -> Result<Vec<U
             row,
             outcomes: vec![NOT_CHECKED; n],
             latency_ms: vec![f32::NAN; n],
-            first_failure: None,
         })
         .collect();
     // One range scan of the results' key (run, url) from the window's first run: no join, no
@@ -153,10 +160,6 @@ fn series(conn: &Connection, rows: Vec<Row>, runs: &[RunCounts]) -> Result<Vec<U
         let s = &mut urls[u];
         s.outcomes[run] = r.get::<_, i64>(2)?.clamp(0, 2) as u8;
         s.latency_ms[run] = r.get::<_, i64>(3)? as f32 / 1000.0;
-    }
-    for s in &mut urls {
-        let failed = s.outcomes.iter().position(|&o| o == 1 || o == 2);
-        s.first_failure = failed.map(|i| stamp(runs[i].started));
     }
     Ok(urls)
 }

@@ -9,8 +9,8 @@ use std::io::{self, Write};
 use console::Style;
 
 use super::{
-    failure_reason, history_counts, history_note, human_duration, urls, write_flush, Options,
-    Reporter, Run, NEWLY_BROKEN, RECOVERED,
+    failure_reason, history_counts, history_note, human_duration, listed_at, urls, write_flush,
+    Options, Reporter, Run, NEWLY_BROKEN, RECOVERED,
 };
 use crate::model::{History, Method, Outcome, State, Timings, UrlResult};
 use crate::summary::{StateCounts, Summary};
@@ -227,7 +227,6 @@ fn render_end(run: &Run, options: Options, styles: &Styles) -> String {
         for r in &failures {
             let c = &r.check;
             let why = failure_reason(r);
-            let sources: Vec<String> = r.sources.iter().map(|s| s.to_string()).collect();
             let _ = writeln!(
                 text,
                 "  {} {}{}  {}\n      {}",
@@ -236,7 +235,7 @@ fn render_end(run: &Run, options: Options, styles: &Styles) -> String {
                     .apply_to(format!("{:<7}", c.outcome.as_str())),
                 r.url,
                 styles.history_tag(r.history.as_ref()),
-                styles.dim.apply_to(sources.join(", ")),
+                styles.dim.apply_to(listed_at(r)),
                 why.trim_end()
             );
         }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::{failure_reason, history_note, Options, Run};
+use super::{failure_reason, history_note, listed_at, Options, Run};
 use crate::model::{FailOn, Outcome, UrlResult};
 
 /// The JUnit document of a run.
@@ -75,8 +75,7 @@ fn test_case(r: &UrlResult, file: &str, fail_on: FailOn) -> TestCase {
             message.push_str(&format!(" ({note})"));
         }
         s.set_message(message);
-        let lines: Vec<String> = r.sources.iter().map(|s| s.to_string()).collect();
-        s.set_description(format!("{}\nlisted at {}", r.url, lines.join(", ")));
+        s.set_description(format!("{}\nlisted at {}", r.url, listed_at(r)));
         s
     } else if outcome == Outcome::Skipped {
         TestCaseStatus::skipped()

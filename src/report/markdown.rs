@@ -5,7 +5,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    failure_reason, history_counts_text, history_note, human_duration, is_news, urls, Options, Run,
+    failure_reason, history_counts_text, history_note, human_duration, is_news, listed_at,
+    status_text, urls, Options, Run,
 };
 use crate::model::{FailOn, Outcome, UrlResult};
 
@@ -71,14 +72,13 @@ fn failure_table(t: &mut String, failures: &[&UrlResult], history: bool) {
     t.push_str("|---|---:|---|---|---|");
     t.push_str(if history { "---|\n" } else { "\n" });
     for r in failures {
-        let lines: Vec<String> = r.sources.iter().map(|s| s.to_string()).collect();
         let _ = write!(
             t,
             "| {} | {} | {} | {} | {} |",
             r.check.outcome.as_str(),
-            r.check.status.map_or("-".to_string(), |s| s.to_string()),
+            status_text(r),
             code(&r.url),
-            cell(&lines.join(", ")),
+            cell(&listed_at(r)),
             cell(&failure_reason(r)),
         );
         if history {

@@ -345,6 +345,17 @@ pub(crate) fn failure_reason(r: &UrlResult) -> String {
     }
 }
 
+/// Where a result was listed, as people read it: `list.txt:3, docs/a.md:7:12`.
+pub(crate) fn listed_at(r: &UrlResult) -> String {
+    let lines: Vec<String> = r.sources.iter().map(|s| s.to_string()).collect();
+    lines.join(", ")
+}
+
+/// The final HTTP status, or `-` without one.
+pub(crate) fn status_text(r: &UrlResult) -> String {
+    r.check.status.map_or("-".to_string(), |s| s.to_string())
+}
+
 /// `0.4ms`, `12ms`, `1.23s`, `2m05s`: short, and as precise as a person needs.
 pub(crate) fn human_duration(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;

@@ -15,6 +15,14 @@ pub(super) const INK: RGBColor = RGBColor(0x33, 0x3a, 0x42);
 const MARK: RGBColor = RGBColor(0xc6, 0x28, 0x28);
 const BARS: RGBColor = RGBColor(0x3b, 0x6e, 0xa8);
 
+/// The outcomes' colours, as page.css has them, for every chart of either page.
+pub(super) const UP: RGBColor = RGBColor(0x2e, 0x7d, 0x32);
+pub(super) const DOWN: RGBColor = RGBColor(0xc6, 0x28, 0x28);
+pub(super) const ERROR: RGBColor = RGBColor(0xe6, 0x51, 0x00);
+pub(super) const INVALID: RGBColor = RGBColor(0x6a, 0x1b, 0x9a);
+pub(super) const SKIPPED: RGBColor = RGBColor(0x61, 0x61, 0x61);
+pub(super) const BLOCKED: RGBColor = RGBColor(0x15, 0x65, 0xc0);
+
 /// One series of stacked bars: its legend name and colour.
 #[derive(Clone, Copy)]
 pub(super) struct Series {
@@ -26,7 +34,7 @@ fn failed(e: impl std::fmt::Display) -> String {
     format!("the chart could not be drawn: {e}")
 }
 
-/// Draws into an SVG string of `size` with `draw`.
+/// Draws into an SVG string of `size` with `draw`. No background: the figure's is white.
 fn svg(
     size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<SVGBackend, plotters::coord::Shift>) -> Result<(), String>,
@@ -35,7 +43,6 @@ fn svg(
         let mut out = String::new();
         {
             let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
-            root.fill(&WHITE).map_err(failed)?;
             draw(&root)?;
             root.present().map_err(failed)?;
         }
@@ -52,7 +59,7 @@ fn guarded(draw: impl FnOnce() -> Svg) -> Svg {
 
 /// Log-spaced bins over `lo..hi` (milliseconds), `n` of them, and how many samples fall in
 /// each.
-pub(super) fn log_bins(samples: &[f64], n: usize) -> Vec<(f64, f64, u32)> {
+fn log_bins(samples: &[f64], n: usize) -> Vec<(f64, f64, u32)> {
     let Some(lo) = samples.iter().copied().reduce(f64::min) else {
         return Vec::new();
     };
@@ -261,43 +268,41 @@ pub(super) fn strip(size: (u32, u32), segments: &[(u32, u32, RGBColor)]) -> Svg 
     Ok(out)
 }
 
-/// A line `size` wide through `values` (NaN breaks it), scaled from 0 to the largest.
+/// A line `size` wide through `values` (NaN breaks it), scaled from 0 to the largest; a
+/// value alone between breaks is a dot, which a one-point line would not show.
 pub(super) fn sparkline(size: (u32, u32), values: &[f64]) -> Svg {
-    guarded(|| sparkline_unguarded(size, values))
-}
-
-fn sparkline_unguarded(size: (u32, u32), values: &[f64]) -> Svg {
     let top = values
         .iter()
         .copied()
         .filter(|v| v.is_finite())
         .fold(0.0, f64::max);
-    let mut out = String::new();
-    {
-        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
-        let (w, h) = (f64::from(size.0 - 2), f64::from(size.1 - 2));
-        let step = w / values.len().saturating_sub(1).max(1) as f64;
-        let mut line: Vec<(i32, i32)> = Vec::new();
-        let mut pieces = Vec::new();
-        for (i, v) in values.iter().enumerate() {
-            if v.is_finite() {
-                let y = if top > 0.0 { h - v / top * h } else { h };
-                line.push((
-                    (1.0 + i as f64 * step).round() as i32,
-                    (1.0 + y).round() as i32,
-                ));
-            } else if !line.is_empty() {
-                pieces.push(std::mem::take(&mut line));
-            }
+    let (w, h) = (f64::from(size.0 - 2), f64::from(size.1 - 2));
+    let step = w / values.len().saturating_sub(1).max(1) as f64;
+    let point = |i: usize, v: f64| {
+        let y = if top > 0.0 { h - v / top * h } else { h };
+        (
+            (1.0 + i as f64 * step).round() as i32,
+            (1.0 + y).round() as i32,
+        )
+    };
+    let mut pieces: Vec<Vec<(i32, i32)>> = vec![Vec::new()];
+    for (i, &v) in values.iter().enumerate() {
+        match pieces.last_mut() {
+            Some(piece) if v.is_finite() => piece.push(point(i, v)),
+            Some(piece) if !piece.is_empty() => pieces.push(Vec::new()),
+            _ => {}
         }
-        pieces.push(line);
-        for piece in pieces.into_iter().filter(|p| !p.is_empty()) {
-            root.draw(&PathElement::new(piece, BARS.stroke_width(1)))
-                .map_err(failed)?;
-        }
-        root.present().map_err(failed)?;
     }
-    Ok(out)
+    svg(size, |root| {
+        for piece in pieces.into_iter().filter(|p| !p.is_empty()) {
+            match piece.as_slice() {
+                [dot] => root.draw(&Circle::new(*dot, 1, BARS.filled())),
+                _ => root.draw(&PathElement::new(piece, BARS.stroke_width(1))),
+            }
+            .map_err(failed)?;
+        }
+        Ok(())
+    })
 }
 
 /// Stacked columns over time: per `(time, values)` a column of the series' values, with
@@ -350,7 +355,7 @@ pub(super) fn time_columns(columns: &[(i64, Vec<f64>)], series: &[Series], unit:
     })
 }
 
-/// `2026-11-30 14:05`, in UTC.
+/// `11-30 14:05`, in UTC: the axis of a window of days to weeks.
 fn date(t: i64) -> String {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.max(0) as u64);
     let text = humantime::format_rfc3339_seconds(t).to_string();
@@ -372,7 +377,7 @@ fn draw_legend(
 }
 
 /// `text` cut to `n` characters, with an ellipsis when cut.
-pub(super) fn clip(text: &str, n: usize) -> String {
+fn clip(text: &str, n: usize) -> String {
     if text.chars().count() <= n {
         return text.to_string();
     }
@@ -392,6 +397,14 @@ mod tests {
             svg,
             Err("the chart could not be drawn (plotters panicked)".to_string())
         );
+    }
+
+    #[test]
+    fn a_sparkline_breaks_at_gaps_and_dots_a_lone_value() {
+        let svg = sparkline((120, 24), &[1.0, 2.0, f64::NAN, 3.0, f64::NAN, f64::NAN]).unwrap();
+        assert_eq!(svg.matches("<polyline").count(), 1, "{svg}");
+        assert_eq!(svg.matches("<circle").count(), 1, "{svg}");
+        assert!(!svg.contains("<rect"), "no background: {svg}");
     }
 
     #[test]

@@ -5,20 +5,18 @@
 //! holds: a run's colour is folded into its column's, so the page grows with the URLs, not
 //! with the runs.
 
-use maud::{html, Markup, PreEscaped};
+use maud::{html, Markup};
 
-use super::charts::{self, RGBColor, Series};
-use super::page::{page, url_cell};
+use super::charts::{self, RGBColor, Series, DOWN, ERROR, UP};
+use super::page::{drawn, figure, page, url_cell};
 use crate::history::{Uptime, UrlSeries, NOT_CHECKED};
 use crate::report::history_note;
 
 /// Columns of a strip or a line.
 const COLUMNS: usize = 80;
 
-const UP: RGBColor = RGBColor(0x2e, 0x7d, 0x32);
+/// Where some of a column's runs failed, and where none checked the URL.
 const SOME_FAILED: RGBColor = RGBColor(0xf9, 0xa8, 0x25);
-const DOWN: RGBColor = RGBColor(0xc6, 0x28, 0x28);
-const ERROR: RGBColor = RGBColor(0xe6, 0x51, 0x00);
 const NONE: RGBColor = RGBColor(0xdd, 0xdd, 0xdd);
 
 const FAILURES: [Series; 3] = [
@@ -32,7 +30,7 @@ const FAILURES: [Series; 3] = [
     },
     Series {
         name: "blocked",
-        color: RGBColor(0x15, 0x65, 0xc0),
+        color: charts::BLOCKED,
     },
 ];
 
@@ -43,13 +41,7 @@ pub(crate) fn render(u: &Uptime) -> Vec<u8> {
         (header(u))
         section #overview {
             h2 { "Failures per run" }
-            figure #runs-chart {
-                @match overview(u) {
-                    Ok(svg) => (PreEscaped(svg)),
-                    Err(why) => p.muted { (why) },
-                }
-                figcaption { "Down, error and blocked answers in each run of the window (runs folded into columns)" }
-            }
+            (figure("runs-chart", overview(u), "Down, error and blocked answers in each run of the window (runs folded into columns)"))
         }
         (table(u))
     };
@@ -68,11 +60,7 @@ fn header(u: &Uptime) -> Markup {
         .iter()
         .filter(|s| s.row.consecutive_failures > 0)
         .count();
-    let news = u
-        .urls
-        .iter()
-        .filter(|s| s.row.consecutive_failures == 1)
-        .count();
+    let news = u.urls.iter().filter(|s| s.row.history().is_news()).count();
     html! {
         header {
             h1 { "urlcheck history" }
@@ -127,20 +115,15 @@ fn table(u: &Uptime) -> Markup {
                     th { "URL" } th { "state" } th.num { "uptime" } th { "runs" } th { "latency" }
                     th.num { "mean (ms)" } th.num { "streak" } th { "failing since" } th { "first failure" }
                 } }
-                tbody { @for s in &u.urls { (row(s)) } }
+                tbody { @for s in &u.urls { (row(u, s)) } }
             }
         }
     }
 }
 
-fn row(s: &UrlSeries) -> Markup {
+fn row(u: &Uptime, s: &UrlSeries) -> Markup {
     let r = &s.row;
-    let note = history_note(&crate::model::History {
-        state: r.state,
-        consecutive_failures: r.consecutive_failures,
-        failing_since: None,
-        last_up: None,
-    });
+    let note = history_note(&r.history());
     let uptime = r
         .uptime_percent
         .map_or("-".to_string(), |u| format!("{u:.2}%"));
@@ -149,12 +132,12 @@ fn row(s: &UrlSeries) -> Markup {
             td.url { (url_cell(&r.url)) }
             td.when { (note.unwrap_or_else(|| r.state.as_str().to_string())) }
             td.num data-v=(r.uptime_percent.unwrap_or(-1.0)) title=(format!("{} of {} checks up", r.ups, r.checks)) { (uptime) }
-            td.strip { (svg_or_text(charts::strip((160, 14), &segments(&s.outcomes, 160)))) }
-            td.strip { (svg_or_text(charts::sparkline((120, 24), &latency_columns(&s.latency_ms)))) }
+            td.strip { (drawn(charts::strip((160, 14), &segments(&s.outcomes, 160)))) }
+            td.strip { (drawn(charts::sparkline((120, 24), &latency_columns(&s.latency_ms)))) }
             td.num data-v=(r.mean_ms.unwrap_or(-1.0)) { (r.mean_ms.map_or("-".to_string(), |m| format!("{m:.1}"))) }
             td.num { (r.consecutive_failures) }
             (stamp_cell(r.failing_since.as_deref()))
-            (stamp_cell(s.first_failure.as_deref()))
+            (stamp_cell(u.first_failure(s).as_deref()))
         }
     }
 }
@@ -167,13 +150,6 @@ fn stamp_cell(stamp: Option<&str>) -> Markup {
             html! { td.when data-v=(t) { time datetime=(t) title=(t) { (short) } } }
         }
         None => html! { td.when data-v="" { "-" } },
-    }
-}
-
-fn svg_or_text(svg: charts::Svg) -> Markup {
-    match svg {
-        Ok(svg) => PreEscaped(svg),
-        Err(why) => html! { span.muted { (why) } },
     }
 }
 
@@ -201,10 +177,12 @@ fn segments(outcomes: &[u8], width: u32) -> Vec<(u32, u32, RGBColor)> {
 /// A column's colour: up when every check in it was, down or error when every one failed,
 /// amber when some did; grey with no check.
 fn fold(runs: &[u8]) -> RGBColor {
-    let count = |o: u8| runs.iter().filter(|&&x| x == o).count();
-    let (up, down, error) = (count(0), count(1), count(2));
+    let mut count = [0usize; 4];
+    runs.iter()
+        .for_each(|&o| count[usize::from(o.min(NOT_CHECKED))] += 1);
+    let [up, down, error, _] = count;
     match (up, down + error) {
-        _ if count(NOT_CHECKED) == runs.len() => NONE,
+        (0, 0) => NONE,
         (_, 0) => UP,
         (0, _) if down >= error => DOWN,
         (0, _) => ERROR,
@@ -218,15 +196,14 @@ fn latency_columns(latency: &[f32]) -> Vec<f64> {
     let columns = n.min(COLUMNS);
     (0..columns)
         .map(|c| {
-            let checked: Vec<f64> = latency[c * n / columns..(c + 1) * n / columns]
+            let (sum, checked) = latency[c * n / columns..(c + 1) * n / columns]
                 .iter()
                 .filter(|v| v.is_finite())
-                .map(|&v| f64::from(v))
-                .collect();
-            if checked.is_empty() {
+                .fold((0.0, 0u32), |(sum, k), &v| (sum + f64::from(v), k + 1));
+            if checked == 0 {
                 f64::NAN
             } else {
-                checked.iter().sum::<f64>() / checked.len() as f64
+                sum / f64::from(checked)
             }
         })
         .collect()

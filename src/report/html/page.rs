@@ -59,6 +59,19 @@ pub(super) fn page(title: &str, body: Markup) -> String {
     markup.into_string()
 }
 
+/// A chart as drawn, or why it is missing.
+pub(super) fn drawn(svg: Result<String, String>) -> Markup {
+    match svg {
+        Ok(svg) => PreEscaped(svg),
+        Err(why) => html! { span.muted { (why) } },
+    }
+}
+
+/// A chart in a figure `id` with its caption.
+pub(super) fn figure(id: &str, svg: Result<String, String>, caption: &str) -> Markup {
+    html! { figure id=(id) { (drawn(svg)) figcaption { (caption) } } }
+}
+
 /// A link to `url` when it is one a browser would fetch (http or https); anything else, a
 /// `javascript:` URL above all, stays text.
 pub(super) fn url_cell(url: &str) -> Markup {

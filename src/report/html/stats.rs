@@ -59,27 +59,27 @@ pub(super) struct Figure {
 const OUTCOMES: [Series; 6] = [
     Series {
         name: "up",
-        color: charts::RGBColor(0x2e, 0x7d, 0x32),
+        color: charts::UP,
     },
     Series {
         name: "down",
-        color: charts::RGBColor(0xc6, 0x28, 0x28),
+        color: charts::DOWN,
     },
     Series {
         name: "error",
-        color: charts::RGBColor(0xe6, 0x51, 0x00),
+        color: charts::ERROR,
     },
     Series {
         name: "invalid",
-        color: charts::RGBColor(0x6a, 0x1b, 0x9a),
+        color: charts::INVALID,
     },
     Series {
         name: "skipped",
-        color: charts::RGBColor(0x61, 0x61, 0x61),
+        color: charts::SKIPPED,
     },
     Series {
         name: "blocked",
-        color: charts::RGBColor(0x15, 0x65, 0xc0),
+        color: charts::BLOCKED,
     },
 ];
 
@@ -123,7 +123,7 @@ pub(super) fn figures(run: &Run) -> Vec<Figure> {
     let samples: Vec<f64> = run
         .results
         .iter()
-        .filter(|r| fetched(r))
+        .filter(|r| r.fetched())
         .map(|r| ms(r.check.elapsed))
         .collect();
     let marks: Vec<(&str, f64)> = [("p50", 0.5), ("p90", 0.9), ("p99", 0.99)]
@@ -176,16 +176,6 @@ pub(super) fn figures(run: &Run) -> Vec<Figure> {
     ]
 }
 
-/// A request was made for it (not a repeat, not a local link, not skipped).
-fn fetched(r: &UrlResult) -> bool {
-    !r.duplicate
-        && r.check.attempts > 0
-        && matches!(
-            r.check.outcome,
-            Outcome::Up | Outcome::Down | Outcome::Error
-        )
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -210,7 +200,7 @@ fn hosts(run: &Run) -> Vec<(String, Host)> {
         };
         let h = hosts.entry(host).or_default();
         h.outcomes[r.check.outcome as usize] += r.sources.len() as u64;
-        if let (true, Some(t)) = (fetched(r), r.check.timings) {
+        if let (true, Some(t)) = (r.fetched(), r.check.timings) {
             h.timed += 1;
             let phase = |d: Option<Duration>| d.map_or(0.0, ms);
             let hops: f64 = r
